@@ -1,0 +1,139 @@
+/*
+ * util.c: error formatting, checked size arithmetic, file reading.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+smp_status smp_fail(smp_error *err, smp_status status, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+        /* One line, always: a newline in a file name must not break JSON Lines
+         * consumers that split on lines, nor the text output. */
+        for (char *p = err->message; *p; p++)
+            if (*p == '\n' || *p == '\r')
+                *p = ' ';
+        err->status = status;
+    }
+    return status;
+}
+
+int smp_mul_size(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return -1;
+    *out = a * b;
+    return 0;
+}
+
+int smp_add_size(size_t a, size_t b, size_t *out)
+{
+    if (b > SIZE_MAX - a)
+        return -1;
+    *out = a + b;
+    return 0;
+}
+
+char *smp_strdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+const char *smp_basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash && slash[1] ? slash + 1 : path;
+}
+
+const char *smp_human_size(size_t bytes, char buf[32])
+{
+    if (bytes < 1000)
+        snprintf(buf, 32, "%zu bytes", bytes);
+    else if (bytes < 1000 * 1000)
+        snprintf(buf, 32, "%.1f kB", (double)bytes / 1e3);
+    else if (bytes < (size_t)1000 * 1000 * 1000)
+        snprintf(buf, 32, "%.1f MB", (double)bytes / 1e6);
+    else
+        snprintf(buf, 32, "%.1f GB", (double)bytes / 1e9);
+    return buf;
+}
+
+/* errno in a technician's words; the bare strerror text is kept for the
+ * rare causes nobody needs explained. */
+static const char *errno_words(int e)
+{
+    switch (e) {
+    case ENOENT: return "no such file";
+    case EACCES: return "permission denied (the file cannot be read)";
+    case EISDIR: return "is a folder, not a photo";
+    case ENOTDIR: return "a folder in the path does not exist";
+    case ENAMETOOLONG: return "the path is too long";
+    case EMFILE:
+    case ENFILE: return "too many files open";
+    default: return strerror(e);
+    }
+}
+
+smp_status smp_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size,
+                         smp_error *err)
+{
+    *data = NULL;
+    *size = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return smp_fail(err, SMP_E_IO, "%s: %s", path, errno_words(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        int e = errno;
+        fclose(f);
+        return smp_fail(err, SMP_E_IO, "%s: %s", path, errno_words(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return smp_fail(err, SMP_E_IO, "%s: %s", path, errno_words(EISDIR));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fclose(f);
+        return smp_fail(err, SMP_E_IO, "%s: not a regular file", path);
+    }
+    char h1[32], h2[32];
+    if ((unsigned long long)st.st_size > (unsigned long long)max_bytes) {
+        fclose(f);
+        return smp_fail(err, SMP_E_LIMIT, "%s: file is %s, over the %s limit", path,
+                        smp_human_size((size_t)st.st_size, h1), smp_human_size(max_bytes, h2));
+    }
+    size_t n = (size_t)st.st_size;
+    unsigned char *buf = malloc(n ? n : 1);
+    if (!buf) {
+        fclose(f);
+        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory reading %s", path,
+                        smp_human_size(n, h1));
+    }
+    size_t got = fread(buf, 1, n, f);
+    int failed = ferror(f);
+    int e = errno;
+    fclose(f);
+    if (failed || got != n) {
+        free(buf);
+        return smp_fail(err, SMP_E_IO, "%s: read error (%s)", path, failed ? errno_words(e) : "file shrank while reading");
+    }
+    *data = buf;
+    *size = n;
+    return SMP_OK;
+}

@@ -1,0 +1,39 @@
+/*
+ * util.h: small helpers shared by the library's modules (private).
+ */
+#ifndef SMP_UTIL_H
+#define SMP_UTIL_H
+
+#include <stddef.h>
+#include "smpmatch.h"
+
+#if defined(__GNUC__)
+#define SMP_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define SMP_PRINTF(fmt, args)
+#endif
+
+/* Fills err (when not NULL) with a formatted one-line message and returns
+ * `status`, so that callers can write `return smp_fail(err, SMP_E_IO, ...)`. */
+smp_status smp_fail(smp_error *err, smp_status status, const char *fmt, ...) SMP_PRINTF(3, 4);
+
+/* Overflow-checked a*b and a+b: return 0 and set *out on success, -1 on overflow. */
+int smp_mul_size(size_t a, size_t b, size_t *out);
+int smp_add_size(size_t a, size_t b, size_t *out);
+
+/* strdup that returns NULL for NULL. */
+char *smp_strdup(const char *s);
+
+/* The last path component, for messages ("dir/consult1.jpg" -> "consult1.jpg").
+ * Messages use the path as given by the user; this is for display names. */
+const char *smp_basename(const char *path);
+
+/* "1.2 MB", "800 bytes": human sizes for messages. buf must hold 32 bytes. */
+const char *smp_human_size(size_t bytes, char buf[32]);
+
+/* Reads a whole file into a malloc'd buffer, refusing files over max_bytes.
+ * Error messages name the path and the cause in words. */
+smp_status smp_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size,
+                         smp_error *err);
+
+#endif /* SMP_UTIL_H */

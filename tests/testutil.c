@@ -1,0 +1,90 @@
+/*
+ * testutil.c: helpers shared by the cmocka tests.
+ */
+#include "testutil.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const char *tu_tmpdir(void)
+{
+    static char dir[1024];
+    if (!dir[0]) {
+        snprintf(dir, sizeof dir, "%s/tests/tmp-%ld", SMP_BUILD_DIR, (long)getpid());
+        char parent[1024];
+        snprintf(parent, sizeof parent, "%s/tests", SMP_BUILD_DIR);
+        mkdir(parent, 0755);
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+            fail_msg("cannot create %s", dir);
+    }
+    return dir;
+}
+
+const char *tu_path(const char *name)
+{
+    static char slots[8][1200];
+    static int next;
+    char *p = slots[next++ % 8];
+    snprintf(p, sizeof slots[0], "%s/%s", tu_tmpdir(), name);
+    return p;
+}
+
+void tu_write_file(const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        fail_msg("cannot write %s", path);
+    if (size && fwrite(data, 1, size, f) != size)
+        fail_msg("short write to %s", path);
+    fclose(f);
+}
+
+/* Reads a stream to its end into a malloc'd, NUL-terminated buffer. */
+static char *slurp(FILE *f, size_t *size)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (cap - n < 2) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+        }
+    }
+    if (!buf)
+        fail_msg("out of memory");
+    buf[n] = 0;
+    if (size)
+        *size = n;
+    return buf;
+}
+
+char *tu_read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot read %s", path);
+    char *buf = slurp(f, size);
+    fclose(f);
+    return buf;
+}
+
+int tu_run(const char *cmd, char **out)
+{
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    char *buf = slurp(p, NULL);
+    int st = pclose(p);
+    if (out)
+        *out = buf;
+    else
+        free(buf);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}

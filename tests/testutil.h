@@ -1,0 +1,30 @@
+/*
+ * testutil.h: helpers shared by the cmocka tests.
+ */
+#ifndef SMP_TESTUTIL_H
+#define SMP_TESTUTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* A fresh scratch folder under the build tree for this test program
+ * (created on first call, emptied of nothing: names are per test). */
+const char *tu_tmpdir(void);
+
+/* tu_tmpdir()/name into a static rotating buffer (8 slots). */
+const char *tu_path(const char *name);
+
+/* Writes bytes to a file; fails the test on error. */
+void tu_write_file(const char *path, const void *data, size_t size);
+
+/* Reads a whole file (malloc'd, NUL-terminated); fails the test on error. */
+char *tu_read_file(const char *path, size_t *size);
+
+/* Runs a shell command, captures its stdout (malloc'd, NUL-terminated) and
+ * returns its exit status (or -1). */
+int tu_run(const char *cmd, char **out);
+
+#endif
