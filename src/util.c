@@ -137,3 +137,20 @@ smp_status smp_read_file(const char *path, size_t max_bytes, unsigned char **dat
     *size = n;
     return SMP_OK;
 }
+
+int smp_list_add(char ***items, size_t *n, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char **grown = realloc(*items, (*n + 1) * sizeof **items);
+    if (!grown)
+        return -1;
+    *items = grown;
+    if (!(grown[*n] = smp_strdup(buf)))
+        return -1;
+    (*n)++;
+    return 0;
+}

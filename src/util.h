@@ -13,6 +13,8 @@
 #define SMP_PRINTF(fmt, args)
 #endif
 
+#define SMP_PI 3.14159265358979323846
+
 /* Fills err (when not NULL) with a formatted one-line message and returns
  * `status`, so that callers can write `return smp_fail(err, SMP_E_IO, ...)`. */
 smp_status smp_fail(smp_error *err, smp_status status, const char *fmt, ...) SMP_PRINTF(3, 4);
@@ -35,5 +37,9 @@ const char *smp_human_size(size_t bytes, char buf[32]);
  * Error messages name the path and the cause in words. */
 smp_status smp_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size,
                          smp_error *err);
+
+/* Appends a formatted line to a malloc'd list of strings (*items, *n).
+ * Returns 0, or -1 when memory runs out (the list stays valid). */
+int smp_list_add(char ***items, size_t *n, const char *fmt, ...) SMP_PRINTF(3, 4);
 
 #endif /* SMP_UTIL_H */

@@ -88,3 +88,35 @@ int tu_run(const char *cmd, char **out)
         free(buf);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+size_t tu_csv_numbers(const char *path, int ncols, double **rows)
+{
+    char *text = tu_read_file(path, NULL);
+    size_t n = 0, cap = 64;
+    double *out = malloc(cap * ncols * sizeof *out);
+    int header_seen = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] == '#')
+            continue;
+        if (!header_seen) {
+            header_seen = 1;
+            continue;
+        }
+        if (n == cap) {
+            cap *= 2;
+            out = realloc(out, cap * ncols * sizeof *out);
+        }
+        char *p = line;
+        for (int c = 0; c < ncols; c++) {
+            char *end;
+            out[n * ncols + c] = strtod(p, &end);
+            if (end == p)
+                fail_msg("%s: row %zu has fewer than %d numbers", path, n + 1, ncols);
+            p = *end == ',' ? end + 1 : end;
+        }
+        n++;
+    }
+    free(text);
+    *rows = out;
+    return n;
+}

@@ -27,4 +27,10 @@ char *tu_read_file(const char *path, size_t *size);
  * returns its exit status (or -1). */
 int tu_run(const char *cmd, char **out);
 
+/* Reads a numeric CSV file (lines starting with '#' and the first other
+ * line, the header, are skipped): returns the number of rows and sets *rows
+ * to a malloc'd array of rows*ncols doubles (the first ncols columns). Fails
+ * the test on a short row. */
+size_t tu_csv_numbers(const char *path, int ncols, double **rows);
+
 #endif

@@ -1,0 +1,127 @@
+/*
+ * calibrate.c: white balance on a neutral patch (--white-roi).
+ *
+ * In:  a Lab D50 image, a rectangle on a grey card or white patch.
+ * Out: the image adapted so that the patch is neutral (a* = b* = 0) at its
+ *      own L*, and the patch as photographed, its spread and clipping.
+ * Not: colour-chart correction (a later issue).
+ *
+ * The adaptation is Bradford's (Lam 1985; the CAT of ICC.1 Annex E), which
+ * LittleCMS implements in cmsAdaptToIlluminant. It is linear in XYZ, so we
+ * ask LittleCMS to adapt the three unit vectors once and apply the
+ * resulting matrix to every pixel.
+ */
+#include "calibrate.h"
+
+#include <lcms2.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+void smp_bradford_to_d50(const double white[3], double m[9])
+{
+    /* Normalise the patch to Y = 1: it then maps to the D50 white times
+     * its own Y, i.e. a neutral of the same lightness. */
+    double y = white[1] > 1e-9 ? white[1] : 1e-9;
+    cmsCIEXYZ src = {white[0] / y, 1.0, white[2] / y};
+    for (int col = 0; col < 3; col++) {
+        cmsCIEXYZ unit = {col == 0, col == 1, col == 2}, res;
+        if (!cmsAdaptToIlluminant(&res, &src, cmsD50_XYZ(), &unit)) {
+            /* Degenerate white (LittleCMS refuses): identity. */
+            res.X = col == 0;
+            res.Y = col == 1;
+            res.Z = col == 2;
+        }
+        m[0 + col] = res.X;
+        m[3 + col] = res.Y;
+        m[6 + col] = res.Z;
+    }
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+smp_status smp_calibrate_white(smp_lab_image *img, smp_rect roi, smp_calibration *cal)
+{
+    const unsigned char clipped = SMP_PX_CLIPPED_HIGH | SMP_PX_CLIPPED_LOW;
+    size_t total = (size_t)roi.w * roi.h, used = 0, nclip = 0;
+    float *ch[3];
+    for (int c = 0; c < 3; c++)
+        ch[c] = malloc(total * sizeof(float));
+    if (!ch[0] || !ch[1] || !ch[2]) {
+        for (int c = 0; c < 3; c++)
+            free(ch[c]);
+        return SMP_E_NOMEM;
+    }
+    for (int y = roi.y; y < roi.y + roi.h; y++) {
+        for (int x = roi.x; x < roi.x + roi.w; x++) {
+            size_t i = (size_t)y * img->width + x;
+            if (img->flags[i] & SMP_PX_TRANSPARENT)
+                continue;
+            if (img->flags[i] & clipped) {
+                nclip++;
+                continue;
+            }
+            for (int c = 0; c < 3; c++)
+                ch[c][used] = img->lab[3 * i + c];
+            used++;
+        }
+    }
+    cal->clipped_share = (used + nclip) ? (double)nclip / (double)(used + nclip) : 0.0;
+    if (used == 0) {
+        for (int c = 0; c < 3; c++)
+            free(ch[c]);
+        return SMP_E_ARG;
+    }
+    /* The patch colour is the per-channel median: robust to dust and to a
+     * rectangle drawn a little over the card's edge. */
+    double patch[3];
+    for (int c = 0; c < 3; c++) {
+        qsort(ch[c], used, sizeof(float), cmp_float);
+        patch[c] = ch[c][used / 2];
+    }
+    for (int c = 0; c < 3; c++)
+        free(ch[c]);
+    memcpy(cal->patch_lab, patch, sizeof patch);
+    cal->roi = roi;
+
+    /* Spread: median ΔE00 of the patch's pixels from its colour. */
+    float *d = malloc(used * sizeof *d);
+    if (!d)
+        return SMP_E_NOMEM;
+    size_t k = 0;
+    for (int y = roi.y; y < roi.y + roi.h; y++)
+        for (int x = roi.x; x < roi.x + roi.w; x++) {
+            size_t i = (size_t)y * img->width + x;
+            if (img->flags[i] & (clipped | SMP_PX_TRANSPARENT))
+                continue;
+            double p[3] = {img->lab[3 * i], img->lab[3 * i + 1], img->lab[3 * i + 2]};
+            d[k++] = (float)smp_de00(p, patch);
+        }
+    qsort(d, k, sizeof *d, cmp_float);
+    cal->spread_de = d[k / 2];
+    free(d);
+
+    double white[3], m[9];
+    smp_lab_to_xyz(patch, white);
+    smp_bradford_to_d50(white, m);
+    size_t npx = (size_t)img->width * img->height;
+    for (size_t i = 0; i < npx; i++) {
+        float *p = img->lab + 3 * i;
+        double lab[3] = {p[0], p[1], p[2]}, xyz[3], out[3];
+        smp_lab_to_xyz(lab, xyz);
+        for (int r = 0; r < 3; r++)
+            out[r] = m[3 * r] * xyz[0] + m[3 * r + 1] * xyz[1] + m[3 * r + 2] * xyz[2];
+        smp_xyz_to_lab(out, lab);
+        p[0] = (float)lab[0];
+        p[1] = (float)lab[1];
+        p[2] = (float)lab[2];
+    }
+    cal->method = "white-roi";
+    return SMP_OK;
+}

@@ -1,0 +1,354 @@
+/*
+ * colour.c: the `colour` stage, device pixels to CIELAB D50.
+ *
+ * In:  an smp_image and what its file says about its colours.
+ * Out: an smp_lab_image (float Lab D50 + per-pixel flags) and the name of the
+ *      profile used.
+ * Not: white balance or chart correction (calibrate.c).
+ *
+ * Which profile, in order (shared/DESIGN.md "Colour conventions"):
+ *   1. an embedded ICC profile (JPEG APP2, PNG iCCP) whose colour space fits
+ *      the pixels; a broken or unfitting one falls back to sRGB and says so;
+ *   2. PNG sRGB chunk: sRGB;
+ *   3. PNG gAMA (+ cHRM): a matrix/TRC profile built from them (PNG 1.2
+ *      spec, sections 4.2.2.1-4.2.2.2); without cHRM the primaries are sRGB's;
+ *   4. nothing: sRGB, reported as assumed.
+ * Grey photos use a grey profile with the same rules (sRGB's tone curve when
+ * untagged).
+ *
+ * The transform is LittleCMS, relative colorimetric, in a context created for
+ * this call only, to float Lab, row by row, with LittleCMS's optimisation
+ * off: its optimised 8-bit path (a tabulated transform) is off by up to
+ * 0.41 ΔE00 on dark colours, exactly where hair is (measured against
+ * tests/data/srgb_to_lab.csv; unoptimised: 0.004). Unoptimised costs about
+ * 0.18 µs a pixel; a faster exact path (a cache of distinct colours) is
+ * issue 5's.
+ */
+#include "colour.h"
+
+#include <lcms2.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* LittleCMS reports errors through the context's log handler; we keep the
+ * last message in the call's own buffer (the context's user data). */
+typedef struct cms_log {
+    char message[160];
+} cms_log;
+
+static void cms_log_handler(cmsContext ctx, cmsUInt32Number code, const char *text)
+{
+    (void)code;
+    cms_log *log = cmsGetContextUserData(ctx);
+    if (log && text)
+        snprintf(log->message, sizeof log->message, "%s", text);
+}
+
+/* sRGB's transfer function, IEC 61966-2-1: gamma 2.4, offset 0.055, linear
+ * segment 1/12.92 below 0.04045 (LittleCMS parametric curve type 4). */
+static cmsToneCurve *srgb_curve(cmsContext ctx)
+{
+    const cmsFloat64Number p[5] = {2.4, 1.0 / 1.055, 0.055 / 1.055, 1.0 / 12.92, 0.04045};
+    return cmsBuildParametricToneCurve(ctx, 4, p);
+}
+
+static cmsHPROFILE grey_profile(cmsContext ctx, cmsToneCurve *curve)
+{
+    /* D50 white, so that neutral greys land on a* = b* = 0. */
+    cmsCIExyY white;
+    cmsXYZ2xyY(&white, cmsD50_XYZ());
+    return cmsCreateGrayProfileTHR(ctx, &white, curve);
+}
+
+/* A profile for PNG gAMA (+ cHRM). `gamma` is the file gamma (encoding
+ * exponent, e.g. 0.45455), so the decoding curve is 1/gamma. */
+static cmsHPROFILE png_gamma_profile(cmsContext ctx, const smp_image *img)
+{
+    cmsToneCurve *curve = cmsBuildGamma(ctx, 1.0 / img->png_gamma);
+    if (!curve)
+        return NULL;
+    cmsHPROFILE p;
+    if (img->channels == 1) {
+        p = grey_profile(ctx, curve);
+    } else {
+        /* Without cHRM: the sRGB/Rec. 709 primaries and D65 white (PNG spec
+         * 11.3.3.2 recommends assuming sRGB's when cHRM is absent). */
+        double c[8] = {0.3127, 0.3290, 0.64, 0.33, 0.30, 0.60, 0.15, 0.06};
+        if (img->png_has_chrm)
+            memcpy(c, img->png_chrm, sizeof c);
+        cmsCIExyY white = {c[0], c[1], 1.0};
+        cmsCIExyYTRIPLE prim = {{c[2], c[3], 1.0}, {c[4], c[5], 1.0}, {c[6], c[7], 1.0}};
+        cmsToneCurve *curves[3] = {curve, curve, curve};
+        p = cmsCreateRGBProfileTHR(ctx, &white, &prim, curves);
+    }
+    cmsFreeToneCurve(curve);
+    return p;
+}
+
+static cmsHPROFILE default_profile(cmsContext ctx, int channels)
+{
+    if (channels == 3)
+        return cmsCreate_sRGBProfileTHR(ctx);
+    cmsToneCurve *curve = srgb_curve(ctx);
+    if (!curve)
+        return NULL;
+    cmsHPROFILE p = grey_profile(ctx, curve);
+    cmsFreeToneCurve(curve);
+    return p;
+}
+
+/* Opens the embedded profile if it is usable for these pixels; otherwise
+ * returns NULL and says why in `why`. */
+static cmsHPROFILE embedded_profile(cmsContext ctx, const smp_image *img, char *why, size_t whylen)
+{
+    cms_log *log = cmsGetContextUserData(ctx);
+    log->message[0] = 0;
+    cmsHPROFILE p = cmsOpenProfileFromMemTHR(ctx, img->icc, (cmsUInt32Number)img->icc_size);
+    if (!p) {
+        snprintf(why, whylen, "the embedded colour profile is damaged%s%s",
+                 log->message[0] ? ": " : "", log->message);
+        return NULL;
+    }
+    cmsColorSpaceSignature space = cmsGetColorSpace(p);
+    cmsProfileClassSignature cls = cmsGetDeviceClass(p);
+    int fits = (img->channels == 3 && space == cmsSigRgbData) ||
+               (img->channels == 1 && space == cmsSigGrayData);
+    if (!fits || cls == cmsSigLinkClass || cls == cmsSigAbstractClass ||
+        cls == cmsSigNamedColorClass) {
+        snprintf(why, whylen, "the embedded colour profile is not for %s pixels",
+                 img->channels == 3 ? "RGB" : "grey");
+        cmsCloseProfile(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void profile_description(cmsHPROFILE p, char *out, size_t outlen)
+{
+    char buf[128] = "";
+    if (cmsGetProfileInfoASCII(p, cmsInfoDescription, "en", "US", buf, sizeof buf) == 0 || !buf[0])
+        snprintf(buf, sizeof buf, "unnamed profile");
+    /* Profile descriptions are file data: keep them printable and one line. */
+    for (char *c = buf; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
+            *c = ' ';
+    snprintf(out, outlen, "%s", buf);
+}
+
+/* Picks the input profile and fills info. Returns NULL only when LittleCMS
+ * cannot even build sRGB (out of memory). */
+static cmsHPROFILE choose_profile(cmsContext ctx, const smp_image *img, smp_colour_info *info)
+{
+    cmsHPROFILE p = NULL;
+    if (img->icc && img->icc_size > 0) {
+        p = embedded_profile(ctx, img, info->fallback_reason, sizeof info->fallback_reason);
+        if (p) {
+            profile_description(p, info->profile, sizeof info->profile);
+            return p;
+        }
+        info->fallback = 1;
+    }
+    if (img->png_srgb) {
+        snprintf(info->profile, sizeof info->profile, "sRGB (PNG sRGB chunk)");
+        return default_profile(ctx, img->channels);
+    }
+    if (img->png_has_gamma && img->png_gamma > 0.01 && img->png_gamma < 10.0) {
+        p = png_gamma_profile(ctx, img);
+        if (p) {
+            snprintf(info->profile, sizeof info->profile, "PNG gAMA %.5g%s", img->png_gamma,
+                     img->png_has_chrm ? " + cHRM" : "");
+            return p;
+        }
+    }
+    info->assumed = !info->fallback;
+    snprintf(info->profile, sizeof info->profile, "%s",
+             img->channels == 3 ? "sRGB IEC61966-2.1" : "grey, sRGB tone curve");
+    return default_profile(ctx, img->channels);
+}
+
+static void flag_row(const smp_image *img, const unsigned char *row, int y, unsigned char *flags)
+{
+    int n = img->channels;
+    for (int x = 0; x < img->width; x++) {
+        unsigned char f = 0;
+        int high = 0, low = 0;
+        for (int c = 0; c < n; c++) {
+            unsigned v, max;
+            if (img->bits == 16) {
+                uint16_t s;
+                memcpy(&s, row + ((size_t)x * n + c) * 2, 2);
+                v = s;
+                max = 65535;
+            } else {
+                v = row[(size_t)x * n + c];
+                max = 255;
+            }
+            high |= v >= max;
+            low += v == 0;
+        }
+        if (high)
+            f |= SMP_PX_CLIPPED_HIGH;
+        if (low == n)
+            f |= SMP_PX_CLIPPED_LOW;
+        if (img->valid && !img->valid[(size_t)y * img->width + x])
+            f |= SMP_PX_TRANSPARENT;
+        flags[x] = f;
+    }
+}
+
+smp_status smp_colour_to_lab(const char *name, const smp_image *img, smp_lab_image *out,
+                             smp_colour_info *info, smp_error *err)
+{
+    memset(out, 0, sizeof *out);
+    memset(info, 0, sizeof *info);
+    if (!img->pixels || img->width <= 0 || img->height <= 0 ||
+        (img->channels != 1 && img->channels != 3) || (img->bits != 8 && img->bits != 16))
+        return smp_fail(err, SMP_E_ARG, "%s: no pixels to convert", name);
+
+    size_t npx, nfloat;
+    if (smp_mul_size((size_t)img->width, (size_t)img->height, &npx) ||
+        smp_mul_size(npx, 3 * sizeof(float), &nfloat))
+        return smp_fail(err, SMP_E_LIMIT, "%s: photo too large", name);
+
+    cms_log log = {""};
+    cmsContext ctx = cmsCreateContext(NULL, &log);
+    if (!ctx)
+        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory (colour management)", name);
+    cmsSetLogErrorHandlerTHR(ctx, cms_log_handler);
+
+    smp_status st = SMP_OK;
+    cmsHTRANSFORM xf = NULL;
+    cmsHPROFILE in = choose_profile(ctx, img, info);
+    cmsHPROFILE lab = cmsCreateLab4ProfileTHR(ctx, NULL);
+    if (!in || !lab) {
+        st = smp_fail(err, SMP_E_COLOUR, "%s: colour management failed (%s)", name,
+                      log.message[0] ? log.message : "cannot build the profiles");
+        goto done;
+    }
+    cmsUInt32Number fmt = img->channels == 3 ? (img->bits == 16 ? TYPE_RGB_16 : TYPE_RGB_8)
+                                             : (img->bits == 16 ? TYPE_GRAY_16 : TYPE_GRAY_8);
+    xf = cmsCreateTransformTHR(ctx, in, fmt, lab, TYPE_Lab_FLT, INTENT_RELATIVE_COLORIMETRIC,
+                               cmsFLAGS_NOOPTIMIZE);
+    if (!xf) {
+        st = smp_fail(err, SMP_E_COLOUR, "%s: colour management failed (%s)", name,
+                      log.message[0] ? log.message : "the profile cannot convert to Lab");
+        goto done;
+    }
+
+    out->lab = malloc(nfloat);
+    out->flags = malloc(npx);
+    if (!out->lab || !out->flags) {
+        st = smp_fail(err, SMP_E_NOMEM, "%s: out of memory converting colours", name);
+        goto done;
+    }
+    out->width = img->width;
+    out->height = img->height;
+    for (int y = 0; y < img->height; y++) {
+        const unsigned char *row = img->pixels + (size_t)y * img->stride;
+        cmsDoTransform(xf, row, out->lab + (size_t)y * img->width * 3, (cmsUInt32Number)img->width);
+        flag_row(img, row, y, out->flags + (size_t)y * img->width);
+    }
+
+done:
+    if (xf)
+        cmsDeleteTransform(xf);
+    if (in)
+        cmsCloseProfile(in);
+    if (lab)
+        cmsCloseProfile(lab);
+    cmsDeleteContext(ctx);
+    if (st != SMP_OK)
+        smp_lab_image_release(out);
+    return st;
+}
+
+void smp_lab_image_release(smp_lab_image *lab)
+{
+    if (!lab)
+        return;
+    free(lab->lab);
+    free(lab->flags);
+    memset(lab, 0, sizeof *lab);
+}
+
+void smp_lab_to_xyz(const double lab[3], double xyz[3])
+{
+    cmsCIELab l = {lab[0], lab[1], lab[2]};
+    cmsCIEXYZ x;
+    cmsLab2XYZ(NULL, &x, &l); /* NULL: the ICC D50 white */
+    xyz[0] = x.X;
+    xyz[1] = x.Y;
+    xyz[2] = x.Z;
+}
+
+void smp_xyz_to_lab(const double xyz[3], double lab[3])
+{
+    cmsCIEXYZ x = {xyz[0], xyz[1], xyz[2]};
+    cmsCIELab l;
+    cmsXYZ2Lab(NULL, &l, &x);
+    lab[0] = l.L;
+    lab[1] = l.a;
+    lab[2] = l.b;
+}
+
+double smp_de00(const double a[3], const double b[3])
+{
+    cmsCIELab x = {a[0], a[1], a[2]}, y = {b[0], b[1], b[2]};
+    return cmsCIE2000DeltaE(&x, &y, 1.0, 1.0, 1.0);
+}
+
+double smp_ita_deg(const double lab[3])
+{
+    /* Chardon, Cretois & Hourseau (1991), Int J Cosmet Sci 13(4):191-208. */
+    return atan2(lab[0] - 50.0, lab[2]) * 180.0 / SMP_PI;
+}
+
+const char *smp_ita_category(double ita)
+{
+    /* Del Bino et al. (2006), Br J Dermatol 155:1073 (categories as in
+     * shared/DESIGN.md). */
+    if (isnan(ita))
+        return "unknown";
+    if (ita > 55.0)
+        return "very light";
+    if (ita > 41.0)
+        return "light";
+    if (ita > 28.0)
+        return "intermediate";
+    if (ita > 10.0)
+        return "tan";
+    if (ita > -30.0)
+        return "brown";
+    return "dark";
+}
+
+void smp_lab_to_hex(const double lab[3], char hex[8])
+{
+    /* A context and transform per call: cheap next to a photo's analysis,
+     * and it keeps this function free of shared state. */
+    unsigned char rgb[3] = {0, 0, 0};
+    cmsContext ctx = cmsCreateContext(NULL, NULL);
+    if (ctx) {
+        cmsHPROFILE l = cmsCreateLab4ProfileTHR(ctx, NULL);
+        cmsHPROFILE s = cmsCreate_sRGBProfileTHR(ctx);
+        cmsHTRANSFORM xf = (l && s) ? cmsCreateTransformTHR(ctx, l, TYPE_Lab_DBL, s, TYPE_RGB_8,
+                                                            INTENT_RELATIVE_COLORIMETRIC, 0)
+                                    : NULL;
+        if (xf) {
+            cmsCIELab in = {lab[0], lab[1], lab[2]};
+            cmsDoTransform(xf, &in, rgb, 1);
+            cmsDeleteTransform(xf);
+        }
+        if (l)
+            cmsCloseProfile(l);
+        if (s)
+            cmsCloseProfile(s);
+        cmsDeleteContext(ctx);
+    }
+    snprintf(hex, 8, "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
+}

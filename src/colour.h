@@ -1,0 +1,49 @@
+/*
+ * colour.h: the `colour` stage (private).
+ *
+ * In:  an smp_image (device pixels + what the file says about its colours).
+ * Out: an smp_lab_image: CIELAB D50 per pixel, plus a flag byte per pixel
+ *      (transparent, clipped), and a description of the profile used.
+ * Not: white balance (calibrate.c), measuring (measure.c).
+ *
+ * Colour management is LittleCMS 2, with a context created per call: nothing
+ * is shared between threads.
+ */
+#ifndef SMP_COLOUR_H
+#define SMP_COLOUR_H
+
+#include "image.h"
+#include "smpmatch.h"
+
+/* Per-pixel flags. */
+#define SMP_PX_TRANSPARENT 0x01 /* alpha 0 in the file: never measured */
+#define SMP_PX_CLIPPED_HIGH 0x02 /* a channel at its maximum code value */
+#define SMP_PX_CLIPPED_LOW 0x04  /* every channel at 0 */
+
+typedef struct smp_lab_image {
+    int width, height;
+    float *lab;           /* 3 floats per pixel (L, a, b), rows top to bottom */
+    unsigned char *flags; /* width*height bytes of SMP_PX_* */
+} smp_lab_image;
+
+typedef struct smp_colour_info {
+    char profile[128]; /* description of the input profile used */
+    int assumed;       /* untagged: taken as sRGB (or sRGB-curve grey) */
+    int fallback;      /* an embedded profile was unusable and sRGB was used */
+    char fallback_reason[160];
+} smp_colour_info;
+
+/* Converts the photo to Lab D50 through its profile (embedded ICC, PNG
+ * sRGB/gAMA/cHRM, or assumed sRGB). `name` is for messages. On failure *out
+ * is left empty. */
+smp_status smp_colour_to_lab(const char *name, const smp_image *img, smp_lab_image *out,
+                             smp_colour_info *info, smp_error *err);
+
+void smp_lab_image_release(smp_lab_image *lab);
+
+/* Pure helpers (tests call them directly). */
+void smp_lab_to_xyz(const double lab[3], double xyz[3]); /* D50 white, Y of white = 1 */
+void smp_xyz_to_lab(const double xyz[3], double lab[3]);
+double smp_de00(const double a[3], const double b[3]);    /* CIEDE2000 via LittleCMS */
+
+#endif /* SMP_COLOUR_H */

@@ -1,0 +1,354 @@
+/*
+ * measure.c: the `measure` stage, a robust colour for a region.
+ *
+ * In:  a Lab image, a region mask, which material the region holds.
+ * Out: its colour (the mode of the pure material's pixels), pixel count and
+ *      spread (median ΔE00 from the centre).
+ * Not: finding regions, white balance, ITA° (the pipeline derives it).
+ *
+ * See measure.h for the method and why the mode. Large regions are sampled
+ * on a fixed stride (at most SAMPLE_MAX pixels), so the cost is bounded and
+ * the result repeatable; counts are scaled back to the whole region.
+ */
+#include "measure.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* 250,000 pixels: the centre moves by less than 0.05 ΔE00 against using
+ * every pixel of a 12 MP photo, at a fiftieth of the work. */
+#define SAMPLE_MAX 250000
+/* Pixels used for the spread figure (ΔE00 is costly; the median of 20,000
+ * is stable to a few hundredths). */
+#define SPREAD_MAX 20000
+/* Two groups whose centres are closer than this (ΔE76) are one material
+ * seen with noise: a split would only cut the noise in two. 5 units is
+ * about 2.5 ΔE00 for dark colours, well above camera noise. */
+#define SPLIT_MIN_DE76 5.0
+/* Highlights and shadows: beyond 3 robust standard deviations of L*. */
+#define OUTLIER_Z 3.0
+#define MAD_TO_SIGMA 1.4826 /* MAD of a normal distribution is 0.6745 sigma */
+
+static double dist2(const float *p, const double c[3])
+{
+    double d0 = p[0] - c[0], d1 = p[1] - c[1], d2 = p[2] - c[2];
+    return d0 * d0 + d1 * d1 + d2 * d2;
+}
+
+/* Hoare's quickselect: the k-th smallest of v[0..n-1] (v is reordered). */
+static float select_kth(float *v, size_t n, size_t k)
+{
+    ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
+    while (hi > lo) {
+        float pivot = v[lo + (hi - lo) / 2];
+        ptrdiff_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                float t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (kk <= j)
+            hi = j;
+        else if (kk >= i)
+            lo = i;
+        else
+            break;
+    }
+    return v[kk];
+}
+
+/* Median of channel c of n Lab triples; scratch holds n floats. */
+static double channel_median(const float *px, size_t n, int c, float *scratch)
+{
+    for (size_t i = 0; i < n; i++)
+        scratch[i] = px[3 * i + c];
+    return select_kth(scratch, n, n / 2);
+}
+
+void smp_centre_mean(const float *px, size_t n, double out[3])
+{
+    double s[3] = {0, 0, 0};
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < 3; c++)
+            s[c] += px[3 * i + c];
+    for (int c = 0; c < 3; c++)
+        out[c] = n ? s[c] / (double)n : 0.0;
+}
+
+void smp_centre_median(const float *px, size_t n, double out[3])
+{
+    float *scratch = n ? malloc(n * sizeof *scratch) : NULL;
+    for (int c = 0; c < 3; c++)
+        out[c] = scratch ? channel_median(px, n, c, scratch) : 0.0;
+    free(scratch);
+}
+
+void smp_centre_mode(const float *px, size_t n, double out[3])
+{
+    smp_centre_median(px, n, out);
+    if (n == 0)
+        return;
+    /* Kernel radius from the data: the median distance from the median,
+     * which for the pure material's noise cloud is about 1.5 sigma; kept
+     * between 2 and 6 ΔE76 so that a noisy dark photo still converges and a
+     * mixed one cannot swallow its mixtures. */
+    float *d = malloc(n * sizeof *d);
+    double r = 3.0;
+    if (d) {
+        for (size_t i = 0; i < n; i++)
+            d[i] = (float)sqrt(dist2(px + 3 * i, out));
+        r = select_kth(d, n, n / 2);
+        free(d);
+    }
+    r = r < 2.0 ? 2.0 : r > 6.0 ? 6.0 : r;
+    double r2 = r * r;
+    for (int iter = 0; iter < 100; iter++) {
+        double s[3] = {0, 0, 0};
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            const float *p = px + 3 * i;
+            if (dist2(p, out) <= r2) {
+                s[0] += p[0];
+                s[1] += p[1];
+                s[2] += p[2];
+                m++;
+            }
+        }
+        if (m == 0)
+            break;
+        double next[3] = {s[0] / m, s[1] / m, s[2] / m};
+        double shift = (next[0] - out[0]) * (next[0] - out[0]) +
+                       (next[1] - out[1]) * (next[1] - out[1]) +
+                       (next[2] - out[2]) * (next[2] - out[2]);
+        memcpy(out, next, sizeof next);
+        if (shift < 1e-6)
+            break;
+    }
+}
+
+/* The region's usable pixels, sampled on a fixed stride. */
+typedef struct sample {
+    float *px;          /* n Lab triples */
+    size_t n;
+    size_t region;      /* pixels in the mask */
+    size_t usable;      /* of those, not transparent and not clipped */
+} sample;
+
+static smp_status gather(const smp_lab_image *img, const unsigned char *mask, sample *s)
+{
+    const unsigned char skip = SMP_PX_TRANSPARENT | SMP_PX_CLIPPED_HIGH | SMP_PX_CLIPPED_LOW;
+    size_t total = (size_t)img->width * img->height;
+    memset(s, 0, sizeof *s);
+    for (size_t i = 0; i < total; i++) {
+        if (mask && !mask[i])
+            continue;
+        s->region++;
+        if (!(img->flags[i] & skip))
+            s->usable++;
+    }
+    if (s->usable == 0)
+        return SMP_OK;
+    size_t stride = (s->usable + SAMPLE_MAX - 1) / SAMPLE_MAX;
+    size_t cap = s->usable / stride + 1;
+    s->px = malloc(cap * 3 * sizeof(float));
+    if (!s->px)
+        return SMP_E_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < total && s->n < cap; i++) {
+        if ((mask && !mask[i]) || (img->flags[i] & skip))
+            continue;
+        if (k++ % stride == 0) {
+            memcpy(s->px + 3 * s->n, img->lab + 3 * i, 3 * sizeof(float));
+            s->n++;
+        }
+    }
+    return SMP_OK;
+}
+
+/* 2-means (Lloyd) in Lab, started from the darkest and lightest quarters.
+ * Fills the two centres and, when `label` is given, each pixel's group. */
+static void two_means(const float *px, size_t n, float *scratch, double c[2][3], unsigned char *label)
+{
+    for (size_t i = 0; i < n; i++)
+        scratch[i] = px[3 * i];
+    float q1 = select_kth(scratch, n, n / 4);
+    float q3 = select_kth(scratch, n, (3 * n) / 4);
+    double s[2][3] = {{0}};
+    size_t m[2] = {0, 0};
+    for (size_t i = 0; i < n; i++) {
+        const float *p = px + 3 * i;
+        int g = p[0] <= q1 ? 0 : p[0] >= q3 ? 1 : -1;
+        if (g < 0)
+            continue;
+        for (int k = 0; k < 3; k++)
+            s[g][k] += p[k];
+        m[g]++;
+    }
+    for (int g = 0; g < 2; g++)
+        for (int k = 0; k < 3; k++)
+            c[g][k] = m[g] ? s[g][k] / m[g] : 0.0;
+
+    for (int iter = 0; iter < 30; iter++) {
+        memset(s, 0, sizeof s);
+        m[0] = m[1] = 0;
+        for (size_t i = 0; i < n; i++) {
+            const float *p = px + 3 * i;
+            int g = dist2(p, c[1]) < dist2(p, c[0]);
+            for (int k = 0; k < 3; k++)
+                s[g][k] += p[k];
+            m[g]++;
+        }
+        double moved = 0;
+        for (int g = 0; g < 2; g++) {
+            if (!m[g])
+                continue;
+            for (int k = 0; k < 3; k++) {
+                double v = s[g][k] / m[g];
+                moved += fabs(v - c[g][k]);
+                c[g][k] = v;
+            }
+        }
+        if (moved < 1e-4)
+            break;
+    }
+    if (label)
+        for (size_t i = 0; i < n; i++)
+            label[i] = dist2(px + 3 * i, c[1]) < dist2(px + 3 * i, c[0]);
+}
+
+static double dist(const double a[3], const double b[3])
+{
+    return sqrt((a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]) +
+                (a[2] - b[2]) * (a[2] - b[2]));
+}
+
+/* Chooses which 2-means group holds the target material; -1 = keep both
+ * (one material only). */
+static int pick_group(double c[2][3], const size_t count[2], const double *other)
+{
+    if (dist(c[0], c[1]) < SPLIT_MIN_DE76 || !count[0] || !count[1])
+        return -1;
+    if (other) {
+        int away = dist(c[0], other) > dist(c[1], other) ? 0 : 1;
+        const double *excl = c[1 - away];
+        /* Leave a group out only when it really looks like the other
+         * material: otherwise the split is inside the target (highlit and
+         * shaded hair) and both halves belong to it. */
+        if (dist(excl, other) < dist(excl, c[away]))
+            return away;
+        return -1;
+    }
+    return count[1] > count[0];
+}
+
+/* Keeps, in place, the pixels of group g (or all) whose L* lies within
+ * OUTLIER_Z robust standard deviations of the group's median L*. */
+static size_t keep_group(float *px, size_t n, const unsigned char *label, int g, float *scratch)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (g < 0 || label[i] == g)
+            memmove(px + 3 * m++, px + 3 * i, 3 * sizeof(float));
+    if (m == 0)
+        return 0;
+    double med = channel_median(px, m, 0, scratch);
+    for (size_t i = 0; i < m; i++)
+        scratch[i] = (float)fabs(px[3 * i] - med);
+    double sigma = MAD_TO_SIGMA * select_kth(scratch, m, m / 2);
+    if (sigma < 0.5)
+        sigma = 0.5; /* 8-bit quantisation of dark tones alone is ~0.3 L* */
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++)
+        if (fabs(px[3 * i] - med) <= OUTLIER_Z * sigma)
+            memmove(px + 3 * k++, px + 3 * i, 3 * sizeof(float));
+    return k;
+}
+
+static double spread_de00(const float *px, size_t n, const double centre[3], float *scratch)
+{
+    size_t stride = n > SPREAD_MAX ? n / SPREAD_MAX : 1, m = 0;
+    for (size_t i = 0; i < n; i += stride) {
+        double p[3] = {px[3 * i], px[3 * i + 1], px[3 * i + 2]};
+        scratch[m++] = (float)smp_de00(p, centre);
+    }
+    return m ? select_kth(scratch, m, m / 2) : 0.0;
+}
+
+smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mask,
+                              smp_target target, const double *other, smp_colour_stat *out)
+{
+    (void)target; /* hair and skin are measured alike; the caller's `other` differs */
+    sample s;
+    out->measured = 0;
+    out->pixels = 0;
+    out->spread_de = 0;
+    if (gather(img, mask, &s) != SMP_OK)
+        return SMP_E_NOMEM;
+    out->region_pixels = s.region;
+    if (s.n < SMP_MEASURE_MIN_PIXELS) {
+        free(s.px);
+        return SMP_OK;
+    }
+    float *scratch = malloc(s.n * sizeof *scratch);
+    unsigned char *label = malloc(s.n);
+    if (!scratch || !label) {
+        free(s.px);
+        free(scratch);
+        free(label);
+        return SMP_E_NOMEM;
+    }
+    double c[2][3];
+    two_means(s.px, s.n, scratch, c, label);
+    size_t count[2] = {0, 0};
+    for (size_t i = 0; i < s.n; i++)
+        count[label[i]]++;
+    int g = pick_group(c, count, other);
+    size_t kept = keep_group(s.px, s.n, label, g, scratch);
+    if (kept >= SMP_MEASURE_MIN_PIXELS) {
+        smp_centre_mode(s.px, kept, out->lab);
+        out->spread_de = spread_de00(s.px, kept, out->lab, scratch);
+        out->pixels = (size_t)((double)kept * (double)s.usable / (double)s.n + 0.5);
+        out->measured = 1;
+    }
+    free(scratch);
+    free(label);
+    free(s.px);
+    return SMP_OK;
+}
+
+smp_status smp_measure_whole(const smp_lab_image *img, smp_colour_stat *hair, smp_colour_stat *skin)
+{
+    sample s;
+    hair->measured = skin->measured = 0;
+    if (gather(img, NULL, &s) != SMP_OK)
+        return SMP_E_NOMEM;
+    hair->region_pixels = skin->region_pixels = s.region;
+    if (s.n < 2 * SMP_MEASURE_MIN_PIXELS) {
+        free(s.px);
+        return SMP_OK;
+    }
+    float *scratch = malloc(s.n * sizeof *scratch);
+    if (!scratch) {
+        free(s.px);
+        return SMP_E_NOMEM;
+    }
+    double c[2][3];
+    two_means(s.px, s.n, scratch, c, NULL);
+    free(scratch);
+    free(s.px);
+    int sk = c[1][1] > c[0][1]; /* the redder group is skin */
+    smp_status st = smp_measure_region(img, NULL, SMP_TARGET_SKIN, c[1 - sk], skin);
+    if (st == SMP_OK)
+        st = smp_measure_region(img, NULL, SMP_TARGET_HAIR, c[sk], hair);
+    return st;
+}

@@ -1,0 +1,56 @@
+/*
+ * measure.h: the `measure` stage (private).
+ *
+ * In:  a Lab image and a region mask (from regions.c).
+ * Out: a robust colour for what the region is meant to hold (hair or scalp
+ *      skin), its pixel count and spread.
+ * Not: finding regions (regions.c), white balance (calibrate.c).
+ *
+ * The method, for both hair and skin:
+ *   1. take the region's pixels, leaving out transparent and clipped ones;
+ *   2. split them into two colour groups (2-means in Lab): a hair rectangle
+ *      also shows skin between strands, a scalp rectangle a few strands;
+ *      the group nearest the other material's colour (when known) is left
+ *      out, else the larger group is kept;
+ *   3. leave out specular highlights and deep shadows: lightness more than
+ *      3 robust standard deviations (1.4826 MAD) from the group's median;
+ *   4. the centre is the group's densest colour (the mode, found by mean
+ *      shift from the median with a flat kernel), not its mean or median:
+ *      strand edges mixed with skin spread along the line from hair to skin
+ *      and pull a mean or a median towards the skin, but not the mode
+ *      (tests/test_measure.c shows all three on the same pixels).
+ * Spread is the median CIEDE2000 of the kept pixels from the centre.
+ */
+#ifndef SMP_MEASURE_H
+#define SMP_MEASURE_H
+
+#include "colour.h"
+#include "smpmatch.h"
+
+typedef enum smp_target { SMP_TARGET_HAIR = 0, SMP_TARGET_SKIN } smp_target;
+
+/* Measures the pixels of `img` where mask[i] != 0 (mask has width*height
+ * bytes; NULL = the whole image). `other` is the other material's Lab
+ * colour (the skin when measuring hair) or NULL. Fills out->measured,
+ * lab, pixels, region_pixels, spread_de; leaves out->source and hex to the
+ * caller. Returns SMP_E_NOMEM only; too few pixels gives measured = 0. */
+smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mask,
+                              smp_target target, const double *other, smp_colour_stat *out);
+
+/* The whole photo when no region is given: one 2-means split of every
+ * pixel, the redder group (higher a*: haemoglobin) taken as skin and the
+ * other as hair; each group then measured as above. A stopgap until
+ * automatic region finding lands, and said so in the output. */
+smp_status smp_measure_whole(const smp_lab_image *img, smp_colour_stat *hair,
+                             smp_colour_stat *skin);
+
+/* Minimum pixels for a measurement (below: not measured, with a warning). */
+#define SMP_MEASURE_MIN_PIXELS 50
+
+/* The robust centre estimators, exposed so that tests can compare them on
+ * the same pixels. `px` holds n Lab triples. */
+void smp_centre_mean(const float *px, size_t n, double out[3]);
+void smp_centre_median(const float *px, size_t n, double out[3]);
+void smp_centre_mode(const float *px, size_t n, double out[3]);
+
+#endif /* SMP_MEASURE_H */

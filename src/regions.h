@@ -1,0 +1,35 @@
+/*
+ * regions.h: the `regions` stage (private).
+ *
+ * In:  the options (rectangles, mask files) and the photo's size.
+ * Out: a hair mask and a scalp mask (width*height bytes, non-zero = in), or
+ *      none, meaning "measure the whole photo".
+ * Not: automatic hair/skin finding (a later issue).
+ */
+#ifndef SMP_REGIONS_H
+#define SMP_REGIONS_H
+
+#include "smpmatch.h"
+
+typedef struct smp_regions {
+    unsigned char *hair, *scalp; /* NULL when that region was not given */
+    smp_source hair_source, scalp_source;
+} smp_regions;
+
+/* Clips `r` to a width x height photo. Returns 0 when some of it is inside
+ * (and sets *out), -1 when none is. */
+int smp_rect_clip(smp_rect r, int width, int height, smp_rect *out);
+
+/* Builds the masks from opt (rectangles win over nothing, a mask file over
+ * rectangles of the same kind is an error the CLI prevents; here the mask
+ * wins). `name` is the photo's name for messages; warnings (a rectangle
+ * partly outside the photo) are appended to (*warnings, *n_warnings).
+ * Errors: a rectangle wholly outside the photo, a mask file that cannot be
+ * read, is not a PNG, or has another size than the photo. */
+smp_status smp_regions_build(const char *name, const smp_options *opt, int width, int height,
+                             smp_regions *out, char ***warnings, size_t *n_warnings,
+                             smp_error *err);
+
+void smp_regions_release(smp_regions *r);
+
+#endif /* SMP_REGIONS_H */

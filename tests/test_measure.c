@@ -1,0 +1,186 @@
+/*
+ * test_measure.c: the robust hair and skin colour (src/measure.c).
+ *
+ * The pixels here are drawn the way a hair rectangle looks: pure strand
+ * colour with camera noise, bare skin between strands, strand edges that
+ * mix the two, and specular highlights. The tests show why the centre is the
+ * mode of the hair group and not the mean or the median.
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "colour.h"
+#include "measure.h"
+
+/* A small deterministic generator (xorshift64*) and Box–Muller normals. */
+static uint64_t rng = 88172645463325252ull;
+static double uniform(void)
+{
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return (double)((rng * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+}
+static double normal(void)
+{
+    double u = uniform(), v = uniform();
+    if (u < 1e-12)
+        u = 1e-12;
+    return sqrt(-2.0 * log(u)) * cos(2.0 * 3.14159265358979 * v);
+}
+
+static const double HAIR[3] = {22.0, 3.0, 6.0};  /* dark brown */
+static const double SKIN[3] = {66.0, 12.0, 17.0}; /* light skin, ITA° 43 */
+
+typedef struct mix {
+    double hair, skin, edge, specular; /* shares, summing to 1 */
+} mix;
+
+/* Fills a w x h Lab image with pixels drawn from the mix. Noise sigma 1.0
+ * per channel, about what an 8-bit phone photo shows on dark tones. */
+static smp_lab_image draw(int w, int h, mix m)
+{
+    smp_lab_image img = {w, h, malloc((size_t)w * h * 3 * sizeof(float)), calloc((size_t)w * h, 1)};
+    for (int i = 0; i < w * h; i++) {
+        double u = uniform(), c[3];
+        if (u < m.hair) {
+            memcpy(c, HAIR, sizeof c);
+        } else if (u < m.hair + m.skin) {
+            memcpy(c, SKIN, sizeof c);
+        } else if (u < m.hair + m.skin + m.edge) {
+            /* strand edge: a mix with 10 % to 90 % skin */
+            double t = 0.1 + 0.8 * uniform();
+            for (int k = 0; k < 3; k++)
+                c[k] = HAIR[k] + t * (SKIN[k] - HAIR[k]);
+        } else {
+            /* specular highlight: much lighter, less saturated */
+            c[0] = HAIR[0] + 25 + 10 * uniform();
+            c[1] = HAIR[1] * 0.3;
+            c[2] = HAIR[2] * 0.3;
+        }
+        for (int k = 0; k < 3; k++)
+            img.lab[3 * i + k] = (float)(c[k] + normal());
+    }
+    return img;
+}
+
+/* The estimators on the hair strands with their mixed edges and highlights
+ * (the skin left out, as the 2-means split does): the mean and the median
+ * are pulled towards the skin; the mode is not. */
+static void test_mode_beats_mean_and_median(void **state)
+{
+    (void)state;
+    smp_lab_image img = draw(200, 200, (mix){0.65, 0.0, 0.28, 0.07});
+    size_t n = 200 * 200;
+    double mean[3], median[3], mode[3];
+    smp_centre_mean(img.lab, n, mean);
+    smp_centre_median(img.lab, n, median);
+    smp_centre_mode(img.lab, n, mode);
+    double de_mean = smp_de00(mean, HAIR), de_median = smp_de00(median, HAIR),
+           de_mode = smp_de00(mode, HAIR);
+    print_message("ΔE00 from the true hair colour: mean %.2f, median %.2f, mode %.2f\n", de_mean,
+                  de_median, de_mode);
+    assert_true(de_mode < 0.3);
+    assert_true(de_median > 2 * de_mode && de_median > 0.5);
+    assert_true(de_mean > 3.0);
+    smp_lab_image_release(&img);
+}
+
+/* A whole hair rectangle: 45 % strands, 30 % skin between them, edges and
+ * highlights. With the skin colour known, and without. */
+static void test_hair_region(void **state)
+{
+    (void)state;
+    smp_lab_image img = draw(300, 200, (mix){0.45, 0.30, 0.20, 0.05});
+    smp_colour_stat s = {0};
+    assert_int_equal(smp_measure_region(&img, NULL, SMP_TARGET_HAIR, SKIN, &s), SMP_OK);
+    assert_true(s.measured);
+    print_message("hair with skin known: ΔE00 %.3f, %zu px, spread %.2f\n", smp_de00(s.lab, HAIR),
+                  s.pixels, s.spread_de);
+    assert_true(smp_de00(s.lab, HAIR) < 0.3);
+    assert_int_equal(s.region_pixels, 300 * 200);
+    /* kept: the strands and some edges, not the skin */
+    assert_true(s.pixels > 0.40 * 60000 && s.pixels < 0.70 * 60000);
+    assert_true(s.spread_de > 0.3 && s.spread_de < 3.0);
+
+    smp_colour_stat t = {0};
+    assert_int_equal(smp_measure_region(&img, NULL, SMP_TARGET_HAIR, NULL, &t), SMP_OK);
+    assert_true(smp_de00(t.lab, HAIR) < 0.3);
+    smp_lab_image_release(&img);
+}
+
+/* A scalp rectangle with a few strands crossing it. */
+static void test_skin_region(void **state)
+{
+    (void)state;
+    smp_lab_image img = draw(200, 200, (mix){0.08, 0.85, 0.05, 0.02});
+    smp_colour_stat s = {0};
+    assert_int_equal(smp_measure_region(&img, NULL, SMP_TARGET_SKIN, NULL, &s), SMP_OK);
+    assert_true(s.measured);
+    assert_true(smp_de00(s.lab, SKIN) < 0.2);
+    smp_lab_image_release(&img);
+}
+
+/* Grey hair on dark skin: the hair is the lighter material. */
+static void test_grey_hair_on_dark_skin(void **state)
+{
+    (void)state;
+    const double grey[3] = {62, 0.5, 3}, dark[3] = {32, 9, 14};
+    smp_lab_image img = {100, 100, malloc(100 * 100 * 3 * sizeof(float)), calloc(100 * 100, 1)};
+    for (int i = 0; i < 10000; i++) {
+        const double *c = (i % 10) < 6 ? grey : dark;
+        for (int k = 0; k < 3; k++)
+            img.lab[3 * i + k] = (float)(c[k] + 0.8 * normal());
+    }
+    smp_colour_stat s = {0};
+    assert_int_equal(smp_measure_region(&img, NULL, SMP_TARGET_HAIR, dark, &s), SMP_OK);
+    assert_true(smp_de00(s.lab, grey) < 0.2);
+    /* And with the whole photo: the redder group is the skin. */
+    smp_colour_stat h = {0}, k = {0};
+    assert_int_equal(smp_measure_whole(&img, &h, &k), SMP_OK);
+    assert_true(h.measured && k.measured);
+    assert_true(smp_de00(h.lab, grey) < 0.2);
+    assert_true(smp_de00(k.lab, dark) < 0.2);
+    smp_lab_image_release(&img);
+}
+
+/* Masks select pixels; clipped and transparent pixels never count; too few
+ * pixels is "not measured", not a guess. */
+static void test_mask_and_flags(void **state)
+{
+    (void)state;
+    smp_lab_image img = {10, 10, malloc(300 * sizeof(float)), calloc(100, 1)};
+    unsigned char mask[100] = {0};
+    for (int i = 0; i < 100; i++) {
+        img.lab[3 * i] = i < 50 ? 20.0f : 70.0f;
+        img.lab[3 * i + 1] = 5.0f;
+        img.lab[3 * i + 2] = 5.0f;
+    }
+    smp_colour_stat s = {0};
+    memset(mask, 1, 50);
+    assert_int_equal(smp_measure_region(&img, mask, SMP_TARGET_HAIR, NULL, &s), SMP_OK);
+    assert_true(s.measured);
+    assert_true(fabs(s.lab[0] - 20.0) < 1e-4);
+    /* Flag 10 of the 50 as clipped: 40 usable, under the minimum. */
+    for (int i = 0; i < 10; i++)
+        img.flags[i] = SMP_PX_CLIPPED_HIGH;
+    assert_int_equal(smp_measure_region(&img, mask, SMP_TARGET_HAIR, NULL, &s), SMP_OK);
+    assert_false(s.measured);
+    assert_int_equal(s.region_pixels, 50);
+    smp_lab_image_release(&img);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mode_beats_mean_and_median),
+        cmocka_unit_test(test_hair_region),
+        cmocka_unit_test(test_skin_region),
+        cmocka_unit_test(test_grey_hair_on_dark_skin),
+        cmocka_unit_test(test_mask_and_flags),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
