@@ -110,7 +110,7 @@ static cmsHPROFILE embedded_profile(cmsContext ctx, const smp_image *img, char *
     log->message[0] = 0;
     cmsHPROFILE p = cmsOpenProfileFromMemTHR(ctx, img->icc, (cmsUInt32Number)img->icc_size);
     if (!p) {
-        snprintf(why, whylen, "the embedded colour profile is damaged%s%s",
+        snprintf(why, whylen, "the embedded colour profile is damaged%s%.100s",
                  log->message[0] ? ": " : "", log->message);
         return NULL;
     }

@@ -30,7 +30,7 @@ typedef struct smp_colour_info {
     char profile[128]; /* description of the input profile used */
     int assumed;       /* untagged: taken as sRGB (or sRGB-curve grey) */
     int fallback;      /* an embedded profile was unusable and sRGB was used */
-    char fallback_reason[160];
+    char fallback_reason[200];
 } smp_colour_info;
 
 /* Converts the photo to Lab D50 through its profile (embedded ICC, PNG

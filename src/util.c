@@ -1,6 +1,7 @@
 /*
  * util.c: error formatting, checked size arithmetic, file reading.
  */
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include "util.h"
 
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 smp_status smp_fail(smp_error *err, smp_status status, const char *fmt, ...)
@@ -153,4 +155,25 @@ int smp_list_add(char ***items, size_t *n, const char *fmt, ...)
         return -1;
     (*n)++;
     return 0;
+}
+
+/* Pixel buffers of a few MB and up are asked for in transparent huge pages
+ * where Linux offers them (madvise mode). Measured on our 2-core VM: a 12 MP
+ * JPEG load took ~210 ms with 4 kB pages, ~50 ms with huge pages, djpeg
+ * ~55 ms: the difference is ~9000 first-touch page faults on 36 MB. The
+ * buffer is still released with free(). */
+#define HUGE_PAGE ((size_t)2 * 1024 * 1024)
+
+void *smp_alloc_large(size_t n)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (n >= 2 * HUGE_PAGE) {
+        void *p = NULL;
+        if (posix_memalign(&p, HUGE_PAGE, n) != 0)
+            return NULL;
+        madvise(p, n, MADV_HUGEPAGE); /* a hint: failure changes nothing */
+        return p;
+    }
+#endif
+    return malloc(n ? n : 1);
 }

@@ -1,0 +1,560 @@
+/*
+ * main.c: the smpmatch command: options in, one result per photo out.
+ *
+ * In:  the command line (docs/DESIGN.md "Command line" is the contract).
+ * Out: results on stdout in input order (text, JSON Lines or CSV), messages
+ *      on stderr, exit status 0 (all photos ok), 1 (a photo failed; the
+ *      others are still reported) or 2 (bad usage or an unusable palette).
+ * Not: any analysis. Everything a program embedding libsmpmatch would also
+ *      want lives in the library; this file parses, walks and prints.
+ *
+ * With -j N, N threads take photos from a shared counter and each calls
+ * smp_analyse_file (thread-safe: the palette is read-only, options are
+ * shared and never written). The main thread prints result i as soon as
+ * results 0..i are done, so the output is byte-identical to -j 1.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <jpeglib.h>
+#include <lcms2.h>
+#include <png.h>
+
+#include "smpmatch.h"
+
+#define PROG "smpmatch"
+#define MAX_JOBS 256 /* far past any core count a clinic PC has; bounds thread stacks */
+
+typedef enum out_format { FORMAT_TEXT = 0, FORMAT_JSON, FORMAT_CSV } out_format;
+
+typedef struct cli {
+    smp_options opt;
+    const char **palettes; /* -p files in order; the first replaces the built-in one */
+    size_t n_palettes;
+    out_format format;
+    long jobs;
+    int quiet, verbose, colour;
+    char **photos;
+    size_t n_photos;
+} cli;
+
+/* ------------------------------------------------------------------ */
+/* Messages                                                            */
+/* ------------------------------------------------------------------ */
+
+/* "smpmatch: <what is wrong> (see smpmatch --help)" and exit status 2. */
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs(PROG ": ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(" (see " PROG " --help)\n", stderr);
+    return 2;
+}
+
+static void print_help(void)
+{
+    fputs(
+        "Usage: smpmatch [OPTIONS] PHOTO...\n"
+        "Recommends scalp-micropigmentation pigment shades from consult photos\n"
+        "(JPEG or PNG): measures the hair and scalp colour (CIELAB D50) and ranks\n"
+        "the palette's shades by colour difference.\n"
+        "\n"
+        "Options:\n"
+        "  -p, --palette FILE      palette file (CSV or CGATS/IT8); the first -p\n"
+        "                          replaces the built-in palette, each further -p\n"
+        "                          adds its shades\n"
+        "  -n, --top N             shades to list (default 5)\n"
+        "  -f, --format FMT        text (default) | json (one object per line) | csv\n"
+        "  -m, --metric M          de2000 (default) | de94 | de76 | cmc\n"
+        "      --model M           healed (default) | direct\n"
+        "      --hair-roi X,Y,W,H  hair rectangle in pixels of the photo as displayed;\n"
+        "                          repeatable (up to 16)\n"
+        "      --scalp-roi X,Y,W,H bare-scalp rectangle; repeatable (up to 16)\n"
+        "      --hair-mask FILE    PNG mask, same size as the photo, non-zero = hair\n"
+        "      --scalp-mask FILE   PNG mask for the bare scalp\n"
+        "      --white-roi X,Y,W,H a neutral grey or white reference patch in the photo\n"
+        "      --max-pixels N      refuse photos over N pixels (default 100000000)\n"
+        "  -j, --jobs N            photos analysed at once (default 1; 0 = one per\n"
+        "                          core); the output is the same, in input order\n"
+        "      --report PATH       PNG consult sheet (not available yet)\n"
+        "  -q, --quiet             on stderr only the errors stdout does not carry\n"
+        "  -v, --verbose           palette, timing and per-photo notes on stderr\n"
+        "      --version           versions of smpmatch and of the libraries it was\n"
+        "                          built with\n"
+        "  -h, --help              this help\n"
+        "\n"
+        "Output: text results are separated by a blank line, and a photo that fails\n"
+        "prints \"smpmatch: <file>: <cause>\" on stderr. With json and csv a failed\n"
+        "photo is also a record on stdout (status \"error\" and its message), so\n"
+        "scripts see every photo; the CSV header comes once; warnings go to stderr.\n"
+        "Colour swatches are drawn only when stdout is a terminal and NO_COLOR is\n"
+        "unset or empty.\n"
+        "\n"
+        "Exit status: 0 every photo ok; 1 at least one photo failed (the others are\n"
+        "still processed and reported); 2 bad usage or an unusable palette.\n"
+        "\n"
+        "Examples:\n"
+        "  smpmatch consult.jpg\n"
+        "  smpmatch --hair-roi 1200,400,600,300 --scalp-roi 1300,900,400,200 consult.jpg\n"
+        "  smpmatch -p clinic.csv -n 3 --white-roi 50,50,120,120 consult.jpg\n"
+        "  smpmatch -j 0 --format json consults/*.jpg > results.jsonl\n",
+        stdout);
+}
+
+static void print_version(void)
+{
+    /* The versions of the headers this binary was compiled against. */
+    printf("smpmatch %s\n", SMP_VERSION);
+#ifdef LIBJPEG_TURBO_VERSION_NUMBER
+    printf("libjpeg-turbo %d.%d.%d\n", LIBJPEG_TURBO_VERSION_NUMBER / 1000000,
+           LIBJPEG_TURBO_VERSION_NUMBER / 1000 % 1000, LIBJPEG_TURBO_VERSION_NUMBER % 1000);
+#else
+    printf("libjpeg (API %d)\n", JPEG_LIB_VERSION);
+#endif
+    printf("libpng %s\n", PNG_LIBPNG_VER_STRING);
+    printf("LittleCMS %d.%d\n", LCMS_VERSION / 1000, LCMS_VERSION / 10 % 100);
+    printf("jansson %s\n", JANSSON_VERSION);
+}
+
+/* ------------------------------------------------------------------ */
+/* Options                                                             */
+/* ------------------------------------------------------------------ */
+
+/* A whole-string decimal integer in [min, max]; 0 on success. */
+static int parse_long(const char *s, long min, long max, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno == ERANGE || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_roi(const char *opt_name, const char *arg, smp_rect *rois, size_t *n)
+{
+    if (*n >= SMP_MAX_ROIS)
+        return usage_error("at most %d --%s rectangles", SMP_MAX_ROIS, opt_name);
+    if (smp_rect_parse(arg, &rois[*n]) != 0)
+        return usage_error("--%s wants X,Y,W,H in pixels (W and H above 0), not \"%s\"", opt_name, arg);
+    (*n)++;
+    return 0;
+}
+
+enum {
+    OPT_MODEL = 256,
+    OPT_HAIR_ROI,
+    OPT_SCALP_ROI,
+    OPT_HAIR_MASK,
+    OPT_SCALP_MASK,
+    OPT_WHITE_ROI,
+    OPT_MAX_PIXELS,
+    OPT_REPORT,
+    OPT_VERSION
+};
+
+static const struct option long_options[] = {
+    {"palette", required_argument, NULL, 'p'},
+    {"top", required_argument, NULL, 'n'},
+    {"format", required_argument, NULL, 'f'},
+    {"metric", required_argument, NULL, 'm'},
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"hair-roi", required_argument, NULL, OPT_HAIR_ROI},
+    {"scalp-roi", required_argument, NULL, OPT_SCALP_ROI},
+    {"hair-mask", required_argument, NULL, OPT_HAIR_MASK},
+    {"scalp-mask", required_argument, NULL, OPT_SCALP_MASK},
+    {"white-roi", required_argument, NULL, OPT_WHITE_ROI},
+    {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+    {"jobs", required_argument, NULL, 'j'},
+    {"report", required_argument, NULL, OPT_REPORT},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* The option as the user typed it, for messages about a missing value or
+ * an unknown option. */
+static const char *typed_option(char **argv)
+{
+    const char *a = argv[optind - 1];
+    return a ? a : "?";
+}
+
+/* One option; returns 0, 2 (usage error, already reported) or -1 (help or
+ * version printed: exit 0). */
+static int apply_option(cli *c, int ch, char **argv)
+{
+    long v;
+    int m;
+    switch (ch) {
+    case 'p':
+        c->palettes[c->n_palettes++] = optarg;
+        return 0;
+    case 'n':
+        /* 10000 = the palette entry limit (src/palette.h) */
+        if (parse_long(optarg, 1, 10000, &v) != 0)
+            return usage_error("--top wants a whole number from 1 to 10000, not \"%s\"", optarg);
+        c->opt.top = (int)v;
+        return 0;
+    case 'f':
+        if (strcmp(optarg, "text") == 0)
+            c->format = FORMAT_TEXT;
+        else if (strcmp(optarg, "json") == 0)
+            c->format = FORMAT_JSON;
+        else if (strcmp(optarg, "csv") == 0)
+            c->format = FORMAT_CSV;
+        else
+            return usage_error("--format is text, json or csv, not \"%s\"", optarg);
+        return 0;
+    case 'm':
+        if ((m = smp_metric_parse(optarg)) < 0)
+            return usage_error("--metric is de2000, de94, de76 or cmc, not \"%s\"", optarg);
+        c->opt.metric = (smp_metric)m;
+        return 0;
+    case OPT_MODEL:
+        if (strcmp(optarg, "healed") == 0)
+            c->opt.model = SMP_MODEL_HEALED;
+        else if (strcmp(optarg, "direct") == 0)
+            c->opt.model = SMP_MODEL_DIRECT;
+        else
+            return usage_error("--model is healed or direct, not \"%s\"", optarg);
+        return 0;
+    case OPT_HAIR_ROI:
+        return parse_roi("hair-roi", optarg, c->opt.hair_roi, &c->opt.n_hair_roi);
+    case OPT_SCALP_ROI:
+        return parse_roi("scalp-roi", optarg, c->opt.scalp_roi, &c->opt.n_scalp_roi);
+    case OPT_WHITE_ROI:
+        if (smp_rect_parse(optarg, &c->opt.white_roi) != 0)
+            return usage_error("--white-roi wants X,Y,W,H in pixels (W and H above 0), not \"%s\"", optarg);
+        c->opt.has_white_roi = 1;
+        return 0;
+    case OPT_HAIR_MASK:
+        c->opt.hair_mask = optarg;
+        return 0;
+    case OPT_SCALP_MASK:
+        c->opt.scalp_mask = optarg;
+        return 0;
+    case OPT_MAX_PIXELS:
+        if (parse_long(optarg, 1, LONG_MAX, &v) != 0)
+            return usage_error("--max-pixels wants a whole number above 0, not \"%s\"", optarg);
+        c->opt.max_pixels = (size_t)v;
+        return 0;
+    case 'j':
+        if (parse_long(optarg, 0, MAX_JOBS, &v) != 0)
+            return usage_error("--jobs wants a whole number from 0 to %d, not \"%s\"", MAX_JOBS, optarg);
+        c->jobs = v;
+        return 0;
+    case OPT_REPORT:
+        return usage_error("--report (the PNG consult sheet) is not available yet in this version");
+    case 'q':
+        c->quiet = 1;
+        return 0;
+    case 'v':
+        c->verbose = 1;
+        return 0;
+    case OPT_VERSION:
+        print_version();
+        return -1;
+    case 'h':
+        print_help();
+        return -1;
+    case ':':
+        return usage_error("%s needs a value", typed_option(argv));
+    default:
+        if (optopt && optopt < 256)
+            return usage_error("unknown option -%c", optopt);
+        return usage_error("unknown option %s", typed_option(argv));
+    }
+}
+
+/* Fills c from argv; returns 0, 2 (usage error) or -1 (help/version done). */
+static int parse_args(cli *c, int argc, char **argv)
+{
+    smp_options_init(&c->opt);
+    c->jobs = 1;
+    c->palettes = calloc((size_t)argc, sizeof *c->palettes);
+    if (!c->palettes) {
+        fputs(PROG ": out of memory\n", stderr);
+        return 2;
+    }
+    opterr = 0; /* our own one-line messages */
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":p:n:f:m:j:qvh", long_options, NULL)) != -1) {
+        int rc = apply_option(c, ch, argv);
+        if (rc != 0)
+            return rc;
+    }
+    if (c->quiet && c->verbose)
+        return usage_error("--quiet and --verbose cannot both be given");
+    c->photos = argv + optind;
+    c->n_photos = (size_t)(argc - optind);
+    if (c->n_photos == 0)
+        return usage_error("no photo given");
+    return 0;
+}
+
+/* The built-in palette, or the -p files: first replaces, others append. */
+static int load_palette(const cli *c, smp_palette **out)
+{
+    smp_error err = {0};
+    smp_palette *pal = NULL;
+    if (c->n_palettes == 0) {
+        if (smp_palette_new_default(&pal, &err) != SMP_OK) {
+            fprintf(stderr, PROG ": %s\n", err.message);
+            return 2;
+        }
+    }
+    for (size_t i = 0; i < c->n_palettes; i++) {
+        smp_palette *more = NULL;
+        if (smp_palette_load(c->palettes[i], &more, &err) != SMP_OK ||
+            (pal && smp_palette_append(pal, more, &err) != SMP_OK)) {
+            fprintf(stderr, PROG ": %s\n", err.message);
+            if (more != pal)
+                smp_palette_free(more);
+            smp_palette_free(pal);
+            return 2;
+        }
+        if (!pal)
+            pal = more;
+        else
+            smp_palette_free(more);
+    }
+    if (smp_palette_size(pal) == 0) {
+        fprintf(stderr, PROG ": the palette has no shades to compare with\n");
+        smp_palette_free(pal);
+        return 2;
+    }
+    *out = pal;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Running photos                                                      */
+/* ------------------------------------------------------------------ */
+
+typedef struct slot {
+    smp_result *result; /* NULL only when memory ran out */
+    double ms;          /* analysis time, for --verbose */
+    int done;
+} slot;
+
+typedef struct batch {
+    const cli *c;
+    const smp_palette *palette;
+    slot *slots;
+    size_t next;        /* next photo to take; under `lock` */
+    pthread_mutex_t lock;
+    pthread_cond_t ready; /* signalled when a slot is done */
+} batch;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void analyse(batch *b, size_t i, slot *s)
+{
+    double t0 = now_ms();
+    smp_result *res = NULL;
+    smp_analyse_file(b->c->photos[i], b->palette, &b->c->opt, &res);
+    s->result = res;
+    s->ms = now_ms() - t0;
+}
+
+static void *worker(void *arg)
+{
+    batch *b = arg;
+    for (;;) {
+        pthread_mutex_lock(&b->lock);
+        size_t i = b->next < b->c->n_photos ? b->next++ : b->c->n_photos;
+        pthread_mutex_unlock(&b->lock);
+        if (i >= b->c->n_photos)
+            return NULL;
+        slot s = {0};
+        analyse(b, i, &s);
+        pthread_mutex_lock(&b->lock);
+        b->slots[i] = s;
+        b->slots[i].done = 1;
+        pthread_cond_broadcast(&b->ready);
+        pthread_mutex_unlock(&b->lock);
+    }
+}
+
+typedef struct tally {
+    size_t ok, failed, printed;
+} tally;
+
+/* Prints one photo's result in the chosen format and counts it. */
+static void report(const cli *c, const char *path, const slot *s, tally *t)
+{
+    const smp_result *r = s->result;
+    smp_result nomem; /* stands in when not even a result could be made */
+    char nomem_msg[600];
+    if (!r) {
+        memset(&nomem, 0, sizeof nomem);
+        snprintf(nomem_msg, sizeof nomem_msg, "%s: out of memory", path);
+        nomem.file = (char *)path;
+        nomem.status = SMP_E_NOMEM;
+        nomem.error = nomem_msg;
+        r = &nomem;
+    }
+    int ok = r->status == SMP_OK;
+    if (ok)
+        t->ok++;
+    else
+        t->failed++;
+
+    char *text = NULL;
+    if (c->format == FORMAT_JSON)
+        text = smp_result_to_json(r);
+    else if (c->format == FORMAT_CSV)
+        text = smp_result_to_csv(r);
+    else
+        text = smp_result_to_text(r, ok && c->colour);
+
+    if (!text) {
+        fprintf(stderr, PROG ": %s: out of memory while writing the result\n", path);
+        if (ok) {
+            t->ok--;
+            t->failed++;
+        }
+        return;
+    }
+    if (c->format == FORMAT_TEXT && !ok) {
+        fprintf(stderr, PROG ": %s", text); /* one line, ends in "\n" */
+    } else {
+        if (c->format == FORMAT_TEXT && t->printed++)
+            fputs("\n", stdout);
+        fputs(text, stdout);
+        if (c->format == FORMAT_JSON)
+            fputs("\n", stdout);
+        fflush(stdout);
+        if (!ok && !c->quiet)
+            fprintf(stderr, PROG ": %s\n", r->error ? r->error : smp_status_string(r->status));
+        /* In text mode the warnings are in the block; elsewhere say them here. */
+        if (c->format != FORMAT_TEXT && !c->quiet)
+            for (size_t i = 0; i < r->n_warnings; i++)
+                fprintf(stderr, PROG ": %s: warning: %s\n", path, r->warnings[i]);
+    }
+    free(text);
+    if (c->verbose)
+        fprintf(stderr, PROG ": %s: %s in %.0f ms\n", path, ok ? "analysed" : "failed", s->ms);
+}
+
+/* Starts up to `jobs` threads; returns how many started (0: run inline). */
+static size_t start_workers(batch *b, pthread_t *threads, size_t jobs)
+{
+    size_t started = 0;
+    for (; started < jobs; started++)
+        if (pthread_create(&threads[started], NULL, worker, b) != 0)
+            break;
+    return started;
+}
+
+static size_t jobs_wanted(const cli *c)
+{
+    long j = c->jobs;
+    if (j == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        j = n > 0 ? n : 1;
+    }
+    if (j > MAX_JOBS)
+        j = MAX_JOBS;
+    return (size_t)j < c->n_photos ? (size_t)j : c->n_photos;
+}
+
+static void run_batch(const cli *c, const smp_palette *pal, tally *t)
+{
+    batch b = {.c = c, .palette = pal};
+    b.slots = calloc(c->n_photos, sizeof *b.slots);
+    size_t jobs = jobs_wanted(c);
+    pthread_t *threads = jobs > 1 ? calloc(jobs, sizeof *threads) : NULL;
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_cond_init(&b.ready, NULL);
+    size_t started = threads && b.slots ? start_workers(&b, threads, jobs) : 0;
+    if (c->verbose)
+        fprintf(stderr, PROG ": %zu photo%s, %zu at once\n", c->n_photos, c->n_photos == 1 ? "" : "s",
+                started ? started : 1);
+
+    for (size_t i = 0; i < c->n_photos; i++) {
+        slot s = {0};
+        if (started) {
+            pthread_mutex_lock(&b.lock);
+            while (!b.slots[i].done)
+                pthread_cond_wait(&b.ready, &b.lock);
+            s = b.slots[i];
+            pthread_mutex_unlock(&b.lock);
+        } else {
+            analyse(&b, i, &s); /* -j 1, or no thread could start */
+        }
+        report(c, c->photos[i], &s, t);
+        smp_result_free(s.result);
+    }
+    for (size_t k = 0; k < started; k++)
+        pthread_join(threads[k], NULL);
+    pthread_cond_destroy(&b.ready);
+    pthread_mutex_destroy(&b.lock);
+    free(threads);
+    free(b.slots);
+}
+
+int main(int argc, char **argv)
+{
+    cli c = {0};
+    int rc = parse_args(&c, argc, argv);
+    if (rc != 0) {
+        free(c.palettes);
+        return rc < 0 ? 0 : rc;
+    }
+    const char *no_color = getenv("NO_COLOR"); /* https://no-color.org */
+    const char *term = getenv("TERM");
+    c.colour = isatty(STDOUT_FILENO) && !(no_color && no_color[0]) && !(term && strcmp(term, "dumb") == 0);
+
+    smp_palette *pal = NULL;
+    if ((rc = load_palette(&c, &pal)) != 0) {
+        free(c.palettes);
+        return rc;
+    }
+    if (c.verbose)
+        fprintf(stderr, PROG ": palette: %zu shades (%s)\n", smp_palette_size(pal),
+                c.n_palettes ? "from -p" : "built-in");
+
+    double t0 = now_ms();
+    if (c.format == FORMAT_CSV) {
+        fputs(smp_csv_header(), stdout);
+        fflush(stdout);
+    }
+    tally t = {0};
+    run_batch(&c, pal, &t);
+
+    if (!c.quiet && c.n_photos > 1)
+        fprintf(stderr, PROG ": %zu photos: %zu ok, %zu failed\n", c.n_photos, t.ok, t.failed);
+    if (c.verbose)
+        fprintf(stderr, PROG ": done in %.0f ms\n", now_ms() - t0);
+    smp_palette_free(pal);
+    free(c.palettes);
+
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, PROG ": could not write the results: %s\n", strerror(errno));
+        return 1;
+    }
+    return t.failed ? 1 : 0;
+}

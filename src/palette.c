@@ -1,0 +1,952 @@
+/*
+ * palette.c: reading palette files into an array of shades.
+ *
+ * In:  a palette's bytes (a file, memory, or the built-in default palette):
+ *      CSV (RFC 4180) or CGATS.17/IT8 text, told apart by the first line.
+ * Out: an smp_palette, an array of smp_shade with D50 Lab colours and owned
+ *      strings, read-only once loaded (threads may share it).
+ * Not: matching or ranking (match.c); writing palettes; any colour model of
+ *      how a shade heals (the default palette's modelled values come from
+ *      tools/model_palette.c, see docs/palette.md).
+ *
+ * CSV dialect (docs/palette.md): RFC 4180 quoting ("" inside quotes, commas
+ * and line breaks inside quotes), CRLF, LF or lone CR line ends, an optional
+ * UTF-8 BOM, '#' at the start of a line (outside quotes) makes a comment,
+ * rows whose fields are all empty are skipped (spreadsheets export blank rows
+ * as ",,,,"), one header row with case-insensitive names, surrounding spaces
+ * and tabs trimmed from every field. Text after a closing quote is kept as
+ * is rather than refused: no spreadsheet writes it, and refusing it would
+ * only punish hand-edited files.
+ *
+ * CGATS vs CSV: a file is CGATS when its first line (after a BOM) has no
+ * comma and either starts with "CGATS" or "IT8" (any case), or is one or two
+ * words and a later line starts with BEGIN_DATA_FORMAT. LittleCMS itself
+ * accepts any one- or two-word first line as the sheet type; a CSV header
+ * such as "name" is also one word, hence the BEGIN_DATA_FORMAT test.
+ */
+#include "palette.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <lcms2.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct smp_palette {
+    smp_shade *shades;
+    size_t n, cap;
+};
+
+/* ------------------------------------------------------------------ */
+/* The shade array                                                     */
+/* ------------------------------------------------------------------ */
+
+/* A shade's six strings live in one block that starts with the name, so a
+ * shade is freed with free(name). */
+enum { STR_NAME, STR_CODE, STR_BRAND, STR_NOTES, STR_BASE, STR_PALETTE, STR_COUNT };
+
+static int shade_set_strings(smp_shade *s, const char *const str[STR_COUNT])
+{
+    size_t len[STR_COUNT], total = 0;
+    for (int i = 0; i < STR_COUNT; i++) {
+        len[i] = str[i] ? strlen(str[i]) : 0;
+        if (smp_add_size(total, len[i] + 1, &total) != 0)
+            return -1;
+    }
+    char *block = malloc(total);
+    if (!block)
+        return -1;
+    const char **field[STR_COUNT] = {&s->name, &s->code, &s->brand,
+                                     &s->notes, &s->base, &s->palette};
+    char *p = block;
+    for (int i = 0; i < STR_COUNT; i++) {
+        if (len[i])
+            memcpy(p, str[i], len[i]);
+        p[len[i]] = '\0';
+        *field[i] = p;
+        p += len[i] + 1;
+    }
+    return 0;
+}
+
+static void shade_free_strings(smp_shade *s)
+{
+    free((char *)s->name);
+}
+
+static smp_palette *palette_new(void)
+{
+    return calloc(1, sizeof(smp_palette));
+}
+
+void smp_palette_free(smp_palette *palette)
+{
+    if (!palette)
+        return;
+    for (size_t i = 0; i < palette->n; i++)
+        shade_free_strings(&palette->shades[i]);
+    free(palette->shades);
+    free(palette);
+}
+
+size_t smp_palette_size(const smp_palette *palette)
+{
+    return palette ? palette->n : 0;
+}
+
+const smp_shade *smp_palette_get(const smp_palette *palette, size_t i)
+{
+    if (!palette || i >= palette->n)
+        return NULL;
+    return &palette->shades[i];
+}
+
+/* Makes room for `extra` more shades. Callers check SMP_PALETTE_MAX_ENTRIES
+ * first, so the array never grows past it. Returns 0 or -1 (no memory). */
+static int palette_reserve(smp_palette *p, size_t extra)
+{
+    size_t need;
+    if (smp_add_size(p->n, extra, &need) != 0)
+        return -1;
+    if (need <= p->cap)
+        return 0;
+    size_t cap = p->cap ? p->cap : 16;
+    while (cap < need)
+        cap = cap > SMP_PALETTE_MAX_ENTRIES ? need : cap * 2;
+    if (cap > SMP_PALETTE_MAX_ENTRIES && need <= SMP_PALETTE_MAX_ENTRIES)
+        cap = SMP_PALETTE_MAX_ENTRIES;
+    size_t bytes;
+    if (smp_mul_size(cap, sizeof(smp_shade), &bytes) != 0)
+        return -1;
+    smp_shade *grown = realloc(p->shades, bytes);
+    if (!grown)
+        return -1;
+    p->shades = grown;
+    p->cap = cap;
+    return 0;
+}
+
+smp_status smp_palette_append(smp_palette *dst, const smp_palette *src, smp_error *err)
+{
+    if (!dst || !src)
+        return smp_fail(err, SMP_E_ARG, "palette: nothing to append to or from");
+    size_t n = src->n; /* read first: dst may be src */
+    if (n == 0)
+        return SMP_OK;
+    if (dst->n > SMP_PALETTE_MAX_ENTRIES || n > SMP_PALETTE_MAX_ENTRIES - dst->n)
+        return smp_fail(err, SMP_E_LIMIT, "%s: adding its %zu shades would make more than %d in all",
+                        src->shades[0].palette, n, SMP_PALETTE_MAX_ENTRIES);
+    if (palette_reserve(dst, n) != 0)
+        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory adding its shades",
+                        src->shades[0].palette);
+    size_t start = dst->n;
+    for (size_t i = 0; i < n; i++) {
+        const smp_shade *s = &src->shades[i]; /* after reserve: src->shades may have moved */
+        smp_shade *d = &dst->shades[start + i];
+        *d = *s;
+        const char *str[STR_COUNT] = {s->name, s->code, s->brand, s->notes, s->base, s->palette};
+        if (shade_set_strings(d, str) != 0) {
+            for (size_t j = 0; j < i; j++)
+                shade_free_strings(&dst->shades[start + j]);
+            return smp_fail(err, SMP_E_NOMEM, "%s: out of memory adding its shades", s->palette);
+        }
+    }
+    dst->n = start + n; /* only now: a failure above leaves dst as it was */
+    return SMP_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Loading state, numbers and colours                                  */
+/* ------------------------------------------------------------------ */
+
+typedef struct loader {
+    const char *name;        /* for messages and shade.palette */
+    smp_error *err;
+    smp_palette *pal;
+    cmsContext ctx;          /* made on first need, one per load: no global state */
+    cmsHTRANSFORM srgb_to_lab;
+    char lcms_msg[256];      /* LittleCMS's first error message of this load */
+} loader;
+
+/* LittleCMS reports errors through the context; the context's user data is
+ * this load's loader, so concurrent loads never share a buffer. */
+static void on_lcms_error(cmsContext ctx, cmsUInt32Number code, const char *text)
+{
+    (void)code;
+    loader *ld = cmsGetContextUserData(ctx);
+    if (ld && !ld->lcms_msg[0] && text)
+        snprintf(ld->lcms_msg, sizeof ld->lcms_msg, "%s", text);
+}
+
+static int loader_context(loader *ld)
+{
+    if (!ld->ctx) {
+        ld->ctx = cmsCreateContext(NULL, ld);
+        if (!ld->ctx)
+            return -1;
+        cmsSetLogErrorHandlerTHR(ld->ctx, on_lcms_error);
+    }
+    return 0;
+}
+
+static void loader_done(loader *ld)
+{
+    if (ld->srgb_to_lab)
+        cmsDeleteTransform(ld->srgb_to_lab);
+    if (ld->ctx)
+        cmsDeleteContext(ld->ctx);
+}
+
+/* sRGB (0..1 per channel) to D50 Lab, relative colorimetric, through
+ * LittleCMS's built-in sRGB profile and a v4 Lab D50 profile. The float
+ * path is used so no 8-bit lookup table adds interpolation error. */
+static smp_status srgb_to_lab(loader *ld, const double rgb[3], double lab[3])
+{
+    if (!ld->srgb_to_lab) {
+        if (loader_context(ld) != 0)
+            return smp_fail(ld->err, SMP_E_NOMEM, "%s: out of memory", ld->name);
+        cmsHPROFILE srgb = cmsCreate_sRGBProfileTHR(ld->ctx);
+        cmsHPROFILE labp = cmsCreateLab4ProfileTHR(ld->ctx, NULL);
+        if (srgb && labp)
+            ld->srgb_to_lab = cmsCreateTransformTHR(ld->ctx, srgb, TYPE_RGB_DBL, labp, TYPE_Lab_DBL,
+                                                    INTENT_RELATIVE_COLORIMETRIC, 0);
+        if (srgb)
+            cmsCloseProfile(srgb);
+        if (labp)
+            cmsCloseProfile(labp);
+        if (!ld->srgb_to_lab)
+            return smp_fail(ld->err, SMP_E_COLOUR, "%s: cannot convert sRGB colours (LittleCMS: %s)",
+                            ld->name, ld->lcms_msg[0] ? ld->lcms_msg : "no transform");
+    }
+    cmsCIELab out;
+    cmsDoTransform(ld->srgb_to_lab, rgb, &out, 1);
+    lab[0] = out.L;
+    lab[1] = out.a;
+    lab[2] = out.b;
+    return SMP_OK;
+}
+
+/* Strict, locale-independent decimal number: the whole text must be
+ * [+-]digits[.digits][e[+-]digits] (or .digits), and finite. strtod is not
+ * used because it follows LC_NUMERIC (a German locale would read "12.5" as
+ * 12) and accepts "inf", "nan" and hex. Returns 0 or -1. */
+static int parse_number(const char *s, double *out)
+{
+    int neg = 0, digits = 0, exp10 = 0;
+    uint64_t m = 0;
+    if (*s == '+' || *s == '-')
+        neg = *s++ == '-';
+    for (; isdigit((unsigned char)*s); s++, digits++) {
+        if (m < UINT64_C(1000000000000000000))
+            m = m * 10 + (uint64_t)(*s - '0');
+        else
+            exp10++; /* digits beyond 19 only scale: doubles hold 17 */
+    }
+    if (*s == '.') {
+        for (s++; isdigit((unsigned char)*s); s++, digits++) {
+            if (m < UINT64_C(1000000000000000000)) {
+                m = m * 10 + (uint64_t)(*s - '0');
+                exp10--;
+            }
+        }
+    }
+    if (digits == 0)
+        return -1;
+    if (*s == 'e' || *s == 'E') {
+        int eneg = 0, e = 0, edigits = 0;
+        s++;
+        if (*s == '+' || *s == '-')
+            eneg = *s++ == '-';
+        for (; isdigit((unsigned char)*s); s++, edigits++)
+            if (e < 10000)
+                e = e * 10 + (*s - '0');
+        if (edigits == 0)
+            return -1;
+        exp10 += eneg ? -e : e;
+    }
+    if (*s != '\0')
+        return -1;
+    /* 10^0..10^22 are exact doubles, so m / 10^k is correctly rounded
+     * when m is exact (below 2^53): "12.34" reads as the double nearest
+     * 12.34, like strtod. */
+    double v = (double)m;
+    if (exp10 < 0 && exp10 >= -22)
+        v /= pow(10.0, -exp10);
+    else if (exp10 != 0)
+        v *= pow(10.0, exp10);
+    if (!isfinite(v))
+        return -1;
+    *out = neg ? -v : v;
+    return 0;
+}
+
+static int hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* "#rrggbb" or "rrggbb" to 0..1 per channel. Returns 0 or -1. */
+static int parse_hex(const char *s, double rgb[3])
+{
+    if (*s == '#')
+        s++;
+    if (strlen(s) != 6)
+        return -1;
+    for (int i = 0; i < 3; i++) {
+        int hi = hex_digit((unsigned char)s[2 * i]), lo = hex_digit((unsigned char)s[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        rgb[i] = (double)(hi * 16 + lo) / 255.0;
+    }
+    return 0;
+}
+
+/* CIELAB's usual encoding range (ICC Lab: L 0..100, a and b -128..127). */
+static const double lab_min[3] = {0.0, -128.0, -128.0};
+static const double lab_max[3] = {100.0, 127.0, 127.0};
+static const char *const lab_col[3] = {"L", "a", "b"};
+
+/* `where` is "line 7" or "sample 3": CSV rows are found by line, CGATS
+ * samples by their index. */
+static smp_status check_lab(loader *ld, const char *where, const char *const names[3],
+                            const double lab[3])
+{
+    for (int i = 0; i < 3; i++)
+        if (lab[i] < lab_min[i] || lab[i] > lab_max[i])
+            return smp_fail(ld->err, SMP_E_FORMAT, "%s: %s: %s is out of range (%g..%g): %g",
+                            ld->name, where, names[i], lab_min[i], lab_max[i], lab[i]);
+    return SMP_OK;
+}
+
+static smp_status add_shade(loader *ld, const char *where, const smp_shade *proto,
+                            const char *const str[STR_COUNT])
+{
+    smp_palette *p = ld->pal;
+    if (p->n >= SMP_PALETTE_MAX_ENTRIES)
+        return smp_fail(ld->err, SMP_E_LIMIT, "%s: %s: more than %d shades, the most a palette may hold",
+                        ld->name, where, SMP_PALETTE_MAX_ENTRIES);
+    if (palette_reserve(p, 1) != 0)
+        return smp_fail(ld->err, SMP_E_NOMEM, "%s: %s: out of memory", ld->name, where);
+    smp_shade *s = &p->shades[p->n];
+    *s = *proto;
+    if (shade_set_strings(s, str) != 0)
+        return smp_fail(ld->err, SMP_E_NOMEM, "%s: %s: out of memory", ld->name, where);
+    p->n++;
+    return SMP_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* CSV                                                                 */
+/* ------------------------------------------------------------------ */
+
+typedef struct csv_reader {
+    const char *p, *end;
+    size_t line;        /* physical line of *p, 1-based */
+    char *buf;          /* one record's fields, NUL-separated */
+    size_t len;
+    size_t *field;      /* start of each field in buf */
+    size_t nfields;
+    smp_status status;  /* why csv_next returned -1 */
+} csv_reader;
+
+/* Buffer sizes: a record is at most SMP_PALETTE_MAX_LINE bytes of input,
+ * and unquoting only shrinks it (commas become NULs, "" becomes "). */
+#define CSV_BUF_BYTES ((size_t)SMP_PALETTE_MAX_LINE + 2)
+#define CSV_MAX_FIELDS ((size_t)SMP_PALETTE_MAX_LINE + 1)
+
+static int is_eol(char c)
+{
+    return c == '\n' || c == '\r';
+}
+
+/* Steps over one line end (CRLF, LF or a lone CR, as old Mac exports use). */
+static void skip_eol(csv_reader *r)
+{
+    if (r->p < r->end && *r->p == '\r') {
+        r->p++;
+        if (r->p < r->end && *r->p == '\n')
+            r->p++;
+    } else if (r->p < r->end && *r->p == '\n')
+        r->p++;
+    r->line++;
+}
+
+static void skip_line(csv_reader *r)
+{
+    while (r->p < r->end && !is_eol(*r->p))
+        r->p++;
+    if (r->p < r->end)
+        skip_eol(r);
+}
+
+/* Trims spaces and tabs around the field that started at buf[start]. */
+static void end_field(csv_reader *r, size_t start)
+{
+    size_t a = start, b = r->len;
+    while (a < b && (r->buf[a] == ' ' || r->buf[a] == '\t'))
+        a++;
+    while (b > a && (r->buf[b - 1] == ' ' || r->buf[b - 1] == '\t'))
+        b--;
+    memmove(r->buf + start, r->buf + a, b - a);
+    r->len = start + (b - a);
+    r->buf[r->len++] = '\0';
+    r->field[r->nfields++] = start;
+}
+
+/* Reads the next record that is not a comment. Returns 1 with the fields in
+ * r, 0 at the end of the input, -1 on error (err filled). *rec_line is the
+ * line the record starts on. */
+static int csv_next(loader *ld, csv_reader *r, size_t *rec_line)
+{
+    while (r->p < r->end && *r->p == '#')
+        skip_line(r);
+    if (r->p >= r->end)
+        return 0;
+    const char *start = r->p;
+    size_t quote_line = 0;
+    int in_quotes = 0, field_start = 1;
+    size_t fstart = 0;
+    *rec_line = r->line;
+    r->len = 0;
+    r->nfields = 0;
+    for (;;) {
+        if (r->p >= r->end) {
+            if (in_quotes) {
+                r->status = smp_fail(ld->err, SMP_E_FORMAT, "%s: line %zu: unclosed quote", ld->name,
+                                     quote_line);
+                return -1;
+            }
+            break;
+        }
+        char c = *r->p;
+        /* The limit is checked before anything grows: the buffers were
+         * sized for it. The line end itself does not count. */
+        if ((in_quotes || !is_eol(c)) && (size_t)(r->p - start) >= SMP_PALETTE_MAX_LINE) {
+            if (in_quotes && quote_line != r->line)
+                r->status = smp_fail(ld->err, SMP_E_FORMAT,
+                         "%s: line %zu: unclosed quote (the quoted text runs on for over %d bytes)",
+                         ld->name, quote_line, SMP_PALETTE_MAX_LINE);
+            else
+                r->status = smp_fail(ld->err, SMP_E_LIMIT, "%s: line %zu: longer than %d bytes", ld->name,
+                         r->line, SMP_PALETTE_MAX_LINE);
+            return -1;
+        }
+        if (in_quotes) {
+            if (c == '"') {
+                if (r->p + 1 < r->end && r->p[1] == '"') {
+                    r->buf[r->len++] = '"';
+                    r->p += 2;
+                } else {
+                    in_quotes = 0;
+                    r->p++;
+                }
+            } else if (is_eol(c)) {
+                r->buf[r->len++] = '\n'; /* line breaks inside quotes read as LF */
+                skip_eol(r);
+            } else {
+                r->buf[r->len++] = c;
+                r->p++;
+            }
+            continue;
+        }
+        if (c == '"' && field_start) {
+            in_quotes = 1;
+            quote_line = r->line;
+            field_start = 0;
+            r->p++;
+            continue;
+        }
+        if (c == ',') {
+            end_field(r, fstart);
+            fstart = r->len;
+            field_start = 1;
+            r->p++;
+            continue;
+        }
+        if (is_eol(c)) {
+            skip_eol(r);
+            break;
+        }
+        if (c != ' ' && c != '\t')
+            field_start = 0; /* a quote may follow leading spaces: " \"x\"" */
+        r->buf[r->len++] = c;
+        r->p++;
+    }
+    end_field(r, fstart);
+    return 1;
+}
+
+static const char *csv_field(const csv_reader *r, int col)
+{
+    return col >= 0 && (size_t)col < r->nfields ? r->buf + r->field[col] : "";
+}
+
+static int csv_blank(const csv_reader *r)
+{
+    for (size_t i = 0; i < r->nfields; i++)
+        if (r->buf[r->field[i]])
+            return 0;
+    return 1;
+}
+
+enum { COL_NAME, COL_CODE, COL_L, COL_A, COL_B, COL_HEX, COL_BRAND, COL_KIND,
+       COL_BASE, COL_DILUTION, COL_NOTES, COL_COUNT };
+
+/* Header names (lower case) and the spellings colour software also writes
+ * ("L*" in spectrophotometer exports). */
+static int column_id(const char *name)
+{
+    static const struct { const char *name; int id; } cols[] = {
+        {"name", COL_NAME}, {"code", COL_CODE}, {"l", COL_L}, {"a", COL_A}, {"b", COL_B},
+        {"l*", COL_L}, {"a*", COL_A}, {"b*", COL_B}, {"hex", COL_HEX}, {"brand", COL_BRAND},
+        {"kind", COL_KIND}, {"base", COL_BASE}, {"dilution", COL_DILUTION}, {"notes", COL_NOTES},
+    };
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
+        const char *a = cols[i].name, *b = name;
+        while (*a && tolower((unsigned char)*b) == *a)
+            a++, b++;
+        if (!*a && !*b)
+            return cols[i].id;
+    }
+    return -1;
+}
+
+static smp_status csv_header(loader *ld, const csv_reader *r, size_t line, int col[COL_COUNT])
+{
+    static const char *const col_name[COL_COUNT] = {"name", "code", "L", "a", "b", "hex",
+                                                    "brand", "kind", "base", "dilution", "notes"};
+    for (int i = 0; i < COL_COUNT; i++)
+        col[i] = -1;
+    for (size_t i = 0; i < r->nfields; i++) {
+        int id = column_id(r->buf + r->field[i]);
+        if (id < 0)
+            continue; /* unknown columns are the user's own notes */
+        if (col[id] >= 0)
+            return smp_fail(ld->err, SMP_E_FORMAT, "%s: line %zu: the '%s' column appears twice",
+                            ld->name, line, col_name[id]);
+        col[id] = (int)i;
+    }
+    if (col[COL_NAME] < 0) {
+        int semicolons = r->nfields == 1 && strchr(csv_field(r, 0), ';');
+        return smp_fail(ld->err, SMP_E_FORMAT, "%s: no 'name' column in the header%s", ld->name,
+                        semicolons ? " (the columns seem to be separated by ';': save the file "
+                                     "with commas)" : "");
+    }
+    int has_lab = col[COL_L] >= 0 && col[COL_A] >= 0 && col[COL_B] >= 0;
+    if (!has_lab && col[COL_HEX] < 0)
+        return smp_fail(ld->err, SMP_E_FORMAT,
+                        "%s: the header needs L, a and b columns or a hex column", ld->name);
+    return SMP_OK;
+}
+
+static smp_status bad_number(loader *ld, size_t line, const char *col, const char *text)
+{
+    return smp_fail(ld->err, SMP_E_FORMAT, "%s: line %zu: %s is not a number (\"%.40s\")%s", ld->name,
+                    line, col, text, strchr(text, ',') ? ": use a dot for decimals" : "");
+}
+
+/* A dilution as a number of parts diluent to one part pigment ("3"), or
+ * the way technicians write it, diluent:pigment ("3:1"). */
+static smp_status csv_dilution(loader *ld, size_t line, const char *text, double *out)
+{
+    *out = 0.0;
+    if (!*text)
+        return SMP_OK;
+    char tmp[64];
+    const char *colon = strchr(text, ':');
+    double v, per = 1.0;
+    if (colon) {
+        size_t k = (size_t)(colon - text);
+        if (k >= sizeof tmp)
+            return bad_number(ld, line, "dilution", text);
+        memcpy(tmp, text, k);
+        tmp[k] = '\0';
+        if (parse_number(tmp, &v) != 0 || parse_number(colon + 1, &per) != 0 || !(per > 0))
+            return bad_number(ld, line, "dilution", text);
+        v /= per;
+    } else if (parse_number(text, &v) != 0) {
+        return bad_number(ld, line, "dilution", text);
+    }
+    if (v < 0)
+        return smp_fail(ld->err, SMP_E_FORMAT, "%s: line %zu: dilution is below 0 (\"%.40s\")",
+                        ld->name, line, text);
+    *out = v;
+    return SMP_OK;
+}
+
+static smp_status csv_row(loader *ld, const csv_reader *r, size_t line, const int col[COL_COUNT])
+{
+    char where[48];
+    snprintf(where, sizeof where, "line %zu", line);
+    smp_shade s;
+    memset(&s, 0, sizeof s);
+    s.line = line > INT_MAX ? INT_MAX : (int)line;
+
+    const char *name = csv_field(r, col[COL_NAME]);
+    if (!*name)
+        return smp_fail(ld->err, SMP_E_FORMAT, "%s: line %zu: the name is empty", ld->name, line);
+
+    /* Colour: complete L,a,b first (a measurement), else hex. */
+    const char *lab_text[3];
+    int n_lab = 0;
+    for (int i = 0; i < 3; i++) {
+        lab_text[i] = csv_field(r, col[COL_L + i]);
+        n_lab += lab_text[i][0] != '\0';
+    }
+    const char *hex = csv_field(r, col[COL_HEX]);
+    smp_status st;
+    if (n_lab == 3) {
+        for (int i = 0; i < 3; i++)
+            if (parse_number(lab_text[i], &s.lab[i]) != 0)
+                return bad_number(ld, line, lab_col[i], lab_text[i]);
+        if ((st = check_lab(ld, where, lab_col, s.lab)) != SMP_OK)
+            return st;
+    } else if (*hex) {
+        double rgb[3];
+        if (parse_hex(hex, rgb) != 0)
+            return smp_fail(ld->err, SMP_E_FORMAT,
+                            "%s: line %zu: hex is not a colour like #1a1a1a (\"%.40s\")", ld->name,
+                            line, hex);
+        if ((st = srgb_to_lab(ld, rgb, s.lab)) != SMP_OK)
+            return st;
+    } else {
+        return smp_fail(ld->err, SMP_E_FORMAT, "%s: line %zu: needs L,a,b or hex%s", ld->name, line,
+                        n_lab ? " (some of L, a, b are empty)" : "");
+    }
+
+    const char *kind = csv_field(r, col[COL_KIND]);
+    if (*kind) {
+        char low[16];
+        size_t k = 0;
+        for (; kind[k] && k + 1 < sizeof low; k++)
+            low[k] = (char)tolower((unsigned char)kind[k]);
+        low[k] = '\0';
+        if (strlen(kind) < sizeof low && strcmp(low, "pigment") == 0)
+            s.kind = SMP_KIND_PIGMENT;
+        else if (strlen(kind) < sizeof low && strcmp(low, "diluent") == 0)
+            s.kind = SMP_KIND_DILUENT;
+        else
+            return smp_fail(ld->err, SMP_E_FORMAT,
+                            "%s: line %zu: kind must be pigment or diluent (\"%.40s\")", ld->name,
+                            line, kind);
+    }
+    if ((st = csv_dilution(ld, line, csv_field(r, col[COL_DILUTION]), &s.dilution)) != SMP_OK)
+        return st;
+
+    const char *str[STR_COUNT] = {name,
+                                  csv_field(r, col[COL_CODE]),
+                                  csv_field(r, col[COL_BRAND]),
+                                  csv_field(r, col[COL_NOTES]),
+                                  csv_field(r, col[COL_BASE]),
+                                  ld->name};
+    return add_shade(ld, where, &s, str);
+}
+
+static smp_status load_csv(loader *ld, const char *data, size_t size)
+{
+    csv_reader r;
+    memset(&r, 0, sizeof r);
+    r.p = data;
+    r.end = data + size;
+    r.line = 1;
+    r.buf = malloc(CSV_BUF_BYTES);
+    r.field = malloc(CSV_MAX_FIELDS * sizeof(size_t));
+    smp_status st = SMP_OK;
+    if (!r.buf || !r.field) {
+        st = smp_fail(ld->err, SMP_E_NOMEM, "%s: out of memory", ld->name);
+        goto done;
+    }
+    int col[COL_COUNT], have_header = 0, got;
+    size_t line;
+    while ((got = csv_next(ld, &r, &line)) > 0) {
+        if (csv_blank(&r))
+            continue;
+        if (!have_header) {
+            if ((st = csv_header(ld, &r, line, col)) != SMP_OK)
+                goto done;
+            have_header = 1;
+        } else if ((st = csv_row(ld, &r, line, col)) != SMP_OK) {
+            goto done;
+        }
+    }
+    if (got < 0)
+        st = r.status;
+    else if (!have_header)
+        st = smp_fail(ld->err, SMP_E_FORMAT,
+                      "%s: no header row (the file has only comments and blank lines)", ld->name);
+    else if (ld->pal->n == 0)
+        st = smp_fail(ld->err, SMP_E_FORMAT, "%s: no shades in the file", ld->name);
+done:
+    free(r.buf);
+    free(r.field);
+    return st;
+}
+
+/* ------------------------------------------------------------------ */
+/* CGATS.17 / IT8                                                      */
+/* ------------------------------------------------------------------ */
+
+/* LittleCMS's parser messages read "Line 10, Count mismatch. ..." after the
+ * memory block's empty file name: reworded to our "line 10: ..." form. */
+static smp_status cgats_error(loader *ld)
+{
+    const char *m = ld->lcms_msg;
+    while (*m == ':' || *m == ' ')
+        m++;
+    if (!*m)
+        return smp_fail(ld->err, SMP_E_FORMAT, "%s: not a CGATS/IT8 file LittleCMS can read",
+                        ld->name);
+    size_t len = strlen(m);
+    while (len && (m[len - 1] == ' ' || m[len - 1] == '\n'))
+        len--;
+    int line = 0, used = 0;
+    if (sscanf(m, "Line %d,%n", &line, &used) == 1 && used > 0) {
+        const char *rest = m + used;
+        while (*rest == ' ')
+            rest++;
+        int rlen = (int)(len - (size_t)(rest - m));
+        return smp_fail(ld->err, SMP_E_FORMAT, "%s: line %d: %.*s", ld->name, line,
+                        rlen > 0 ? rlen : 0, rest);
+    }
+    return smp_fail(ld->err, SMP_E_FORMAT, "%s: %.*s", ld->name, (int)len, m);
+}
+
+/* LittleCMS follows ".INCLUDE \"file\"" directives and opens that file
+ * itself: a palette must not make the library read other files (or hang on
+ * a device), so such palettes are refused before parsing. Returns the line
+ * of the directive, or 0. */
+static size_t cgats_include_line(const char *data, size_t size)
+{
+    static const char key[] = ".include";
+    size_t line = 1;
+    for (size_t i = 0; i < size; i++) {
+        if (data[i] == '\n')
+            line++;
+        if ((i == 0 || isspace((unsigned char)data[i - 1])) && size - i >= sizeof key - 1 &&
+            strncasecmp(data + i, key, sizeof key - 1) == 0)
+            return line;
+    }
+    return 0;
+}
+
+/* A field of sample `row` as a strict number in [lo, hi]. */
+static smp_status cgats_number(loader *ld, cmsHANDLE it8, int row, int col, const char *field,
+                               const char *where, double lo, double hi, double *out)
+{
+    const char *text = cmsIT8GetDataRowCol(it8, row, col);
+    if (!text || !*text)
+        return smp_fail(ld->err, SMP_E_FORMAT, "%s: %s: %s is empty", ld->name, where, field);
+    if (parse_number(text, out) != 0)
+        return smp_fail(ld->err, SMP_E_FORMAT, "%s: %s: %s is not a number (\"%.40s\")", ld->name,
+                        where, field, text);
+    if (*out < lo || *out > hi)
+        return smp_fail(ld->err, SMP_E_FORMAT, "%s: %s: %s is out of range (%g..%g): %g", ld->name,
+                        where, field, lo, hi, *out);
+    return SMP_OK;
+}
+
+static smp_status cgats_sample(loader *ld, cmsHANDLE it8, int row, const int id_col, const int name_col,
+                               const int lab[3], const int rgb[3], const char *notes)
+{
+    static const char *const lab_f[3] = {"LAB_L", "LAB_A", "LAB_B"};
+    static const char *const rgb_f[3] = {"RGB_R", "RGB_G", "RGB_B"};
+    char where[48];
+    snprintf(where, sizeof where, "sample %d", row + 1);
+    smp_shade s;
+    memset(&s, 0, sizeof s);
+    s.line = row + 1;
+    smp_status st;
+    if (lab[0] >= 0) {
+        for (int i = 0; i < 3; i++)
+            if ((st = cgats_number(ld, it8, row, lab[i], lab_f[i], where, lab_min[i], lab_max[i],
+                                   &s.lab[i])) != SMP_OK)
+                return st;
+    } else {
+        /* RGB is taken as 8-bit sRGB, 0..255 (docs/palette.md). */
+        double v[3];
+        for (int i = 0; i < 3; i++) {
+            if ((st = cgats_number(ld, it8, row, rgb[i], rgb_f[i], where, 0.0, 255.0, &v[i])) != SMP_OK)
+                return st;
+            v[i] /= 255.0;
+        }
+        if ((st = srgb_to_lab(ld, v, s.lab)) != SMP_OK)
+            return st;
+    }
+    const char *id = id_col >= 0 ? cmsIT8GetDataRowCol(it8, row, id_col) : NULL;
+    const char *name = name_col >= 0 ? cmsIT8GetDataRowCol(it8, row, name_col) : NULL;
+    if (!id)
+        id = "";
+    if (!name || !*name)
+        name = id;
+    if (!*name)
+        return smp_fail(ld->err, SMP_E_FORMAT, "%s: %s: no SAMPLE_NAME or SAMPLE_ID", ld->name, where);
+    const char *str[STR_COUNT] = {name, id, "", notes, "", ld->name};
+    return add_shade(ld, where, &s, str);
+}
+
+static smp_status load_cgats(loader *ld, const char *data, size_t size)
+{
+    size_t inc = cgats_include_line(data, size);
+    if (inc)
+        return smp_fail(ld->err, SMP_E_UNSUPPORTED,
+                        "%s: line %zu: .INCLUDE of other files is not supported (paste their "
+                        "contents in instead)", ld->name, inc);
+    if (loader_context(ld) != 0)
+        return smp_fail(ld->err, SMP_E_NOMEM, "%s: out of memory", ld->name);
+    cmsHANDLE it8 = cmsIT8LoadFromMem(ld->ctx, data, (cmsUInt32Number)size);
+    if (!it8)
+        return cgats_error(ld);
+    smp_status st = SMP_OK;
+    int id_col = cmsIT8FindDataFormat(it8, "SAMPLE_ID");
+    int name_col = cmsIT8FindDataFormat(it8, "SAMPLE_NAME");
+    int lab[3] = {cmsIT8FindDataFormat(it8, "LAB_L"), cmsIT8FindDataFormat(it8, "LAB_A"),
+                  cmsIT8FindDataFormat(it8, "LAB_B")};
+    int rgb[3] = {cmsIT8FindDataFormat(it8, "RGB_R"), cmsIT8FindDataFormat(it8, "RGB_G"),
+                  cmsIT8FindDataFormat(it8, "RGB_B")};
+    if (lab[0] < 0 || lab[1] < 0 || lab[2] < 0)
+        lab[0] = -1;
+    if (lab[0] < 0 && (rgb[0] < 0 || rgb[1] < 0 || rgb[2] < 0)) {
+        st = smp_fail(ld->err, SMP_E_FORMAT,
+                      "%s: needs LAB_L, LAB_A, LAB_B or RGB_R, RGB_G, RGB_B in its data format", ld->name);
+        goto done;
+    }
+    if (id_col < 0 && name_col < 0) {
+        st = smp_fail(ld->err, SMP_E_FORMAT, "%s: needs SAMPLE_ID or SAMPLE_NAME in its data format",
+                      ld->name);
+        goto done;
+    }
+    double sets = cmsIT8GetPropertyDbl(it8, "NUMBER_OF_SETS");
+    if (!(sets >= 1)) {
+        st = smp_fail(ld->err, SMP_E_FORMAT, "%s: no shades in the file", ld->name);
+        goto done;
+    }
+    if (sets > SMP_PALETTE_MAX_ENTRIES) {
+        st = smp_fail(ld->err, SMP_E_LIMIT, "%s: %.0f samples, more than the %d a palette may hold",
+                      ld->name, sets, SMP_PALETTE_MAX_ENTRIES);
+        goto done;
+    }
+    /* The file's DESCRIPTOR, when it has one, says where the values came from. */
+    const char *notes = cmsIT8GetProperty(it8, "DESCRIPTOR");
+    for (int row = 0; row < (int)sets && st == SMP_OK; row++)
+        st = cgats_sample(ld, it8, row, id_col, name_col, lab, rgb, notes ? notes : "");
+done:
+    cmsIT8Free(it8);
+    return st;
+}
+
+/* First line, trimmed; see the top of the file for the rule. */
+static int looks_like_cgats(const char *data, size_t size)
+{
+    size_t n = 0;
+    while (n < size && !is_eol(data[n]))
+        n++;
+    size_t a = 0;
+    while (a < n && (data[a] == ' ' || data[a] == '\t'))
+        a++;
+    if (a == n || data[a] == '#' || memchr(data + a, ',', n - a))
+        return 0;
+    if ((n - a >= 5 && strncasecmp(data + a, "CGATS", 5) == 0) ||
+        (n - a >= 3 && strncasecmp(data + a, "IT8", 3) == 0))
+        return 1;
+    int words = 0, in_word = 0;
+    for (size_t i = a; i < n; i++) {
+        int sp = data[i] == ' ' || data[i] == '\t';
+        if (!sp && !in_word)
+            words++;
+        in_word = !sp;
+    }
+    if (words > 2)
+        return 0;
+    static const char key[] = "BEGIN_DATA_FORMAT";
+    for (size_t i = n; i + sizeof key - 1 <= size; i++) {
+        if (!is_eol(data[i - 1])) /* i >= n >= 1 */
+            continue;
+        size_t j = i;
+        while (j < size && (data[j] == ' ' || data[j] == '\t'))
+            j++;
+        if (size - j >= sizeof key - 1 && memcmp(data + j, key, sizeof key - 1) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int is_blank_text(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isspace((unsigned char)p[i]))
+            return 0;
+    return 1;
+}
+
+smp_status smp_palette_load_memory(const char *name, const void *data, size_t size,
+                                   smp_palette **out, smp_error *err)
+{
+    if (!name)
+        name = "palette";
+    if (!out || (!data && size))
+        return smp_fail(err, SMP_E_ARG, "%s: no palette data given", name);
+    if (size > SMP_PALETTE_MAX_BYTES) {
+        char h1[32], h2[32];
+        return smp_fail(err, SMP_E_LIMIT, "%s: the palette is %s, over the %s limit", name,
+                        smp_human_size(size, h1), smp_human_size(SMP_PALETTE_MAX_BYTES, h2));
+    }
+    const char *text = data ? data : "";
+    /* The UTF-8 byte order mark spreadsheet programs put in front. */
+    if (size >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        text += 3, size -= 3;
+    if (is_blank_text(text, size))
+        return smp_fail(err, SMP_E_FORMAT, "%s: the file is empty", name);
+    const char *nul = memchr(text, '\0', size);
+    if (nul) {
+        size_t line = 1;
+        for (const char *q = text; q < nul; q++)
+            line += *q == '\n';
+        return smp_fail(err, SMP_E_FORMAT, "%s: line %zu: not a text file (it holds a NUL byte)",
+                        name, line);
+    }
+
+    loader ld;
+    memset(&ld, 0, sizeof ld);
+    ld.name = name;
+    ld.err = err;
+    ld.pal = palette_new();
+    if (!ld.pal)
+        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory", name);
+    smp_status st = looks_like_cgats(text, size) ? load_cgats(&ld, text, size)
+                                                 : load_csv(&ld, text, size);
+    loader_done(&ld);
+    if (st != SMP_OK) {
+        smp_palette_free(ld.pal);
+        return st;
+    }
+    *out = ld.pal;
+    return SMP_OK;
+}
+
+smp_status smp_palette_load(const char *path, smp_palette **out, smp_error *err)
+{
+    if (!path || !out)
+        return smp_fail(err, SMP_E_ARG, "palette: no file given");
+    unsigned char *data;
+    size_t size;
+    smp_status st = smp_read_file(path, SMP_PALETTE_MAX_BYTES, &data, &size, err);
+    if (st != SMP_OK)
+        return st;
+    st = smp_palette_load_memory(path, data, size, out, err);
+    free(data);
+    return st;
+}
+
+smp_status smp_palette_new_default(smp_palette **out, smp_error *err)
+{
+    return smp_palette_load_memory("built-in", smp_default_palette_csv,
+                                   smp_default_palette_csv_size, out, err);
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# tools/setup.sh: set up a fresh Debian 12 machine, build smpmatch, and either
+# run it on a sample photo or run the whole test suite.
+#
+#   tools/setup.sh run    install what is missing, build, analyse a sample
+#   tools/setup.sh test   install what is missing, build with -Werror under
+#                         AddressSanitizer + UndefinedBehaviorSanitizer, ctest
+#
+# Works as root or as a user with sudo. Packages come from Debian only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-run}
+case "$mode" in
+run | test) ;;
+*)
+    echo "usage: tools/setup.sh [run|test]" >&2
+    exit 2
+    ;;
+esac
+
+# Build tools and the libraries smpmatch uses (README "Dependencies").
+packages=(build-essential cmake pkg-config
+    libjpeg62-turbo-dev libpng-dev liblcms2-dev libjansson-dev libcmocka-dev)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}" >&2
+    if [ "$(id -u)" -eq 0 ]; then
+        sudo=()
+    elif command -v sudo >/dev/null; then
+        sudo=(sudo)
+    else
+        echo "setup: need root or sudo to install: ${missing[*]}" >&2
+        exit 1
+    fi
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+if [ "$mode" = run ]; then
+    cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build build -j "$jobs" >/dev/null
+    # The brown-hair sample, with its hair and bare-scalp rectangles from
+    # samples/truth.csv.
+    set -x
+    build/smpmatch --hair-roi 700,380,260,200 --scalp-roi 80,560,300,220 samples/brown_tan_srgb.jpg
+else
+    cmake -S . -B build-check -DCMAKE_BUILD_TYPE=Debug -DSMP_WERROR=ON -DSMP_SANITIZE=ON
+    cmake --build build-check -j "$jobs"
+    cd build-check
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --output-on-failure -j "$jobs"
+fi
