@@ -326,6 +326,23 @@ smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mas
     return SMP_OK;
 }
 
+/* Which of two whole-photo groups is skin: the lighter one, unless it is
+ * near-neutral and the darker one is not (grey or white hair over darker
+ * skin). Skin has C* of about 12-25 at every ITA° (a* 8-15, b* 12-22 in
+ * skin colorimetry surveys, e.g. Xiao et al. 2017, Skin Res Technol
+ * 23(1):21-29);
+ * grey and white hair under about 8. Redness alone fails on red and auburn
+ * hair, which is redder than the skin under it. */
+#define NEUTRAL_CHROMA 8.0
+static int skin_group(double c[2][3])
+{
+    int light = c[1][0] > c[0][0];
+    double cl = hypot(c[light][1], c[light][2]), cd = hypot(c[1 - light][1], c[1 - light][2]);
+    if (cl < NEUTRAL_CHROMA && cd >= NEUTRAL_CHROMA)
+        return 1 - light;
+    return light;
+}
+
 smp_status smp_measure_whole(const smp_lab_image *img, smp_colour_stat *hair, smp_colour_stat *skin)
 {
     sample s;
@@ -346,7 +363,7 @@ smp_status smp_measure_whole(const smp_lab_image *img, smp_colour_stat *hair, sm
     two_means(s.px, s.n, scratch, c, NULL);
     free(scratch);
     free(s.px);
-    int sk = c[1][1] > c[0][1]; /* the redder group is skin */
+    int sk = skin_group(c);
     smp_status st = smp_measure_region(img, NULL, SMP_TARGET_SKIN, c[1 - sk], skin);
     if (st == SMP_OK)
         st = smp_measure_region(img, NULL, SMP_TARGET_HAIR, c[sk], hair);

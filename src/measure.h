@@ -38,8 +38,9 @@ smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mas
                               smp_target target, const double *other, smp_colour_stat *out);
 
 /* The whole photo when no region is given: one 2-means split of every
- * pixel, the redder group (higher a*: haemoglobin) taken as skin and the
- * other as hair; each group then measured as above. A stopgap until
+ * pixel, the lighter group taken as skin unless it is near-neutral and the
+ * other is not (grey or white hair), the other as hair; each group then
+ * measured as above. A stopgap until
  * automatic region finding lands, and said so in the output. */
 smp_status smp_measure_whole(const smp_lab_image *img, smp_colour_stat *hair,
                              smp_colour_stat *skin);

@@ -233,7 +233,7 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
 
     if (!reg.hair && !reg.scalp) {
         WARN(r, "no hair or scalp region given: the whole photo was measured, split into two colour "
-                "groups (the redder taken as skin); give --hair-roi and --scalp-roi for a reliable "
+                "groups (the lighter taken as skin, unless it is grey); give --hair-roi and --scalp-roi for a reliable "
                 "measurement");
         st = smp_measure_whole(&lab, &r->hair, &r->scalp);
         r->hair.source = r->scalp.source = SMP_SOURCE_WHOLE;
