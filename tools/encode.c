@@ -398,6 +398,19 @@ int enc_png(const char *path, unsigned char **out, size_t *out_size,
 /* CIE D65 white as the colour-space specifications below state it. */
 static const cmsCIExyY d65 = {0.3127, 0.3290, 1.0};
 
+/* LittleCMS stamps a profile with the time it was saved (ICC.1:2010 7.2.8,
+ * bytes 24-35), which would make every run's files differ. Pin it to a fixed
+ * date and clear the optional profile ID (bytes 84-99; all zero means "not
+ * computed"), which the date change would invalidate. */
+static void pin_icc_date(unsigned char *icc, size_t size)
+{
+    static const unsigned char date[12] = {0x07, 0xe8, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0}; /* 2024-01-01 */
+    if (size < 128)
+        return;
+    memcpy(icc + 24, date, sizeof date);
+    memset(icc + 84, 0, 16);
+}
+
 static unsigned char *profile_bytes(cmsHPROFILE prof, const char *description, size_t *size)
 {
     unsigned char *buf = NULL;
@@ -415,7 +428,9 @@ static unsigned char *profile_bytes(cmsHPROFILE prof, const char *description, s
     cmsCloseProfile(prof);
     if (!buf)
         fprintf(stderr, "encode: could not build the %s profile\n", description);
-    else if (size)
+    else
+        pin_icc_date(buf, n);
+    if (buf && size)
         *size = n;
     return buf;
 }

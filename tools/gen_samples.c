@@ -767,19 +767,6 @@ static void free_scene(scene *sc)
 
 /* ------------------------------------------------------------- colour -- */
 
-/* LittleCMS stamps a profile with the time it was saved (ICC.1:2010 7.2.8,
- * bytes 24-35), which would make every run's files differ. Pin it to a fixed
- * date and clear the optional profile ID (bytes 84-99; all zero means "not
- * computed"), which the date change would invalidate. */
-static void pin_icc_date(unsigned char *icc, size_t size)
-{
-    static const unsigned char date[12] = {0x07, 0xe8, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0}; /* 2024-01-01 */
-    if (size < 128)
-        return;
-    memcpy(icc + 24, date, sizeof date);
-    memset(icc + 84, 0, 16);
-}
-
 static unsigned char *space_icc(space_id sp, size_t *size)
 {
     unsigned char *icc = NULL;
@@ -794,8 +781,6 @@ static unsigned char *space_icc(space_id sp, size_t *size)
         icc = enc_icc_adobe_rgb(size);
         break;
     }
-    if (icc)
-        pin_icc_date(icc, *size);
     return icc;
 }
 
