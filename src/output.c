@@ -8,7 +8,7 @@
  *      or any colour science beyond formatting (the hex of a shade comes from
  *      smp_lab_to_hex).
  *
- * Choices a script relies on (docs/DESIGN.md "Command line" has the keys):
+ * Choices a script relies on (README.md "JSON keys" lists them):
  * - JSON: one compact object per photo, keys in a fixed order, UTF-8 output
  *   (not \u-escaped); a string that is not valid UTF-8 (a Latin-1 file name)
  *   has its bad bytes replaced by U+FFFD, because jansson, rightly, refuses

@@ -48,7 +48,7 @@ if [ "$mode" = run ]; then
     # The brown-hair sample, with its hair and bare-scalp rectangles from
     # samples/truth.csv.
     set -x
-    build/smpmatch --hair-roi 700,380,260,200 --scalp-roi 80,560,300,220 samples/brown_tan_srgb.jpg
+    build/smpmatch --hair-roi 31,492,225,230 --scalp-roi 768,38,205,192 samples/temple_brown_srgb.jpg
 else
     cmake -S . -B build-check -DCMAKE_BUILD_TYPE=Debug -DSMP_WERROR=ON -DSMP_SANITIZE=ON
     cmake --build build-check -j "$jobs"
