@@ -171,12 +171,12 @@ void smp_options_init(smp_options *opt);
 
 typedef enum smp_source {
     SMP_SOURCE_NONE = 0, /* not measured */
-    SMP_SOURCE_WHOLE,    /* the whole photo (no region was given) */
+    SMP_SOURCE_AUTO,     /* found automatically; for now: the whole photo split in two */
     SMP_SOURCE_ROI,      /* rectangles */
     SMP_SOURCE_MASK      /* a mask file */
 } smp_source;
 
-const char *smp_source_name(smp_source source); /* "none","whole","roi","mask" */
+const char *smp_source_name(smp_source source); /* "none","auto","roi","mask" */
 
 typedef struct smp_colour_stat {
     int measured;       /* 0 when there was nothing to measure */

@@ -8,7 +8,8 @@
  *
  * Which profile, in order (shared/DESIGN.md "Colour conventions"):
  *   1. an embedded ICC profile (JPEG APP2, PNG iCCP) whose colour space fits
- *      the pixels; a broken or unfitting one falls back to sRGB and says so;
+ *      the pixels; a broken or unfitting one (or one the loader could not
+ *      read: img->icc_damaged) falls back and says so;
  *   2. PNG sRGB chunk: sRGB;
  *   3. PNG gAMA (+ cHRM): a matrix/TRC profile built from them (PNG 1.2
  *      spec, sections 4.2.2.1-4.2.2.2); without cHRM the primaries are sRGB's;
@@ -151,6 +152,13 @@ static cmsHPROFILE choose_profile(cmsContext ctx, const smp_image *img, smp_colo
             profile_description(p, info->profile, sizeof info->profile);
             return p;
         }
+        info->fallback = 1;
+    } else if (img->icc_damaged) {
+        /* The file has a profile the loader could not read (a PNG iCCP
+         * chunk libpng rejected): the colours are not what the file meant,
+         * so this is a fallback with a warning, not a quiet "assumed". */
+        snprintf(info->fallback_reason, sizeof info->fallback_reason,
+                 "the embedded colour profile is damaged");
         info->fallback = 1;
     }
     if (img->png_srgb) {

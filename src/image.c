@@ -3,19 +3,17 @@
  *
  * In:  a path or the bytes of a photo.
  * Out: an smp_image from image_jpeg.c or image_png.c, chosen by the magic
- *      bytes (never the file name); the EXIF orientation helpers both
- *      decoders use.
+ *      bytes (never the file name); what both decoders share: the EXIF
+ *      orientation helpers, the ICC size limit, the "100 MP" wording.
  * Not: decoding itself, colour management, scaling.
  */
 #include "image.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
-
-/* Largest photo file read whole into memory: 512 MiB (image.h). */
-#define DEFAULT_MAX_FILE_BYTES ((size_t)512 * 1024 * 1024)
 
 /* PNG signature, ISO/IEC 15948 section 5.2. */
 static const unsigned char png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
@@ -84,7 +82,8 @@ smp_status smp_image_load_file(const char *path, const smp_load_limits *limits, 
                                smp_error *err)
 {
     memset(img, 0, sizeof *img);
-    size_t max = limits && limits->max_file_bytes ? limits->max_file_bytes : DEFAULT_MAX_FILE_BYTES;
+    size_t max = limits && limits->max_file_bytes ? limits->max_file_bytes
+                                                  : SMP_DEFAULT_MAX_FILE_BYTES;
     unsigned char *data = NULL;
     size_t size = 0;
     smp_status st = smp_read_file(path, max, &data, &size, err);
@@ -103,6 +102,43 @@ void smp_image_release(smp_image *img)
     free(img->valid);
     free(img->icc);
     memset(img, 0, sizeof *img);
+}
+
+size_t smp_max_icc_bytes(const smp_load_limits *limits)
+{
+    return limits && limits->max_icc_bytes ? limits->max_icc_bytes : SMP_DEFAULT_MAX_ICC_BYTES;
+}
+
+const char *smp_megapixels(size_t pixels, char buf[32])
+{
+    snprintf(buf, 32, "%g MP", (double)pixels / 1e6);
+    return buf;
+}
+
+smp_status smp_image_orient(const char *name, int orientation, size_t bpp, unsigned char **pixels,
+                            unsigned char **valid, int *width, int *height, smp_error *err)
+{
+    if (orientation == 1)
+        return SMP_OK;
+    int w = 0, h = 0, vw = 0, vh = 0;
+    unsigned char *p = smp_orient_pixels(*pixels, *width, *height, bpp, orientation, &w, &h);
+    int has_mask = valid && *valid;
+    unsigned char *v = NULL;
+    if (p && has_mask)
+        v = smp_orient_pixels(*valid, *width, *height, 1, orientation, &vw, &vh);
+    if (!p || (has_mask && !v)) {
+        free(p);
+        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory turning the photo upright", name);
+    }
+    free(*pixels);
+    *pixels = p;
+    if (v) {
+        free(*valid);
+        *valid = v;
+    }
+    *width = w;
+    *height = h;
+    return SMP_OK;
 }
 
 /* Where source pixel (0, sy) lands in the output, and how far apart in the

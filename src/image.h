@@ -14,8 +14,17 @@
 #ifndef SMP_IMAGE_H
 #define SMP_IMAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "smpmatch.h"
+
+/* Largest photo file read whole into memory when the caller sets no limit:
+ * 512 MiB, our own choice, far above any camera's JPEG or PNG. */
+#define SMP_DEFAULT_MAX_FILE_BYTES ((size_t)512 * 1024 * 1024)
+
+/* Largest embedded ICC profile when the caller sets no limit: 4 MiB. Real
+ * camera and editor profiles are 0.5-60 kB. */
+#define SMP_DEFAULT_MAX_ICC_BYTES ((size_t)4 * 1024 * 1024)
 
 typedef enum smp_image_format { SMP_FORMAT_UNKNOWN = 0, SMP_FORMAT_JPEG, SMP_FORMAT_PNG } smp_image_format;
 
@@ -32,6 +41,9 @@ typedef struct smp_image {
     /* Colour information from the file. */
     unsigned char *icc;  /* embedded ICC profile bytes, or NULL */
     size_t icc_size;
+    int icc_damaged;     /* the file carries a profile that could not be read
+                          * (a PNG iCCP chunk libpng rejected); icc is NULL
+                          * and colour.c falls back to sRGB with a warning */
     int png_srgb;        /* PNG sRGB chunk present (rendering intent ignored) */
     int png_has_gamma;   /* PNG gAMA chunk present */
     double png_gamma;    /* file gamma as stored (e.g. 0.45455) */
@@ -41,8 +53,8 @@ typedef struct smp_image {
 
 typedef struct smp_load_limits {
     size_t max_pixels;     /* width*height; 0 = SMP_DEFAULT_MAX_PIXELS */
-    size_t max_file_bytes; /* 0 = 512 MiB */
-    size_t max_icc_bytes;  /* 0 = 4 MiB */
+    size_t max_file_bytes; /* 0 = SMP_DEFAULT_MAX_FILE_BYTES */
+    size_t max_icc_bytes;  /* 0 = SMP_DEFAULT_MAX_ICC_BYTES */
 } smp_load_limits;
 
 /* Recognises the format from the first bytes (at least 8 are looked at). */
@@ -76,6 +88,21 @@ unsigned char *smp_orient_pixels(const unsigned char *src, int width, int height
  * "Exif\0\0" segment, starting at the TIFF header). Returns 1..8, or 1 when
  * absent or malformed. Never reads outside [data, data+size). */
 int smp_exif_orientation(const unsigned char *data, size_t size);
+
+/* "100 MP" (pixels / 1e6) into buf, for limit messages; returns buf. */
+const char *smp_megapixels(size_t pixels, char buf[32]);
+
+/* The ICC profile size limit in force: limits->max_icc_bytes, or
+ * SMP_DEFAULT_MAX_ICC_BYTES when limits is NULL or the field is 0. */
+size_t smp_max_icc_bytes(const smp_load_limits *limits);
+
+/* The decoders' last step: turns pixels (and the validity mask, when valid
+ * and *valid are not NULL) upright for EXIF `orientation`, replacing *pixels
+ * and *valid and updating *width / *height. Nothing changes for orientation 1. On running
+ * out of memory the old buffers are kept (the caller still frees them) and
+ * err says so, naming `name`. `bpp` is bytes per pixel. */
+smp_status smp_image_orient(const char *name, int orientation, size_t bpp, unsigned char **pixels,
+                            unsigned char **valid, int *width, int *height, smp_error *err);
 
 /* Internal decoders, called by smp_image_load_memory after sniffing. */
 smp_status smp_image_decode_jpeg(const char *name, const unsigned char *data, size_t size,

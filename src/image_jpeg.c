@@ -38,10 +38,6 @@
 
 #include "util.h"
 
-/* Default largest embedded ICC profile: 4 MiB (image.h). Real camera and
- * editor profiles are 0.5-60 kB. */
-#define DEFAULT_MAX_ICC_BYTES ((size_t)4 * 1024 * 1024)
-
 /* A progressive JPEG from jpeg_simple_progression has 10 scans; a file with
  * thousands is a known way to make a decoder spin (djpeg has -maxscans for
  * it). 1000 is two orders above any real encoder. */
@@ -136,13 +132,6 @@ static void jpeg_on_progress(j_common_ptr cinfo)
     }
 }
 
-/* "100 MP" for messages. */
-static const char *megapixels(size_t pixels, char buf[32])
-{
-    snprintf(buf, 32, "%g MP", (double)pixels / 1e6);
-    return buf;
-}
-
 /* EXIF orientation from the first APP1 "Exif\0\0" segment, 1 when none. */
 static int jpeg_orientation(j_decompress_ptr d)
 {
@@ -175,7 +164,7 @@ static smp_status jpeg_run(jpeg_ctx *c, struct jpeg_decompress_struct *d, const 
     if (smp_mul_size(d->image_width, d->image_height, &n) != 0 || n > max_pixels)
         return smp_fail(c->err, SMP_E_LIMIT, "%s: %u x %u pixels is over the %s limit", c->name,
                         (unsigned)d->image_width, (unsigned)d->image_height,
-                        megapixels(max_pixels, buf));
+                        smp_megapixels(max_pixels, buf));
 
     int channels;
     switch (d->jpeg_color_space) {
@@ -197,7 +186,7 @@ static smp_status jpeg_run(jpeg_ctx *c, struct jpeg_decompress_struct *d, const 
     if (jpeg_read_icc_profile(d, &icc, &icc_len)) {
         c->icc = icc;
         c->icc_size = icc_len;
-        size_t max_icc = limits && limits->max_icc_bytes ? limits->max_icc_bytes : DEFAULT_MAX_ICC_BYTES;
+        size_t max_icc = smp_max_icc_bytes(limits);
         char b2[32];
         if (c->icc_size > max_icc)
             return smp_fail(c->err, SMP_E_LIMIT,
@@ -256,18 +245,11 @@ smp_status smp_image_decode_jpeg(const char *name, const unsigned char *data, si
         return st;
     }
 
-    if (orientation != 1) {
-        int w2, h2;
-        unsigned char *turned =
-            smp_orient_pixels(c.pixels, width, height, (size_t)channels, orientation, &w2, &h2);
+    st = smp_image_orient(name, orientation, (size_t)channels, &c.pixels, NULL, &width, &height, err);
+    if (st != SMP_OK) {
         free(c.pixels);
-        if (!turned) {
-            free(c.icc);
-            return smp_fail(err, SMP_E_NOMEM, "%s: out of memory turning the photo upright", name);
-        }
-        c.pixels = turned;
-        width = w2;
-        height = h2;
+        free(c.icc);
+        return st;
     }
     img->width = width;
     img->height = height;

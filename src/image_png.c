@@ -19,9 +19,10 @@
  * The chunk flags (png_srgb, png_has_gamma, png_has_chrm) come from the chunks
  * actually present in the file: libpng reports a gAMA and a cHRM for a file
  * that only has an sRGB chunk, because it derives them from sRGB. An iCCP
- * profile that libpng itself rejects (an RGB profile on a grey PNG, a broken
- * header) is dropped with a warning, as every libpng viewer does; the photo
- * then counts as untagged.
+ * profile that libpng itself rejects (bad compressed data, a broken header,
+ * an RGB profile on a grey PNG) is dropped by libpng with a warning; we then
+ * set img->icc_damaged, so that colour.c warns instead of calling the photo
+ * untagged.
  */
 #include "image.h"
 
@@ -33,9 +34,6 @@
 #include <png.h>
 
 #include "util.h"
-
-/* Default largest embedded ICC profile: 4 MiB (image.h). */
-#define DEFAULT_MAX_ICC_BYTES ((size_t)4 * 1024 * 1024)
 
 /* libpng's own default cap on one decompressed ancillary chunk
  * (PNG_USER_CHUNK_MALLOC_MAX in pnglibconf.h is 8000000). */
@@ -115,13 +113,8 @@ static int host_is_little_endian(void)
     return *(const unsigned char *)&one == 1;
 }
 
-static const char *megapixels(size_t pixels, char buf[32])
-{
-    snprintf(buf, 32, "%g MP", (double)pixels / 1e6);
-    return buf;
-}
-
-/* Copies the colour chunks libpng accepted into *img. */
+/* Copies the colour chunks libpng accepted into *img, and notes an iCCP
+ * chunk it did not accept. */
 static smp_status png_colour_info(png_ctx *c, const smp_load_limits *limits, smp_image *img,
                                   smp_error *err)
 {
@@ -129,8 +122,12 @@ static smp_status png_colour_info(png_ctx *c, const smp_load_limits *limits, smp
     int compression = 0;
     png_bytep profile = NULL;
     png_uint_32 len = 0;
-    if (png_get_iCCP(c->png, c->info, &icc_name, &compression, &profile, &len) && profile && len) {
-        size_t max_icc = limits && limits->max_icc_bytes ? limits->max_icc_bytes : DEFAULT_MAX_ICC_BYTES;
+    int have_icc = png_get_valid(c->png, c->info, PNG_INFO_iCCP) &&
+                   png_get_iCCP(c->png, c->info, &icc_name, &compression, &profile, &len) &&
+                   profile && len;
+    img->icc_damaged = !have_icc && png_has_chunk(c->data, c->size, "iCCP");
+    if (have_icc) {
+        size_t max_icc = smp_max_icc_bytes(limits);
         char b1[32], b2[32];
         if (len > max_icc)
             return smp_fail(err, SMP_E_LIMIT,
@@ -226,7 +223,7 @@ static smp_status png_run(png_ctx *c, const smp_load_limits *limits, smp_image *
     /* Our pixel limit is the one that counts, with our words: let libpng
      * pass any width and height up to the format's own 2^31-1. */
     png_set_user_limits(c->png, 0x7fffffffL, 0x7fffffffL);
-    size_t max_icc = limits && limits->max_icc_bytes ? limits->max_icc_bytes : DEFAULT_MAX_ICC_BYTES;
+    size_t max_icc = smp_max_icc_bytes(limits);
     if (max_icc + 1024 > LIBPNG_CHUNK_MALLOC_MAX)
         png_set_chunk_malloc_max(c->png, max_icc + 1024);
     png_read_info(c->png, c->info);
@@ -239,7 +236,8 @@ static smp_status png_run(png_ctx *c, const smp_load_limits *limits, smp_image *
     if (smp_mul_size(width, height, &n) != 0 || n > max_pixels || width > 0x7fffffff ||
         height > 0x7fffffff)
         return smp_fail(err, SMP_E_LIMIT, "%s: %lu x %lu pixels is over the %s limit", c->name,
-                        (unsigned long)width, (unsigned long)height, megapixels(max_pixels, buf));
+                        (unsigned long)width, (unsigned long)height,
+                        smp_megapixels(max_pixels, buf));
 
     smp_status st = png_colour_info(c, limits, img, err);
     if (st != SMP_OK)
@@ -301,31 +299,6 @@ static smp_status png_run(png_ctx *c, const smp_load_limits *limits, smp_image *
     return SMP_OK;
 }
 
-/* Turns pixels and mask upright for an eXIf orientation other than 1. */
-static smp_status png_apply_orientation(png_ctx *c, smp_image *img, smp_error *err)
-{
-    size_t bpp = (size_t)img->channels * (size_t)(img->bits / 8);
-    int w = 0, h = 0, w2 = 0, h2 = 0;
-    unsigned char *p = smp_orient_pixels(c->pixels, img->width, img->height, bpp,
-                                         img->orientation, &w, &h);
-    unsigned char *v = NULL;
-    if (p && c->valid)
-        v = smp_orient_pixels(c->valid, img->width, img->height, 1, img->orientation, &w2, &h2);
-    if (!p || (c->valid && !v)) {
-        free(p);
-        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory turning the image upright", c->name);
-    }
-    free(c->pixels);
-    c->pixels = p;
-    if (v) {
-        free(c->valid);
-        c->valid = v;
-    }
-    img->width = w;
-    img->height = h;
-    return SMP_OK;
-}
-
 smp_status smp_image_decode_png(const char *name, const unsigned char *data, size_t size,
                                 const smp_load_limits *limits, smp_image *img, smp_error *err)
 {
@@ -341,8 +314,10 @@ smp_status smp_image_decode_png(const char *name, const unsigned char *data, siz
     png_destroy_read_struct(c.png ? &c.png : NULL, c.info ? &c.info : NULL, NULL);
     free(c.rows);
     free(c.raw);
-    if (st == SMP_OK && img->orientation != 1)
-        st = png_apply_orientation(&c, img, err);
+    if (st == SMP_OK)
+        st = smp_image_orient(name, img->orientation,
+                              (size_t)img->channels * (size_t)(img->bits / 8), &c.pixels, &c.valid,
+                              &img->width, &img->height, err);
     if (st != SMP_OK) {
         free(c.pixels);
         free(c.valid);

@@ -85,31 +85,34 @@ void smp_centre_mean(const float *px, size_t n, double out[3])
         out[c] = n ? s[c] / (double)n : 0.0;
 }
 
-void smp_centre_median(const float *px, size_t n, double out[3])
+smp_status smp_centre_median(const float *px, size_t n, double out[3])
 {
-    float *scratch = n ? malloc(n * sizeof *scratch) : NULL;
+    float *scratch = malloc((n ? n : 1) * sizeof *scratch);
+    if (!scratch)
+        return SMP_E_NOMEM;
     for (int c = 0; c < 3; c++)
-        out[c] = scratch ? channel_median(px, n, c, scratch) : 0.0;
+        out[c] = n ? channel_median(px, n, c, scratch) : 0.0;
     free(scratch);
+    return SMP_OK;
 }
 
-void smp_centre_mode(const float *px, size_t n, double out[3])
+smp_status smp_centre_mode(const float *px, size_t n, double out[3])
 {
-    smp_centre_median(px, n, out);
+    if (smp_centre_median(px, n, out) != SMP_OK)
+        return SMP_E_NOMEM;
     if (n == 0)
-        return;
+        return SMP_OK;
     /* Kernel radius from the data: the median distance from the median,
      * which for the pure material's noise cloud is about 1.5 sigma; kept
      * between 2 and 6 ΔE76 so that a noisy dark photo still converges and a
      * mixed one cannot swallow its mixtures. */
     float *d = malloc(n * sizeof *d);
-    double r = 3.0;
-    if (d) {
-        for (size_t i = 0; i < n; i++)
-            d[i] = (float)sqrt(dist2(px + 3 * i, out));
-        r = select_kth(d, n, n / 2);
-        free(d);
-    }
+    if (!d)
+        return SMP_E_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        d[i] = (float)sqrt(dist2(px + 3 * i, out));
+    double r = select_kth(d, n, n / 2);
+    free(d);
     r = r < 2.0 ? 2.0 : r > 6.0 ? 6.0 : r;
     double r2 = r * r;
     for (int iter = 0; iter < 100; iter++) {
@@ -134,6 +137,7 @@ void smp_centre_mode(const float *px, size_t n, double out[3])
         if (shift < 1e-6)
             break;
     }
+    return SMP_OK;
 }
 
 /* The region's usable pixels, sampled on a fixed stride. */
@@ -232,9 +236,11 @@ static double dist(const double a[3], const double b[3])
                 (a[2] - b[2]) * (a[2] - b[2]));
 }
 
+static int skin_group(double c[2][3]);
+
 /* Chooses which 2-means group holds the target material; -1 = keep both
  * (one material only). */
-static int pick_group(double c[2][3], const size_t count[2], const double *other)
+static int pick_group(double c[2][3], const size_t count[2], const double *other, smp_target target)
 {
     if (dist(c[0], c[1]) < SPLIT_MIN_DE76 || !count[0] || !count[1])
         return -1;
@@ -248,7 +254,10 @@ static int pick_group(double c[2][3], const size_t count[2], const double *other
             return away;
         return -1;
     }
-    return count[1] > count[0];
+    /* Not the larger group: in a rectangle over thinning hair the skin
+     * between the strands can be most of the pixels. */
+    int skin = skin_group(c);
+    return target == SMP_TARGET_SKIN ? skin : 1 - skin;
 }
 
 /* Keeps, in place, the pixels of group g (or all) whose L* lies within
@@ -287,7 +296,6 @@ static double spread_de00(const float *px, size_t n, const double centre[3], flo
 smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mask,
                               smp_target target, const double *other, smp_colour_stat *out)
 {
-    (void)target; /* hair and skin are measured alike; the caller's `other` differs */
     sample s;
     out->measured = 0;
     out->pixels = 0;
@@ -312,18 +320,21 @@ smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mas
     size_t count[2] = {0, 0};
     for (size_t i = 0; i < s.n; i++)
         count[label[i]]++;
-    int g = pick_group(c, count, other);
+    int g = pick_group(c, count, other, target);
     size_t kept = keep_group(s.px, s.n, label, g, scratch);
+    smp_status st = SMP_OK;
     if (kept >= SMP_MEASURE_MIN_PIXELS) {
-        smp_centre_mode(s.px, kept, out->lab);
-        out->spread_de = spread_de00(s.px, kept, out->lab, scratch);
-        out->pixels = (size_t)((double)kept * (double)s.usable / (double)s.n + 0.5);
-        out->measured = 1;
+        st = smp_centre_mode(s.px, kept, out->lab);
+        if (st == SMP_OK) {
+            out->spread_de = spread_de00(s.px, kept, out->lab, scratch);
+            out->pixels = (size_t)((double)kept * (double)s.usable / (double)s.n + 0.5);
+            out->measured = 1;
+        }
     }
     free(scratch);
     free(label);
     free(s.px);
-    return SMP_OK;
+    return st;
 }
 
 /* Which of two whole-photo groups is skin: the lighter one, unless it is

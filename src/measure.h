@@ -11,7 +11,8 @@
  *   2. split them into two colour groups (2-means in Lab): a hair rectangle
  *      also shows skin between strands, a scalp rectangle a few strands;
  *      the group nearest the other material's colour (when known) is left
- *      out, else the larger group is kept;
+ *      out; else the skin is told from hair as in smp_measure_whole (the
+ *      lighter group, unless it is grey);
  *   3. leave out specular highlights and deep shadows: lightness more than
  *      3 robust standard deviations (1.4826 MAD) from the group's median;
  *   4. the centre is the group's densest colour (the mode, found by mean
@@ -49,9 +50,10 @@ smp_status smp_measure_whole(const smp_lab_image *img, smp_colour_stat *hair,
 #define SMP_MEASURE_MIN_PIXELS 50
 
 /* The robust centre estimators, exposed so that tests can compare them on
- * the same pixels. `px` holds n Lab triples. */
+ * the same pixels. `px` holds n Lab triples. The median and the mode need
+ * scratch memory: SMP_E_NOMEM when there is none (out is then unset). */
 void smp_centre_mean(const float *px, size_t n, double out[3]);
-void smp_centre_median(const float *px, size_t n, double out[3]);
-void smp_centre_mode(const float *px, size_t n, double out[3]);
+smp_status smp_centre_median(const float *px, size_t n, double out[3]);
+smp_status smp_centre_mode(const float *px, size_t n, double out[3]);
 
 #endif /* SMP_MEASURE_H */

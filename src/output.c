@@ -550,7 +550,7 @@ static void text_swatch(sbuf *b, const char *hex, int colour)
 static const char *source_words(smp_source s)
 {
     switch (s) {
-    case SMP_SOURCE_WHOLE: return "whole photo";
+    case SMP_SOURCE_AUTO: return "whole photo";
     case SMP_SOURCE_ROI: return "rectangles";
     case SMP_SOURCE_MASK: return "mask";
     default: return "not measured";
@@ -649,7 +649,8 @@ static void text_matches(sbuf *b, const smp_result *r, int colour)
 {
     sb_printf(b, "  %-11s ", "shades");
     if (r->n_matches == 0) {
-        sb_puts(b, "none (the palette is empty)\n");
+        sb_puts(b, r->hair.measured ? "none (the palette has no pigment)\n"
+                                    : "none (no hair colour was measured)\n");
         return;
     }
     sb_printf(b, "%s against the hair, %s model\n", metric_label(r->metric),

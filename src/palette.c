@@ -171,6 +171,9 @@ typedef struct loader {
     cmsContext ctx;          /* made on first need, one per load: no global state */
     cmsHTRANSFORM srgb_to_lab;
     char lcms_msg[256];      /* LittleCMS's first error message of this load */
+    const char *text;        /* CGATS: the file's text, to find a sample's line */
+    size_t text_size;
+    int nfields;             /* CGATS: fields per sample (NUMBER_OF_FIELDS) */
 } loader;
 
 /* LittleCMS reports errors through the context; the context's user data is
@@ -314,8 +317,7 @@ static const double lab_min[3] = {0.0, -128.0, -128.0};
 static const double lab_max[3] = {100.0, 127.0, 127.0};
 static const char *const lab_col[3] = {"L", "a", "b"};
 
-/* `where` is "line 7" or "sample 3": CSV rows are found by line, CGATS
- * samples by their index. */
+/* `where` is "line 7" for CSV, "line 12 (sample 2)" for CGATS. */
 static smp_status check_lab(loader *ld, const char *where, const char *const names[3],
                             const double lab[3])
 {
@@ -737,10 +739,91 @@ static size_t cgats_include_line(const char *data, size_t size)
     return 0;
 }
 
+static int cgats_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+static int cgats_eol(char c)
+{
+    return c == '\n' || c == '\r';
+}
+
+/* The text line (1-based) of data value number `k` (0-based, counted across
+ * samples: sample r, field f is r * NUMBER_OF_FIELDS + f) of the first
+ * BEGIN_DATA ... END_DATA table, or 0 when there is no such value.
+ *
+ * LittleCMS reads the data section as a stream of values, not of lines
+ * (cmscgats.c DataSection): line ends only separate values, so a sample
+ * may span lines or share one. Values are counted as it splits them: runs
+ * of characters between blanks, tabs and line ends; a quoted string ('...'
+ * or "...", ending at its quote or the line end) is one value; '#' starts a
+ * comment to the end of the line. Line ends are LF, CRLF or a lone CR. The
+ * text holds no NUL (checked on entry). */
+static size_t cgats_value_line(const char *t, size_t size, size_t k)
+{
+    size_t line = 1, i = 0, seen = 0;
+    int in_data = 0;
+    while (i < size) {
+        char c = t[i];
+        if (cgats_eol(c)) {
+            i += c == '\r' && i + 1 < size && t[i + 1] == '\n' ? 2 : 1;
+            line++;
+            continue;
+        }
+        if (cgats_blank(c)) {
+            i++;
+            continue;
+        }
+        if (c == '#') {
+            while (i < size && !cgats_eol(t[i]))
+                i++;
+            continue;
+        }
+        size_t start = i++;
+        if (c == '"' || c == '\'') {
+            while (i < size && t[i] != c && !cgats_eol(t[i]))
+                i++;
+            if (i < size && t[i] == c)
+                i++;
+        } else {
+            while (i < size && !cgats_blank(t[i]) && !cgats_eol(t[i]) && t[i] != '#' &&
+                   t[i] != '"' && t[i] != '\'')
+                i++;
+        }
+        size_t len = i - start;
+        if (!in_data) {
+            in_data = len == 10 && strncasecmp(t + start, "BEGIN_DATA", 10) == 0;
+            continue;
+        }
+        if (len == 8 && strncasecmp(t + start, "END_DATA", 8) == 0)
+            return 0;
+        if (seen++ == k)
+            return line;
+    }
+    return 0;
+}
+
+/* "line 12 (sample 2)" for field `col` of sample `row` (both 0-based), or
+ * "sample 2" when the line cannot be found. */
+static void cgats_where(const loader *ld, int row, int col, char *where, size_t n)
+{
+    size_t line = 0;
+    if (ld->nfields > 0 && row >= 0 && col >= 0)
+        line = cgats_value_line(ld->text, ld->text_size,
+                                (size_t)row * (size_t)ld->nfields + (size_t)col);
+    if (line)
+        snprintf(where, n, "line %zu (sample %d)", line, row + 1);
+    else
+        snprintf(where, n, "sample %d", row + 1);
+}
+
 /* A field of sample `row` as a strict number in [lo, hi]. */
 static smp_status cgats_number(loader *ld, cmsHANDLE it8, int row, int col, const char *field,
-                               const char *where, double lo, double hi, double *out)
+                               double lo, double hi, double *out)
 {
+    char where[64];
+    cgats_where(ld, row, col, where, sizeof where);
     const char *text = cmsIT8GetDataRowCol(it8, row, col);
     if (!text || !*text)
         return smp_fail(ld->err, SMP_E_FORMAT, "%s: %s: %s is empty", ld->name, where, field);
@@ -758,22 +841,22 @@ static smp_status cgats_sample(loader *ld, cmsHANDLE it8, int row, const int id_
 {
     static const char *const lab_f[3] = {"LAB_L", "LAB_A", "LAB_B"};
     static const char *const rgb_f[3] = {"RGB_R", "RGB_G", "RGB_B"};
-    char where[48];
-    snprintf(where, sizeof where, "sample %d", row + 1);
+    char where[64];
+    cgats_where(ld, row, 0, where, sizeof where);
     smp_shade s;
     memset(&s, 0, sizeof s);
     s.line = row + 1;
     smp_status st;
     if (lab[0] >= 0) {
         for (int i = 0; i < 3; i++)
-            if ((st = cgats_number(ld, it8, row, lab[i], lab_f[i], where, lab_min[i], lab_max[i],
+            if ((st = cgats_number(ld, it8, row, lab[i], lab_f[i], lab_min[i], lab_max[i],
                                    &s.lab[i])) != SMP_OK)
                 return st;
     } else {
         /* RGB is taken as 8-bit sRGB, 0..255 (docs/palette.md). */
         double v[3];
         for (int i = 0; i < 3; i++) {
-            if ((st = cgats_number(ld, it8, row, rgb[i], rgb_f[i], where, 0.0, 255.0, &v[i])) != SMP_OK)
+            if ((st = cgats_number(ld, it8, row, rgb[i], rgb_f[i], 0.0, 255.0, &v[i])) != SMP_OK)
                 return st;
             v[i] /= 255.0;
         }
@@ -805,6 +888,9 @@ static smp_status load_cgats(loader *ld, const char *data, size_t size)
     if (!it8)
         return cgats_error(ld);
     smp_status st = SMP_OK;
+    ld->text = data;
+    ld->text_size = size;
+    ld->nfields = cmsIT8EnumDataFormat(it8, NULL);
     int id_col = cmsIT8FindDataFormat(it8, "SAMPLE_ID");
     int name_col = cmsIT8FindDataFormat(it8, "SAMPLE_NAME");
     int lab[3] = {cmsIT8FindDataFormat(it8, "LAB_L"), cmsIT8FindDataFormat(it8, "LAB_A"),

@@ -24,9 +24,6 @@
 #include "smpmatch.h"
 #include "util.h"
 
-/* Largest photo file read: 512 MiB, far above any camera's JPEG or PNG. */
-#define MAX_FILE_BYTES ((size_t)512 * 1024 * 1024)
-
 /* White-patch checks. Spread: a grey card photographed by a phone shows a
  * median ΔE00 of about 0.5-1 from noise alone; above 2 the rectangle holds
  * more than the card (an edge, a shadow, print). Clipped: more than 2 % of
@@ -57,7 +54,7 @@ const char *smp_status_string(smp_status s)
 const char *smp_source_name(smp_source s)
 {
     switch (s) {
-    case SMP_SOURCE_WHOLE: return "whole";
+    case SMP_SOURCE_AUTO: return "auto";
     case SMP_SOURCE_ROI: return "roi";
     case SMP_SOURCE_MASK: return "mask";
     case SMP_SOURCE_NONE: break;
@@ -141,7 +138,7 @@ static double confidence(const smp_result *r, int colour_fallback)
     double c = 1.0;
     if (strcmp(r->calibration.method, "none") == 0)
         c *= 0.7; /* uncalibrated phone photos are several ΔE00 off */
-    if (r->hair.source == SMP_SOURCE_WHOLE)
+    if (r->hair.source == SMP_SOURCE_AUTO)
         c *= 0.5; /* no region given: the split may be wrong */
     if (!r->scalp.measured)
         c *= 0.9;
@@ -185,7 +182,7 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
     smp_regions reg = {0};
     const char *name = r->file;
 
-    smp_load_limits limits = {opt->max_pixels, MAX_FILE_BYTES, 0};
+    smp_load_limits limits = {opt->max_pixels, SMP_DEFAULT_MAX_FILE_BYTES, 0};
     if (smp_image_load_memory(name, data, size, &limits, &img, &err) != SMP_OK)
         return fail_result(r, &err);
     r->image.width = img.width;
@@ -211,6 +208,10 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
                      name, w->x, w->y, w->w, w->h, lab.width, lab.height);
             goto failed;
         }
+        if (c.x != w->x || c.y != w->y || c.w != w->w || c.h != w->h)
+            WARN(r, "the white rectangle %d,%d,%d,%d reaches outside the %d x %d photo: only the "
+                    "part inside was used",
+                 w->x, w->y, w->w, w->h, lab.width, lab.height);
         st = smp_calibrate_white(&lab, c, &r->calibration);
         if (st == SMP_E_NOMEM) {
             smp_fail(&err, st, "%s: out of memory during white balance", name);
@@ -236,7 +237,7 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
                 "groups (the lighter taken as skin, unless it is grey); give --hair-roi and --scalp-roi for a reliable "
                 "measurement");
         st = smp_measure_whole(&lab, &r->hair, &r->scalp);
-        r->hair.source = r->scalp.source = SMP_SOURCE_WHOLE;
+        r->hair.source = r->scalp.source = SMP_SOURCE_AUTO;
     } else {
         st = SMP_OK;
         if (reg.scalp) {
@@ -312,23 +313,37 @@ static smp_result *new_result(const char *name, const smp_options *opt)
     return r;
 }
 
+/* The result for a photo, also when it fails: *out (when given) owns it. */
+static smp_status start_result(const char *name, const smp_options **opt, smp_options *defaults,
+                               smp_result **out, smp_result **r)
+{
+    if (!*opt) {
+        smp_options_init(defaults);
+        *opt = defaults;
+    }
+    *r = new_result(name, *opt);
+    if (out)
+        *out = *r;
+    return *r ? SMP_OK : SMP_E_NOMEM;
+}
+
+static smp_status end_result(smp_result *r, smp_result **out)
+{
+    smp_status st = r->status;
+    if (!out)
+        smp_result_free(r);
+    return st;
+}
+
 smp_status smp_analyse_memory(const char *name, const void *data, size_t size,
                               const smp_palette *palette, const smp_options *opt, smp_result **out)
 {
     smp_options defaults;
-    if (!opt) {
-        smp_options_init(&defaults);
-        opt = &defaults;
-    }
-    smp_result *r = new_result(name, opt);
-    if (out)
-        *out = r;
-    if (!r)
+    smp_result *r;
+    if (start_result(name, &opt, &defaults, out, &r) != SMP_OK)
         return SMP_E_NOMEM;
-    smp_status st = r->status = run(r, data, size, palette, opt);
-    if (!out)
-        smp_result_free(r);
-    return st;
+    r->status = run(r, data, size, palette, opt);
+    return end_result(r, out);
 }
 
 smp_status smp_analyse_file(const char *path, const smp_palette *palette, const smp_options *opt,
@@ -337,25 +352,15 @@ smp_status smp_analyse_file(const char *path, const smp_palette *palette, const 
     unsigned char *data;
     size_t size;
     smp_error err = {SMP_OK, ""};
-    smp_status st = smp_read_file(path, MAX_FILE_BYTES, &data, &size, &err);
-    if (st != SMP_OK) {
-        smp_options defaults;
-        if (!opt) {
-            smp_options_init(&defaults);
-            opt = &defaults;
-        }
-        smp_result *r = new_result(path, opt);
-        if (out)
-            *out = r;
-        if (!r)
-            return SMP_E_NOMEM;
-        fail_result(r, &err);
-        st = r->status;
-        if (!out)
-            smp_result_free(r);
+    if (smp_read_file(path, SMP_DEFAULT_MAX_FILE_BYTES, &data, &size, &err) == SMP_OK) {
+        smp_status st = smp_analyse_memory(path, data, size, palette, opt, out);
+        free(data);
         return st;
     }
-    st = smp_analyse_memory(path, data, size, palette, opt, out);
-    free(data);
-    return st;
+    smp_options defaults;
+    smp_result *r;
+    if (start_result(path, &opt, &defaults, out, &r) != SMP_OK)
+        return SMP_E_NOMEM;
+    fail_result(r, &err);
+    return end_result(r, out);
 }

@@ -129,6 +129,10 @@ smp_status smp_regions_build(const char *name, const smp_options *opt, int width
                              smp_error *err)
 {
     memset(out, 0, sizeof *out);
+    if (opt->n_hair_roi > SMP_MAX_ROIS || opt->n_scalp_roi > SMP_MAX_ROIS)
+        return smp_fail(err, SMP_E_ARG, "%s: more than %d rectangles of one kind", name, SMP_MAX_ROIS);
+    if ((opt->hair_mask && opt->n_hair_roi) || (opt->scalp_mask && opt->n_scalp_roi))
+        return smp_fail(err, SMP_E_ARG, "%s: a mask and rectangles were both given for one region", name);
     smp_status st = one_region(name, "hair", opt->hair_mask, opt->hair_roi, opt->n_hair_roi, width,
                                height, &out->hair, &out->hair_source, warnings, n_warnings, err);
     if (st == SMP_OK)

@@ -20,9 +20,9 @@ typedef struct smp_regions {
  * (and sets *out), -1 when none is. */
 int smp_rect_clip(smp_rect r, int width, int height, smp_rect *out);
 
-/* Builds the masks from opt (rectangles win over nothing, a mask file over
- * rectangles of the same kind is an error the CLI prevents; here the mask
- * wins). `name` is the photo's name for messages; warnings (a rectangle
+/* Builds the masks from opt. A mask file and rectangles for the same region
+ * is an error (which to measure would be a guess), and so are more than
+ * SMP_MAX_ROIS rectangles. `name` is the photo's name for messages; warnings (a rectangle
  * partly outside the photo) are appended to (*warnings, *n_warnings).
  * Errors: a rectangle wholly outside the photo, a mask file that cannot be
  * read, is not a PNG, or has another size than the photo. */

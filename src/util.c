@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 smp_status smp_fail(smp_error *err, smp_status status, const char *fmt, ...)
 {
@@ -76,19 +78,21 @@ const char *smp_human_size(size_t bytes, char buf[32])
     return buf;
 }
 
-/* errno in a technician's words; the bare strerror text is kept for the
- * rare causes nobody needs explained. */
-static const char *errno_words(int e)
+/* errno in a technician's words. The rare causes nobody needs explained
+ * get their number (strerror is not thread-safe everywhere, and its text is
+ * the bare errno our messages avoid). */
+static const char *errno_words(int e, char buf[48])
 {
     switch (e) {
     case ENOENT: return "no such file";
     case EACCES: return "permission denied (the file cannot be read)";
-    case EISDIR: return "is a folder, not a photo";
+    case EISDIR: return "is a folder";
     case ENOTDIR: return "a folder in the path does not exist";
     case ENAMETOOLONG: return "the path is too long";
     case EMFILE:
     case ENFILE: return "too many files open";
-    default: return strerror(e);
+    case EIO: return "the disk could not be read";
+    default: snprintf(buf, 48, "cannot be read (system error %d)", e); return buf;
     }
 }
 
@@ -97,44 +101,53 @@ smp_status smp_read_file(const char *path, size_t max_bytes, unsigned char **dat
 {
     *data = NULL;
     *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return smp_fail(err, SMP_E_IO, "%s: %s", path, errno_words(errno));
+    char eb[48];
+    /* Non-blocking open: a FIFO or device named like a photo must not hang
+     * the batch; anything but a regular file is refused after fstat. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return smp_fail(err, SMP_E_IO, "%s: %s", path, errno_words(errno, eb));
     struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
+    if (fstat(fd, &st) != 0) {
         int e = errno;
-        fclose(f);
-        return smp_fail(err, SMP_E_IO, "%s: %s", path, errno_words(e));
+        close(fd);
+        return smp_fail(err, SMP_E_IO, "%s: %s", path, errno_words(e, eb));
     }
     if (S_ISDIR(st.st_mode)) {
-        fclose(f);
-        return smp_fail(err, SMP_E_IO, "%s: %s", path, errno_words(EISDIR));
+        close(fd);
+        return smp_fail(err, SMP_E_IO, "%s: %s", path, errno_words(EISDIR, eb));
     }
     if (!S_ISREG(st.st_mode)) {
-        fclose(f);
-        return smp_fail(err, SMP_E_IO, "%s: not a regular file", path);
+        close(fd);
+        return smp_fail(err, SMP_E_IO, "%s: not a regular file (a pipe or device)", path);
     }
     char h1[32], h2[32];
     if ((unsigned long long)st.st_size > (unsigned long long)max_bytes) {
-        fclose(f);
+        close(fd);
         return smp_fail(err, SMP_E_LIMIT, "%s: file is %s, over the %s limit", path,
                         smp_human_size((size_t)st.st_size, h1), smp_human_size(max_bytes, h2));
     }
-    size_t n = (size_t)st.st_size;
+    size_t n = (size_t)st.st_size, got = 0;
     unsigned char *buf = malloc(n ? n : 1);
     if (!buf) {
-        fclose(f);
+        close(fd);
         return smp_fail(err, SMP_E_NOMEM, "%s: out of memory reading %s", path,
                         smp_human_size(n, h1));
     }
-    size_t got = fread(buf, 1, n, f);
-    int failed = ferror(f);
-    int e = errno;
-    fclose(f);
-    if (failed || got != n) {
-        free(buf);
-        return smp_fail(err, SMP_E_IO, "%s: read error (%s)", path, failed ? errno_words(e) : "file shrank while reading");
+    while (got < n) {
+        ssize_t k = read(fd, buf + got, n - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            int e = k < 0 ? errno : 0;
+            free(buf);
+            close(fd);
+            return smp_fail(err, SMP_E_IO, "%s: read error (%s)", path,
+                            e ? errno_words(e, eb) : "the file shrank while it was read");
+        }
+        got += (size_t)k;
     }
+    close(fd);
     *data = buf;
     *size = n;
     return SMP_OK;

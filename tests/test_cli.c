@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "smpmatch.h"
@@ -132,6 +133,8 @@ static void test_bad_usage(void **state)
         "x.jpg --top",
         "--report sheet.png x.jpg",
         "--quiet --verbose x.jpg",
+        "--hair-roi 1,2,3,4 --hair-mask m.png x.jpg",
+        "--scalp-mask m.png --scalp-roi 1,2,3,4 x.jpg",
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *out, *err;
@@ -328,6 +331,27 @@ static void make_broken(const samples *s, char *broken[3])
     free(data);
 }
 
+/* A FIFO named like a photo must not hang a batch: it is refused at once
+ * and the photo after it is still analysed. (timeout guards the test run.) */
+static void test_fifo_does_not_hang(void **state)
+{
+    (void)state;
+    samples s;
+    NEED_SAMPLES(&s);
+    const char *fifo = tu_path("pipe.jpg");
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    char cmd[4096], *out;
+    snprintf(cmd, sizeof cmd, "timeout 20 %s -f json '%s' '%s' 2>/dev/null", SMP_CLI, fifo, s.path[0]);
+    assert_int_equal(tu_run(cmd, &out), 1);
+    assert_int_equal(count_lines(out), 2);
+    assert_non_null(strstr(out, "not a regular file"));
+    assert_non_null(strstr(out, "\"status\":\"ok\""));
+    free(out);
+    unlink(fifo);
+    free_samples(&s);
+}
+
 static void test_json_over_samples(void **state)
 {
     (void)state;
@@ -375,6 +399,8 @@ static void test_broken_among_good(void **state)
     char *order[6] = {s.path[0], broken[0], s.path[s.n > 1 ? 1 : 0], broken[1], broken[2],
                       s.path[s.n > 2 ? 2 : 0]};
     const int bad[6] = {0, 1, 0, 1, 1, 0};
+    /* The cause, in words, of each broken photo's error (make_broken). */
+    const char *cause[6] = {NULL, "empty", NULL, "not a JPEG or PNG", "truncated", NULL};
     char *list = quote_all(order, 6);
     char args[16384];
 
@@ -393,6 +419,8 @@ static void test_broken_among_good(void **state)
             const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
             assert_non_null(msg);
             assert_non_null(strstr(msg, order[i])); /* the message names the file */
+            if (!strstr(msg, cause[i]))
+                fail_msg("%s: \"%s\" does not say \"%s\"", order[i], msg, cause[i]);
         }
         json_decref(j);
     }
@@ -545,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_bad_palette),
         cmocka_unit_test(test_missing_photo),
         cmocka_unit_test(test_json_over_samples),
+        cmocka_unit_test(test_fifo_does_not_hang),
         cmocka_unit_test(test_broken_among_good),
         cmocka_unit_test(test_jobs_same_output),
         cmocka_unit_test(test_palettes_replace_then_add),

@@ -152,6 +152,10 @@ static void convert_one(smp_image *img, double lab[3], smp_colour_info *info, un
     img->pixels = NULL;
 }
 
+/* What the pipeline's warning says of a profile that cannot be used because
+ * it is damaged, whichever way it is damaged (the JPEG and PNG paths). */
+static const char DAMAGED_WORDS[] = "the embedded colour profile is damaged";
+
 /* 16-bit and 8-bit versions of the same colour agree; grey photos are
  * neutral; a broken profile falls back to sRGB and says why. */
 static void test_bit_depths_grey_and_fallback(void **state)
@@ -180,7 +184,7 @@ static void test_bit_depths_grey_and_fallback(void **state)
     img.icc_size = sizeof junk;
     convert_one(&img, b, &info, NULL);
     assert_int_equal(info.fallback, 1);
-    assert_non_null(strstr(info.fallback_reason, "damaged"));
+    assert_int_equal(strncmp(info.fallback_reason, DAMAGED_WORDS, strlen(DAMAGED_WORDS)), 0);
     img = flat_image(2, 2, 3, 8, v8);
     convert_one(&img, a, &info, NULL);
     assert_true(smp_de00(a, b) < 1e-6); /* the fallback is sRGB */
@@ -197,6 +201,36 @@ static void test_bit_depths_grey_and_fallback(void **state)
     assert_int_equal(info.fallback, 1);
     assert_non_null(strstr(info.fallback_reason, "grey"));
     free(keep);
+}
+
+/* A profile the loader could not read (img->icc_damaged, a PNG iCCP chunk
+ * libpng rejected) is a fallback with a warning, in the same words as a
+ * profile LittleCMS cannot open (test above), never a quiet "assumed". */
+static void test_damaged_profile_flag(void **state)
+{
+    (void)state;
+    smp_colour_info info;
+    double plain[3], damaged[3];
+    unsigned v[3] = {120, 80, 60};
+    smp_image img = flat_image(2, 2, 3, 8, v);
+    convert_one(&img, plain, &info, NULL);
+    assert_int_equal(info.assumed, 1);
+    assert_int_equal(info.fallback, 0);
+
+    img = flat_image(2, 2, 3, 8, v);
+    img.icc_damaged = 1;
+    convert_one(&img, damaged, &info, NULL);
+    assert_int_equal(info.fallback, 1);
+    assert_int_equal(info.assumed, 0);
+    assert_string_equal(info.fallback_reason, DAMAGED_WORDS);
+    assert_true(smp_de00(plain, damaged) < 1e-6); /* taken as sRGB */
+
+    /* A grey photo too. */
+    img = flat_image(2, 2, 1, 8, v);
+    img.icc_damaged = 1;
+    convert_one(&img, damaged, &info, NULL);
+    assert_int_equal(info.fallback, 1);
+    assert_int_equal(info.assumed, 0);
 }
 
 /* PNG gAMA + cHRM with sRGB's primaries and gamma 1/2.2 is close to sRGB
@@ -328,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_adobe_rgb),
         cmocka_unit_test(test_profile_matters),
         cmocka_unit_test(test_bit_depths_grey_and_fallback),
+        cmocka_unit_test(test_damaged_profile_flag),
         cmocka_unit_test(test_png_colour_chunks),
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_ita_and_hex),

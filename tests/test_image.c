@@ -634,6 +634,83 @@ static void test_icc_jpeg_and_png(void **state)
     free(adobe);
 }
 
+/* An iCCP chunk libpng rejects must not leave the photo looking untagged:
+ * img->icc_damaged says a profile was there. Two ways libpng rejects one:
+ * compressed data that is not zlib (ISO/IEC 15948 11.3.3.3: name, NUL,
+ * compression method 0, zlib stream), and an RGB profile on a grey PNG
+ * (11.3.3.3: "the colour space ... shall be ... Gray for greyscale"). */
+static void test_png_damaged_iccp(void **state)
+{
+    (void)state;
+    unsigned char px[4 * 4 * 3];
+    memset(px, 90, sizeof px);
+    size_t plain_n, tagged_n, grey_n, n;
+    smp_image img;
+    smp_error err;
+
+    /* Untagged and well-tagged files: no flag. */
+    unsigned char *png = make_png(px, 4, 4, ENC_PNG_RGB, NULL, &plain_n);
+    assert_int_equal(load("plain.png", png, plain_n, NULL, &img, &err), SMP_OK);
+    assert_null(img.icc);
+    assert_int_equal(img.icc_damaged, 0);
+    smp_image_release(&img);
+
+    size_t icc_size;
+    unsigned char *icc = enc_icc_srgb(&icc_size);
+    assert_non_null(icc);
+    enc_png_opts o;
+    memset(&o, 0, sizeof o);
+    o.bits = 8;
+    o.icc = icc;
+    o.icc_size = icc_size;
+    unsigned char *tagged = make_png(px, 4, 4, ENC_PNG_RGB, &o, &tagged_n);
+    assert_int_equal(load("tagged.png", tagged, tagged_n, NULL, &img, &err), SMP_OK);
+    assert_int_equal(img.icc_size, icc_size);
+    assert_int_equal(img.icc_damaged, 0);
+    smp_image_release(&img);
+
+    /* Garbage where the zlib stream should be. */
+    const unsigned char garbage[] = {'b', 'a', 'd', 0, 0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc,
+                                     0xde, 0xf0, 0x11, 0x22, 0x33, 0x44};
+    unsigned char *bad =
+        png_insert_chunk(png, plain_n, "IDAT", "iCCP", garbage, sizeof garbage, &n);
+    assert_int_equal(load("badicc.png", bad, n, NULL, &img, &err), SMP_OK);
+    assert_null(img.icc);
+    assert_int_equal(img.icc_damaged, 1);
+    assert_int_equal(img.width, 4); /* the pixels still load */
+    assert_int_equal(px[0], img.pixels[0]);
+    smp_image_release(&img);
+    free(bad);
+
+    /* The RGB file's own (valid) iCCP chunk moved into a grey PNG. */
+    size_t at = png_find_chunk(tagged, tagged_n, "iCCP");
+    assert_true(at > 0);
+    size_t len = (size_t)tagged[at] << 24 | (size_t)tagged[at + 1] << 16 |
+                 (size_t)tagged[at + 2] << 8 | tagged[at + 3];
+    unsigned char grey[16];
+    memset(grey, 90, sizeof grey);
+    unsigned char *gpng = make_png(grey, 4, 4, ENC_PNG_GREY, NULL, &grey_n);
+    bad = png_insert_chunk(gpng, grey_n, "IDAT", "iCCP", tagged + at + 8, len, &n);
+    assert_int_equal(load("greyicc.png", bad, n, NULL, &img, &err), SMP_OK);
+    assert_null(img.icc);
+    assert_int_equal(img.icc_damaged, 1);
+    assert_int_equal(img.channels, 1);
+    smp_image_release(&img);
+    free(bad);
+    /* The same copied chunk in an RGB PNG is accepted: the copy is sound. */
+    bad = png_insert_chunk(png, plain_n, "IDAT", "iCCP", tagged + at + 8, len, &n);
+    assert_int_equal(load("rgbicc.png", bad, n, NULL, &img, &err), SMP_OK);
+    assert_int_equal(img.icc_size, icc_size);
+    assert_int_equal(img.icc_damaged, 0);
+    smp_image_release(&img);
+    free(bad);
+
+    free(gpng);
+    free(tagged);
+    free(icc);
+    free(png);
+}
+
 /* ------------------------------------------------------------------ */
 /* PNG                                                                 */
 /* ------------------------------------------------------------------ */
@@ -1126,6 +1203,7 @@ int main(void)
         cmocka_unit_test(test_orient_pixels_bpp),
         cmocka_unit_test(test_exif_parser),
         cmocka_unit_test(test_icc_jpeg_and_png),
+        cmocka_unit_test(test_png_damaged_iccp),
         cmocka_unit_test(test_png_rgb8),
         cmocka_unit_test(test_png_rgb16),
         cmocka_unit_test(test_png_grey_8_16),

@@ -77,8 +77,8 @@ static void test_mode_beats_mean_and_median(void **state)
     size_t n = 200 * 200;
     double mean[3], median[3], mode[3];
     smp_centre_mean(img.lab, n, mean);
-    smp_centre_median(img.lab, n, median);
-    smp_centre_mode(img.lab, n, mode);
+    assert_int_equal(smp_centre_median(img.lab, n, median), SMP_OK);
+    assert_int_equal(smp_centre_mode(img.lab, n, mode), SMP_OK);
     double de_mean = smp_de00(mean, HAIR), de_median = smp_de00(median, HAIR),
            de_mode = smp_de00(mode, HAIR);
     print_message("ΔE00 from the true hair colour: mean %.2f, median %.2f, mode %.2f\n", de_mean,
@@ -109,6 +109,23 @@ static void test_hair_region(void **state)
     smp_colour_stat t = {0};
     assert_int_equal(smp_measure_region(&img, NULL, SMP_TARGET_HAIR, NULL, &t), SMP_OK);
     assert_true(smp_de00(t.lab, HAIR) < 0.3);
+    smp_lab_image_release(&img);
+}
+
+/* A rectangle over thinning hair, with no scalp rectangle to say what the
+ * skin looks like: the strands are the minority, and must still be what is
+ * measured (the skin is the lighter group). */
+static void test_sparse_hair_without_skin(void **state)
+{
+    (void)state;
+    smp_lab_image img = draw(200, 200, (mix){0.30, 0.60, 0.08, 0.02});
+    smp_colour_stat s = {0};
+    assert_int_equal(smp_measure_region(&img, NULL, SMP_TARGET_HAIR, NULL, &s), SMP_OK);
+    assert_true(s.measured);
+    assert_true(smp_de00(s.lab, HAIR) < 0.3);
+    smp_colour_stat k = {0};
+    assert_int_equal(smp_measure_region(&img, NULL, SMP_TARGET_SKIN, NULL, &k), SMP_OK);
+    assert_true(smp_de00(k.lab, SKIN) < 0.3);
     smp_lab_image_release(&img);
 }
 
@@ -198,6 +215,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mode_beats_mean_and_median),
         cmocka_unit_test(test_hair_region),
+        cmocka_unit_test(test_sparse_hair_without_skin),
         cmocka_unit_test(test_skin_region),
         cmocka_unit_test(test_grey_hair_on_dark_skin),
         cmocka_unit_test(test_whole_photo_auburn),

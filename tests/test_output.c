@@ -43,7 +43,7 @@ static smp_result *make_result(const char *file)
     r->image.orientation = 6;
 
     r->hair = (smp_colour_stat){1, {23.456, 4.123, -6.789}, "#3e3128", 12345, 20000, 2.346,
-                                SMP_SOURCE_WHOLE};
+                                SMP_SOURCE_AUTO};
     r->scalp = (smp_colour_stat){1, {62.1, 12.3, 16.2}, "#b58f7a", 8100, 9000, 1.8, SMP_SOURCE_ROI};
     r->ita_deg = 36.44;
     r->ita_category = "intermediate";
@@ -172,7 +172,7 @@ static void test_json_ok_keys_and_values(void **state)
     assert_string_equal(str(hair, "hex"), "#3e3128");
     assert_int_equal(json_integer_value(json_object_get(hair, "pixels")), 12345);
     assert_float_equal(num(hair, "spread_de"), 2.35, 1e-9);
-    assert_string_equal(str(hair, "source"), "whole");
+    assert_string_equal(str(hair, "source"), "auto");
     assert_null(json_object_get(hair, "ita_deg")); /* ITA° is the skin's */
 
     json_t *scalp = json_object_get(j, "scalp");

@@ -501,15 +501,33 @@ static void test_cgats_errors(void **state)
     const char *t = "CGATS.17\nBEGIN_DATA_FORMAT\nSAMPLE_ID LAB_L\n";
     expect_fail("x.it8", t, strlen(t), SMP_E_FORMAT, "x.it8: ", NULL);
     t = CG_HEAD "NUMBER_OF_SETS 2\nBEGIN_DATA\nS1 20 0 0\nS2 abc 0 0\nEND_DATA\n";
-    expect_fail("n.it8", t, strlen(t), SMP_E_FORMAT, "n.it8: sample 2: LAB_L is not a number (\"abc\")", NULL);
+    /* CG_HEAD is lines 1-5, so S2 is on line 9. */
+    expect_fail("n.it8", t, strlen(t), SMP_E_FORMAT,
+                "n.it8: line 9 (sample 2): LAB_L is not a number (\"abc\")", NULL);
     t = CG_HEAD "NUMBER_OF_SETS 1\nBEGIN_DATA\nS1 20 130 0\nEND_DATA\n";
-    expect_fail("r.it8", t, strlen(t), SMP_E_FORMAT, "r.it8: sample 1: LAB_A is out of range", NULL);
+    expect_fail("r.it8", t, strlen(t), SMP_E_FORMAT, "r.it8: line 8 (sample 1): LAB_A is out of range",
+                NULL);
+    /* LittleCMS reads data as a stream of values: comments, blank lines and
+     * a sample split over two lines do not change which sample is which.
+     * Lines: 6 NUMBER_OF_SETS, 7 BEGIN_DATA, 8 comment, 9 blank, 10 "S1 ...",
+     * 11 "'S # 2' 30" (a quoted name, its '#' not a comment), 12 comment,
+     * 13 "0 x" (sample 2's LAB_B is the x). */
+    t = CG_HEAD "NUMBER_OF_SETS 2\nBEGIN_DATA\n# measured 2024\n\nS1 20 0 0 # fine\n'S # 2' 30\n"
+                "   # wrapped\n0 x\nEND_DATA\n";
+    expect_fail("w.it8", t, strlen(t), SMP_E_FORMAT,
+                "w.it8: line 13 (sample 2): LAB_B is not a number (\"x\")", NULL);
+    /* CR-only and CRLF line ends count as one line each. */
+    t = "CGATS.17\r\nNUMBER_OF_FIELDS 4\r\nBEGIN_DATA_FORMAT\rSAMPLE_ID LAB_L LAB_A LAB_B\r"
+        "END_DATA_FORMAT\r\nNUMBER_OF_SETS 2\r\nBEGIN_DATA\r\nS1 20 0 0\rS2 20 y 0\r\nEND_DATA\r\n";
+    expect_fail("c.it8", t, strlen(t), SMP_E_FORMAT, "c.it8: line 9 (sample 2): LAB_A is not a number",
+                NULL);
     t = "CGATS.17\nNUMBER_OF_FIELDS 3\nBEGIN_DATA_FORMAT\nSAMPLE_ID XYZ_X XYZ_Y\nEND_DATA_FORMAT\n"
         "NUMBER_OF_SETS 1\nBEGIN_DATA\nS1 20 0\nEND_DATA\n";
     expect_fail("f.it8", t, strlen(t), SMP_E_FORMAT, "f.it8: needs LAB_L, LAB_A, LAB_B or RGB_R", NULL);
     t = "IT8.7/2\nNUMBER_OF_FIELDS 4\nBEGIN_DATA_FORMAT\nSAMPLE_ID RGB_R RGB_G RGB_B\nEND_DATA_FORMAT\n"
         "NUMBER_OF_SETS 1\nBEGIN_DATA\nS1 300 0 0\nEND_DATA\n";
-    expect_fail("g.it8", t, strlen(t), SMP_E_FORMAT, "g.it8: sample 1: RGB_R is out of range (0..255)", NULL);
+    expect_fail("g.it8", t, strlen(t), SMP_E_FORMAT,
+                "g.it8: line 8 (sample 1): RGB_R is out of range (0..255)", NULL);
     /* LittleCMS would open the included file itself: refused. */
     t = "CGATS.17\n.INCLUDE \"/etc/hostname\"\n" CG_HEAD "NUMBER_OF_SETS 1\nBEGIN_DATA\nS1 20 0 0\nEND_DATA\n";
     expect_fail("i.it8", t, strlen(t), SMP_E_UNSUPPORTED, "i.it8: line 2: .INCLUDE", NULL);

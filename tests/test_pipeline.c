@@ -221,7 +221,7 @@ static void test_whole_photo_warns(void **state)
     truth bare = t[0];
     bare.has_hair_roi = bare.has_scalp_roi = 0;
     smp_result *r = analyse(&bare, 0, NULL);
-    assert_int_equal(r->hair.source, SMP_SOURCE_WHOLE);
+    assert_int_equal(r->hair.source, SMP_SOURCE_AUTO);
     int warned = 0;
     for (size_t i = 0; i < r->n_warnings; i++)
         warned |= strstr(r->warnings[i], "whole photo") != NULL;
@@ -242,7 +242,7 @@ static void test_broken_photos(void **state)
     } cases[] = {
         {"empty.jpg", "", 0, "empty"},
         {"text.jpg", "hello, this is not a photo at all", 33, "not a JPEG or PNG"},
-        {"cut.jpg", "\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00", 20, ""},
+        {"cut.jpg", "\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00", 20, "truncated"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *path = tu_path(cases[i].name);

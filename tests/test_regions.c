@@ -86,6 +86,17 @@ static void test_rectangles(void **state)
         free(warn[i]);
     free(warn);
 
+    /* More rectangles than the options hold: refused, never read past. */
+    opt.hair_roi[1] = (smp_rect){5, 5, 10, 10};
+    opt.n_hair_roi = SMP_MAX_ROIS + 1;
+    assert_int_equal(smp_regions_build("p.jpg", &opt, 100, 50, &reg, &warn, &nwarn, &err), SMP_E_ARG);
+    assert_non_null(strstr(err.message, "more than"));
+    /* A mask and rectangles for one region: which to measure would be a guess. */
+    opt.n_hair_roi = 1;
+    opt.hair_mask = "m.png";
+    assert_int_equal(smp_regions_build("p.jpg", &opt, 100, 50, &reg, &warn, &nwarn, &err), SMP_E_ARG);
+    assert_non_null(strstr(err.message, "both"));
+
     /* Nothing given: no masks (the pipeline measures the whole photo). */
     smp_options_init(&opt);
     assert_int_equal(smp_regions_build("p.jpg", &opt, 100, 50, &reg, &warn, &nwarn, &err), SMP_OK);

@@ -302,6 +302,11 @@ static int parse_args(cli *c, int argc, char **argv)
     }
     if (c->quiet && c->verbose)
         return usage_error("--quiet and --verbose cannot both be given");
+    /* A mask and rectangles of one kind: which to measure would be a guess. */
+    if (c->opt.hair_mask && c->opt.n_hair_roi)
+        return usage_error("--hair-mask and --hair-roi cannot both be given");
+    if (c->opt.scalp_mask && c->opt.n_scalp_roi)
+        return usage_error("--scalp-mask and --scalp-roi cannot both be given");
     c->photos = argv + optind;
     c->n_photos = (size_t)(argc - optind);
     if (c->n_photos == 0)
@@ -335,8 +340,11 @@ static int load_palette(const cli *c, smp_palette **out)
         else
             smp_palette_free(more);
     }
-    if (smp_palette_size(pal) == 0) {
-        fprintf(stderr, PROG ": the palette has no shades to compare with\n");
+    size_t pigments = 0;
+    for (size_t i = 0; i < smp_palette_size(pal); i++)
+        pigments += smp_palette_get(pal, i)->kind == SMP_KIND_PIGMENT;
+    if (pigments == 0) {
+        fprintf(stderr, PROG ": the palette has no pigment shades to compare with (only diluents)\n");
         smp_palette_free(pal);
         return 2;
     }
