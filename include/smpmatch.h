@@ -162,6 +162,15 @@ typedef struct smp_options {
     smp_rect white_roi;
     size_t max_pixels;   /* photos larger than this are refused before decoding;
                             default SMP_DEFAULT_MAX_PIXELS */
+    const char *debug_masks_dir; /* when set, the hair and scalp masks and an
+                            overlay are written there as PNG per photo
+                            (<name>.hair.png, <name>.scalp.png,
+                            <name>.overlay.png; <name> = the photo's file name
+                            without folder and extension); the folder must
+                            exist. NULL: nothing is written. */
+    int match_cluster;   /* 0 (default): shades are matched against the
+                            dominant hair cluster; -1: against the hair colour
+                            of all hair pixels together */
 } smp_options;
 
 /* 100 MP: twice a 48 MP phone sensor, and 1.2 GB of 12-byte Lab pixels. */
@@ -218,6 +227,18 @@ typedef struct smp_result {
         int orientation;     /* EXIF orientation found (1 = none), already applied */
     } image;
     smp_colour_stat hair, scalp;
+    /* The hair's colour groups (salt-and-pepper grey, roots, sun-lightened
+     * ends), largest first; n_hair_clusters is 0 when the hair was not
+     * measured. hair.lab is the dominant cluster's colour unless
+     * opt.match_cluster is -1. */
+    struct smp_hair_cluster {
+        double lab[3];
+        char hex[8];
+        double share;      /* of the kept hair pixels, 0..1 */
+        int grey;          /* 1 when the group is grey or white hair (C* < 8, L* > 45) */
+    } hair_clusters[4];
+    size_t n_hair_clusters;
+    double grey_share;   /* share of hair pixels in grey clusters, 0..1 */
     double ita_deg;              /* of the scalp skin; valid when scalp.measured */
     const char *ita_category;
     smp_calibration calibration;

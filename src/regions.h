@@ -9,6 +9,7 @@
 #ifndef SMP_REGIONS_H
 #define SMP_REGIONS_H
 
+#include "colour.h"
 #include "smpmatch.h"
 
 typedef struct smp_regions {
@@ -31,5 +32,19 @@ smp_status smp_regions_build(const char *name, const smp_options *opt, int width
                              smp_error *err);
 
 void smp_regions_release(smp_regions *r);
+
+/* What automatic region finding saw, for warnings and confidence. */
+typedef struct smp_auto_info {
+    double hair_share;       /* of the photo's pixels in the hair mask */
+    double scalp_share;      /* in the scalp mask */
+    double skin_like_share;  /* pixels whose colour and texture look like skin */
+    double contrast_de00;    /* ΔE00 between the hair and skin groups */
+    int looks_like_scalp;    /* 0: no skin, or no hair on it: not a consult photo */
+} smp_auto_info;
+
+/* Finds hair and bare-scalp skin in the Lab image (regions_auto.c): fills
+ * out->hair / out->scalp (width*height bytes, or NULL when none was found)
+ * with source SMP_SOURCE_AUTO. Only SMP_E_NOMEM fails. */
+smp_status smp_regions_auto(const smp_lab_image *lab, smp_regions *out, smp_auto_info *info);
 
 #endif /* SMP_REGIONS_H */
