@@ -125,3 +125,34 @@ smp_status smp_calibrate_white(smp_lab_image *img, smp_rect roi, smp_calibration
     cal->method = "white-roi";
     return SMP_OK;
 }
+
+double smp_highlight_chroma(const smp_lab_image *img, double above_l, size_t *n)
+{
+    const unsigned char bad = SMP_PX_TRANSPARENT | SMP_PX_CLIPPED_HIGH | SMP_PX_CLIPPED_LOW;
+    size_t npx = (size_t)img->width * img->height, k = 0;
+    *n = 0;
+    for (size_t i = 0; i < npx; i++)
+        k += !(img->flags[i] & bad) && img->lab[3 * i] > above_l;
+    if (k < 30 || k * 2000 < npx)
+        return -1;
+    float *a = malloc(k * sizeof *a), *b = malloc(k * sizeof *b);
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return -1;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < npx; i++)
+        if (!(img->flags[i] & bad) && img->lab[3 * i] > above_l) {
+            a[m] = img->lab[3 * i + 1];
+            b[m] = img->lab[3 * i + 2];
+            m++;
+        }
+    qsort(a, m, sizeof *a, cmp_float);
+    qsort(b, m, sizeof *b, cmp_float);
+    double c = hypot(a[m / 2], b[m / 2]);
+    free(a);
+    free(b);
+    *n = m;
+    return c;
+}

@@ -23,4 +23,14 @@ smp_status smp_calibrate_white(smp_lab_image *img, smp_rect roi, smp_calibration
  * Y. Built with LittleCMS's cmsAdaptToIlluminant. */
 void smp_bradford_to_d50(const double white[3], double m[9]);
 
+/* A colour cast seen without any reference patch. Specular highlights on
+ * hair reflect the light itself (the dichromatic reflection model, Shafer
+ * 1985, Color Res Appl 10:210), so under neutral light they are near-grey:
+ * their chroma is the light's. Takes the usable pixels lighter than
+ * `above_l` (the skin's L* plus a margin, so that light skin is not taken
+ * for a highlight) and returns the chroma C* of their median a*, b*, with
+ * *n the pixels it used; -1 when there are too few (under 0.05 % of the
+ * photo or 30 pixels) to judge. */
+double smp_highlight_chroma(const smp_lab_image *img, double above_l, size_t *n);
+
 #endif /* SMP_CALIBRATE_H */

@@ -11,8 +11,8 @@
  *   2. split them into two colour groups (2-means in Lab): a hair rectangle
  *      also shows skin between strands, a scalp rectangle a few strands;
  *      the group nearest the other material's colour (when known) is left
- *      out; else the skin is told from hair as in smp_measure_whole (the
- *      lighter group, unless it is grey);
+ *      out; else the skin is the lighter group, unless it is grey (grey
+ *      or white hair over darker skin);
  *   3. leave out specular highlights and deep shadows: lightness more than
  *      3 robust standard deviations (1.4826 MAD) from the group's median;
  *   4. the centre is the group's densest colour (the mode, found by mean
@@ -38,13 +38,16 @@ typedef enum smp_target { SMP_TARGET_HAIR = 0, SMP_TARGET_SKIN } smp_target;
 smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mask,
                               smp_target target, const double *other, smp_colour_stat *out);
 
-/* The whole photo when no region is given: one 2-means split of every
- * pixel, the lighter group taken as skin unless it is near-neutral and the
- * other is not (grey or white hair), the other as hair; each group then
- * measured as above. A stopgap until
- * automatic region finding lands, and said so in the output. */
-smp_status smp_measure_whole(const smp_lab_image *img, smp_colour_stat *hair,
-                             smp_colour_stat *skin);
+/* The hair's colour groups (issue 3: salt-and-pepper grey, roots,
+ * sun-lightened ends): 3-means on the region's usable pixels that are not
+ * skin-coloured (8 ΔE76 or more from `skin`, when known), near groups
+ * merged, groups that are mixes of another group and the skin (strand
+ * edges) and groups under 5 % dropped; each group's colour is its mode.
+ * Fills out[] largest first and returns how many (0 when too few pixels);
+ * *grey_share is the share in grey groups (C* < 8, L* > 45). *status is
+ * SMP_E_NOMEM when memory ran out. */
+size_t smp_measure_clusters(const smp_lab_image *img, const unsigned char *mask, const double *skin,
+                            struct smp_hair_cluster out[4], double *grey_share, smp_status *status);
 
 /* Minimum pixels for a measurement (below: not measured, with a warning). */
 #define SMP_MEASURE_MIN_PIXELS 50

@@ -17,6 +17,7 @@
 
 #include "calibrate.h"
 #include "colour.h"
+#include "debug.h"
 #include "image.h"
 #include "match.h"
 #include "measure.h"
@@ -127,25 +128,44 @@ static void finish_colour(smp_colour_stat *s)
         smp_lab_to_hex(s->lab, s->hex);
 }
 
-/* How far to trust the figures, 0..1. A plain product of penalties for what
- * is known to make a measurement unreliable, so that each can be read off
- * the warnings; automatic region finding (a later issue) replaces it with a
- * measured one. The factors are our judgement, not from a study. */
-static double confidence(const smp_result *r, int colour_fallback)
+/* What lowers confidence; each one also gives a warning. */
+enum {
+    SMP_FLAG_NOT_SCALP = 1,
+    SMP_FLAG_LITTLE = 2,
+    SMP_FLAG_CONTRAST = 4,
+    SMP_FLAG_EXPOSURE = 8,
+    SMP_FLAG_CAST = 16
+};
+
+/* How far to trust the figures, 0..1: a product of penalties, each of
+ * which comes with a warning, so that a low confidence is always explained.
+ * The factors are our judgement, not from a study; bench/accuracy shows how
+ * confidence and error go together on the evaluation set. */
+static double confidence(const smp_result *r, int flags, int colour_fallback)
 {
     if (!r->hair.measured)
         return 0.0;
     double c = 1.0;
     if (strcmp(r->calibration.method, "none") == 0)
         c *= 0.7; /* uncalibrated phone photos are several ΔE00 off */
-    if (r->hair.source == SMP_SOURCE_AUTO)
-        c *= 0.5; /* no region given: the split may be wrong */
-    if (!r->scalp.measured)
-        c *= 0.9;
-    if (r->hair.pixels < 1000)
-        c *= 0.7;
-    if (r->hair.spread_de > 4.0)
+    if (flags & SMP_FLAG_NOT_SCALP)
+        c *= 0.2; /* not a consult photo: well under 0.3 */
+    if (flags & SMP_FLAG_LITTLE)
         c *= 0.8;
+    if (flags & SMP_FLAG_CONTRAST)
+        c *= 0.8;
+    if (flags & SMP_FLAG_EXPOSURE)
+        c *= 0.8;
+    if (flags & SMP_FLAG_CAST)
+        c *= 0.8;
+    if (r->hair.source == SMP_SOURCE_AUTO)
+        c *= 0.9; /* found automatically: the masks may hold a little of something else */
+    if (!r->scalp.measured)
+        c *= 0.8;
+    if (r->hair.pixels < 1000)
+        c *= 0.8;
+    if (r->hair.spread_de > 4.0)
+        c *= 0.9;
     if (colour_fallback)
         c *= 0.8;
     return floor(c * 100.0 + 0.5) / 100.0;
@@ -170,6 +190,127 @@ static void check_white_patch(smp_result *r)
         WARN(r, "the white patch is strongly coloured (C* %.0f): check that the rectangle is on a "
                 "neutral grey or white card",
              chroma);
+}
+
+/* Scalp first, then hair against it, then the hair's colour groups. */
+static smp_status measure(smp_result *r, const smp_lab_image *lab, const smp_regions *reg,
+                          const smp_options *opt)
+{
+    smp_status st = SMP_OK;
+    if (reg->scalp) {
+        st = smp_measure_region(lab, reg->scalp, SMP_TARGET_SKIN, NULL, &r->scalp);
+        r->scalp.source = reg->scalp_source;
+    }
+    if (st == SMP_OK && reg->hair) {
+        const double *skin = r->scalp.measured ? r->scalp.lab : NULL;
+        st = smp_measure_region(lab, reg->hair, SMP_TARGET_HAIR, skin, &r->hair);
+        r->hair.source = reg->hair_source;
+        if (st == SMP_OK && r->hair.measured)
+            r->n_hair_clusters = smp_measure_clusters(lab, reg->hair, skin, r->hair_clusters,
+                                                      &r->grey_share, &st);
+        /* A mixture's average is a colour no strand has: match the largest
+         * group unless asked for all hair together. */
+        if (st == SMP_OK && r->n_hair_clusters > 1 && opt->match_cluster == 0)
+            memcpy(r->hair.lab, r->hair_clusters[0].lab, sizeof r->hair.lab);
+    }
+    return st;
+}
+
+/* Exposure: more than 2 % of the photo clipped white is over-exposed (its
+ * highlights, and light hair, lose their colour); more than 2 % clipped
+ * black or a median L* under 20 is under-exposed (dark hair drowns in
+ * noise). The figures are our judgement. */
+#define EXPOSURE_MAX_CLIPPED 0.02
+#define EXPOSURE_MIN_L 20.0
+/* Hair and skin closer than 8 ΔE00 (dark hair on dark skin, blond on light
+ * skin) are hard to tell apart pixel by pixel. Our judgement, from the
+ * evaluation set: above 8 the masks stay clean. */
+#define LOW_CONTRAST_DE00 8.0
+/* Highlights with C* over 10: under neutral light specular highlights
+ * measure C* 2-6 (light sources near the Planckian locus, camera noise). */
+#define CAST_MIN_CHROMA 10.0
+/* Automatic mode: less than 0.5 % of the photo as hair, or 1 % as bare
+ * scalp, is too little to measure reliably. */
+#define AUTO_MIN_HAIR_SHARE 0.005
+#define AUTO_MIN_SCALP_SHARE 0.01
+
+static int quality_warnings(smp_result *r, const smp_lab_image *lab, const smp_regions *reg,
+                            const smp_auto_info *ai)
+{
+    int flags = 0;
+    if (ai && !ai->looks_like_scalp) {
+        WARN(r, "this photo does not look like hair on skin (no bare scalp with strands on it was "
+                "found): the colours below are not a consult measurement");
+        flags |= SMP_FLAG_NOT_SCALP;
+    } else if (ai) {
+        if (reg->hair_source == SMP_SOURCE_AUTO && ai->hair_share < AUTO_MIN_HAIR_SHARE) {
+            WARN(r, "too little hair visible (%.1f %% of the photo): photograph closer, or mark it with "
+                    "--hair-roi", ai->hair_share * 100.0);
+            flags |= SMP_FLAG_LITTLE;
+        }
+        if (reg->scalp_source == SMP_SOURCE_AUTO && ai->scalp_share < AUTO_MIN_SCALP_SHARE) {
+            WARN(r, "too little bare scalp visible (%.1f %% of the photo): the skin tone is uncertain; "
+                    "mark bare scalp with --scalp-roi", ai->scalp_share * 100.0);
+            flags |= SMP_FLAG_LITTLE;
+        }
+    }
+    if (!reg->hair)
+        WARN(r, "no hair was found: no shade can be recommended (mark it with --hair-roi)");
+    else if (!r->hair.measured)
+        WARN(r, "too few usable hair pixels (%zu in the region, fewer than %d not clipped): hair "
+                "not measured",
+             r->hair.region_pixels, SMP_MEASURE_MIN_PIXELS);
+    if (!reg->scalp)
+        WARN(r, "no bare scalp was found: skin tone (ITA°) not measured (mark it with --scalp-roi)");
+    else if (!r->scalp.measured)
+        WARN(r, "too few usable scalp pixels (%zu in the region): skin not measured",
+             r->scalp.region_pixels);
+
+    if (r->hair.measured && r->scalp.measured) {
+        double c = smp_de00(r->hair.lab, r->scalp.lab);
+        if (c < LOW_CONTRAST_DE00) {
+            WARN(r, "low contrast between hair and skin (ΔE00 %.1f): hair and skin may be mixed in "
+                    "the measurement; check with --debug-masks or mark them with rectangles", c);
+            flags |= SMP_FLAG_CONTRAST;
+        }
+    }
+
+    size_t npx = (size_t)lab->width * lab->height, hi = 0, lo = 0;
+    /* A coarse median lightness: a histogram in 1-L* bins. */
+    size_t hist[101] = {0}, acc = 0;
+    for (size_t i = 0; i < npx; i++) {
+        hi += (lab->flags[i] & SMP_PX_CLIPPED_HIGH) != 0;
+        lo += (lab->flags[i] & SMP_PX_CLIPPED_LOW) != 0;
+        int b = (int)lab->lab[3 * i];
+        hist[b < 0 ? 0 : b > 100 ? 100 : b]++;
+    }
+    double median_l = 100;
+    for (int b = 0; b <= 100; b++)
+        if ((acc += hist[b]) * 2 >= npx) {
+            median_l = b;
+            break;
+        }
+    if ((double)hi > EXPOSURE_MAX_CLIPPED * npx) {
+        WARN(r, "over-exposed: %.0f %% of the photo is clipped white; light hair and highlights "
+                "lose their colour",
+             100.0 * hi / npx);
+        flags |= SMP_FLAG_EXPOSURE;
+    } else if ((double)lo > EXPOSURE_MAX_CLIPPED * npx || median_l < EXPOSURE_MIN_L) {
+        WARN(r, "under-exposed: the photo is very dark; dark hair is lost in noise");
+        flags |= SMP_FLAG_EXPOSURE;
+    }
+
+    if (strcmp(r->calibration.method, "none") == 0 && r->scalp.measured) {
+        size_t n;
+        double c = smp_highlight_chroma(lab, r->scalp.lab[0] + 15.0, &n);
+        if (c > CAST_MIN_CHROMA) {
+            WARN(r, "strong colour cast (highlights are tinted, C* %.0f): put a grey card in the photo "
+                    "and mark it with --white-roi",
+                 c);
+            flags |= SMP_FLAG_CAST;
+        }
+    }
+    return flags;
 }
 
 static smp_status run(smp_result *r, const void *data, size_t size, const smp_palette *palette,
@@ -232,39 +373,39 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
                           &err) != SMP_OK)
         goto failed;
 
-    if (!reg.hair && !reg.scalp) {
-        WARN(r, "no hair or scalp region given: the whole photo was measured, split into two colour "
-                "groups (the lighter taken as skin, unless it is grey); give --hair-roi and --scalp-roi for a reliable "
-                "measurement");
-        st = smp_measure_whole(&lab, &r->hair, &r->scalp);
-        r->hair.source = r->scalp.source = SMP_SOURCE_AUTO;
-    } else {
-        st = SMP_OK;
-        if (reg.scalp) {
-            st = smp_measure_region(&lab, reg.scalp, SMP_TARGET_SKIN, NULL, &r->scalp);
-            r->scalp.source = reg.scalp_source;
-        } else {
-            WARN(r, "no scalp region given (--scalp-roi): skin tone (ITA°) not measured");
+    /* What the user did not mark is found automatically; what they marked
+     * always wins. */
+    smp_auto_info ai = {0};
+    int automatic = !reg.hair || !reg.scalp;
+    if (automatic) {
+        smp_regions found;
+        if (smp_regions_auto(&lab, &found, &ai) != SMP_OK) {
+            smp_fail(&err, SMP_E_NOMEM, "%s: out of memory while finding hair and scalp", name);
+            goto failed;
         }
-        if (st == SMP_OK && reg.hair) {
-            st = smp_measure_region(&lab, reg.hair, SMP_TARGET_HAIR,
-                                    r->scalp.measured ? r->scalp.lab : NULL, &r->hair);
-            r->hair.source = reg.hair_source;
-        } else if (st == SMP_OK) {
-            WARN(r, "no hair region given (--hair-roi): no shade can be recommended");
+        if (!reg.hair) {
+            reg.hair = found.hair;
+            reg.hair_source = found.hair_source;
+            found.hair = NULL;
         }
+        if (!reg.scalp) {
+            reg.scalp = found.scalp;
+            reg.scalp_source = found.scalp_source;
+            found.scalp = NULL;
+        }
+        smp_regions_release(&found);
     }
+    st = measure(r, &lab, &reg, opt);
     if (st != SMP_OK) {
         smp_fail(&err, st, "%s: out of memory while measuring", name);
         goto failed;
     }
-    if (reg.hair && !r->hair.measured)
-        WARN(r, "too few usable hair pixels (%zu in the region, fewer than %d not clipped): hair "
-                "not measured",
-             r->hair.region_pixels, SMP_MEASURE_MIN_PIXELS);
-    if (reg.scalp && !r->scalp.measured)
-        WARN(r, "too few usable scalp pixels (%zu in the region): skin not measured",
-             r->scalp.region_pixels);
+    int flags = quality_warnings(r, &lab, &reg, automatic ? &ai : NULL);
+    if (opt->debug_masks_dir) {
+        smp_error derr;
+        if (smp_debug_write_masks(opt->debug_masks_dir, name, &lab, reg.hair, reg.scalp, &derr) != SMP_OK)
+            WARN(r, "the debug masks were not written: %s", derr.message);
+    }
     finish_colour(&r->hair);
     finish_colour(&r->scalp);
     if (r->scalp.measured) {
@@ -282,7 +423,7 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
             goto failed;
         }
     }
-    r->confidence = confidence(r, info.fallback);
+    r->confidence = confidence(r, flags, info.fallback);
     smp_regions_release(&reg);
     smp_lab_image_release(&lab);
     return SMP_OK;

@@ -155,19 +155,20 @@ static void test_grey_hair_on_dark_skin(void **state)
     smp_colour_stat s = {0};
     assert_int_equal(smp_measure_region(&img, NULL, SMP_TARGET_HAIR, dark, &s), SMP_OK);
     assert_true(smp_de00(s.lab, grey) < 0.2);
-    /* And with the whole photo: the lighter group is grey, so the skin is
-     * the darker one. */
+    /* And with neither colour known: the lighter group is grey, so the skin
+     * is the darker one. */
     smp_colour_stat h = {0}, k = {0};
-    assert_int_equal(smp_measure_whole(&img, &h, &k), SMP_OK);
+    assert_int_equal(smp_measure_region(&img, NULL, SMP_TARGET_HAIR, NULL, &h), SMP_OK);
+    assert_int_equal(smp_measure_region(&img, NULL, SMP_TARGET_SKIN, NULL, &k), SMP_OK);
     assert_true(h.measured && k.measured);
     assert_true(smp_de00(h.lab, grey) < 0.2);
     assert_true(smp_de00(k.lab, dark) < 0.2);
     smp_lab_image_release(&img);
 }
 
-/* Auburn hair is redder than the light skin under it: with the whole photo
- * the skin is still the lighter group. */
-static void test_whole_photo_auburn(void **state)
+/* Auburn hair is redder than the light skin under it: with neither colour
+ * known the skin is still the lighter group. */
+static void test_auburn_without_skin(void **state)
 {
     (void)state;
     const double auburn[3] = {31, 15, 19}, skin[3] = {66, 10, 14};
@@ -178,7 +179,8 @@ static void test_whole_photo_auburn(void **state)
             img.lab[3 * i + k] = (float)(c[k] + 0.8 * normal());
     }
     smp_colour_stat h = {0}, k = {0};
-    assert_int_equal(smp_measure_whole(&img, &h, &k), SMP_OK);
+    assert_int_equal(smp_measure_region(&img, NULL, SMP_TARGET_HAIR, NULL, &h), SMP_OK);
+    assert_int_equal(smp_measure_region(&img, NULL, SMP_TARGET_SKIN, NULL, &k), SMP_OK);
     assert_true(smp_de00(h.lab, auburn) < 0.2);
     assert_true(smp_de00(k.lab, skin) < 0.2);
     smp_lab_image_release(&img);
@@ -218,7 +220,7 @@ int main(void)
         cmocka_unit_test(test_sparse_hair_without_skin),
         cmocka_unit_test(test_skin_region),
         cmocka_unit_test(test_grey_hair_on_dark_skin),
-        cmocka_unit_test(test_whole_photo_auburn),
+        cmocka_unit_test(test_auburn_without_skin),
         cmocka_unit_test(test_mask_and_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
