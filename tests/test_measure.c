@@ -186,6 +186,54 @@ static void test_auburn_without_skin(void **state)
     smp_lab_image_release(&img);
 }
 
+/* Salt-and-pepper: dark and grey strands over skin, with edges. Two groups,
+ * the dark one first, the grey one flagged; strand edges (mixes with skin)
+ * never become a group of their own. */
+static void test_salt_and_pepper_groups(void **state)
+{
+    (void)state;
+    const double dark[3] = {20, 1, 2}, grey[3] = {70, 0.5, 4};
+    smp_lab_image img = {200, 200, malloc(200 * 200 * 3 * sizeof(float)), calloc(200 * 200, 1)};
+    for (int i = 0; i < 200 * 200; i++) {
+        double u = uniform(), c[3];
+        if (u < 0.45) {
+            memcpy(c, dark, sizeof c);
+        } else if (u < 0.70) {
+            memcpy(c, grey, sizeof c);
+        } else if (u < 0.90) {
+            memcpy(c, SKIN, sizeof c);
+        } else {
+            double t = 0.2 + 0.6 * uniform();
+            for (int k = 0; k < 3; k++)
+                c[k] = dark[k] + t * (SKIN[k] - dark[k]);
+        }
+        for (int k = 0; k < 3; k++)
+            img.lab[3 * i + k] = (float)(c[k] + normal());
+    }
+    struct smp_hair_cluster g[4];
+    double grey_share;
+    smp_status st;
+    size_t n = smp_measure_clusters(&img, NULL, SKIN, g, &grey_share, &st);
+    assert_int_equal(st, SMP_OK);
+    assert_int_equal(n, 2);
+    assert_true(smp_de00(g[0].lab, dark) < 0.5);
+    assert_true(smp_de00(g[1].lab, grey) < 0.5);
+    assert_false(g[0].grey);
+    assert_true(g[1].grey);
+    assert_true(g[0].share > 0.55 && g[0].share < 0.72); /* 45 : 25, plus a few edges */
+    assert_true(fabs(grey_share - g[1].share) < 1e-12);
+    assert_true(fabs(g[0].share + g[1].share - 1.0) < 1e-9);
+
+    /* One hair colour with its edges: one group. */
+    smp_lab_image one = draw(200, 200, (mix){0.5, 0.3, 0.18, 0.02});
+    n = smp_measure_clusters(&one, NULL, SKIN, g, &grey_share, &st);
+    assert_int_equal(n, 1);
+    assert_true(smp_de00(g[0].lab, HAIR) < 0.3);
+    assert_true(grey_share == 0.0);
+    smp_lab_image_release(&img);
+    smp_lab_image_release(&one);
+}
+
 /* Masks select pixels; clipped and transparent pixels never count; too few
  * pixels is "not measured", not a guess. */
 static void test_mask_and_flags(void **state)
@@ -221,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_skin_region),
         cmocka_unit_test(test_grey_hair_on_dark_skin),
         cmocka_unit_test(test_auburn_without_skin),
+        cmocka_unit_test(test_salt_and_pepper_groups),
         cmocka_unit_test(test_mask_and_flags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
