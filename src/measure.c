@@ -356,7 +356,10 @@ smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mas
 /* ---- hair colour groups ---------------------------------------------- */
 
 #define GROUP_MERGE_DE76 8.0 /* closer centres are one colour with noise */
-#define GROUP_MIN_SHARE 0.05 /* smaller groups are highlights or specks */
+/* Smaller groups are specular highlights along strands (on the samples a
+ * lighter group of 5-8 %), shadowed roots or specks: a few grey hairs under
+ * 12 % are not reported as a group of their own. */
+#define GROUP_MIN_SHARE 0.12
 #define GROUP_SKIN_DE76 8.0  /* nearer the skin than this: skin between strands */
 #define GROUP_SAMPLE 60000
 /* Grey or white hair: C* under 8 (grey hair measures C* 2-7; the

@@ -42,7 +42,7 @@ smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mas
  * sun-lightened ends): 3-means on the region's usable pixels that are not
  * skin-coloured (8 ΔE76 or more from `skin`, when known), near groups
  * merged, groups that are mixes of another group and the skin (strand
- * edges) and groups under 5 % dropped; each group's colour is its mode.
+ * edges) and groups under 12 % dropped; each group's colour is its mode.
  * Fills out[] largest first and returns how many (0 when too few pixels);
  * *grey_share is the share in grey groups (C* < 8, L* > 45). *status is
  * SMP_E_NOMEM when memory ran out. */

@@ -16,10 +16,16 @@
  *   2 decimals, ITA° to 1, shares to 3, confidence to 2); a NaN or infinity
  *   becomes null. "hair" and "scalp" are always present and null when that
  *   colour was not measured, so keys never come and go. An error result has
- *   only file, status, error {message} and warnings.
+ *   only file, status, error {message} and warnings. hair.clusters (the
+ *   colour groups: lab, hex, share, grey) is there only when the hair was
+ *   grouped; hair.grey_share is always there, null when it was not.
  * - CSV: one row per (photo, match); a photo without matches (an error, or
  *   an empty palette) is one row with the match fields empty. Rows end in
  *   "\n"; fields with a comma, quote or line break are quoted (RFC 4180).
+ *   Columns added later go at the end (hair_clusters, grey_share), so that a
+ *   script that counted columns keeps working; scripts should use names.
+ *   hair_clusters is "0.72 #3a3330;0.28 #a9a6a2 grey": share, hex and "grey"
+ *   for a grey group, groups joined by ';' (no comma: no quoting needed).
  * - Text: for a person at a terminal; control characters in names are shown
  *   as '?' so a hostile file name cannot drive the terminal. An error result
  *   is a single line "file: message" with no warnings.
@@ -251,6 +257,45 @@ static json_t *json_image(const smp_result *r)
     return o;
 }
 
+/* The hair's colour groups, at most the four the result holds. */
+static size_t n_clusters(const smp_result *r)
+{
+    size_t cap = sizeof r->hair_clusters / sizeof r->hair_clusters[0];
+    return r->n_hair_clusters < cap ? r->n_hair_clusters : cap;
+}
+
+/* A cluster's hex as the result holds it, or made from its Lab when empty. */
+static void cluster_hex(const struct smp_hair_cluster *c, char hex[8])
+{
+    if (c->hex[0] == '#' && strlen(c->hex) == 7)
+        memcpy(hex, c->hex, 8);
+    else
+        smp_lab_to_hex(c->lab, hex);
+}
+
+/* hair.clusters: [{lab, hex, share, grey}], largest first as the result has them. */
+static json_t *json_clusters(const smp_result *r)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n_clusters(r); i++) {
+        const struct smp_hair_cluster *c = &r->hair_clusters[i];
+        char hex[8];
+        cluster_hex(c, hex);
+        json_t *o = json_object();
+        int bad = put(o, "lab", jlab(c->lab));
+        bad |= put(o, "hex", jstr(hex));
+        bad |= put(o, "share", jnum(c->share, 3));
+        bad |= put(o, "grey", json_boolean(c->grey));
+        if (bad)
+            json_decref(o);
+        if (bad || json_array_append_new(a, o) != 0) { /* append takes o, also on failure */
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
 /* hair or scalp; null when not measured. */
 static json_t *json_colour(const smp_colour_stat *c, const smp_result *r, int is_scalp)
 {
@@ -267,6 +312,12 @@ static json_t *json_colour(const smp_colour_stat *c, const smp_result *r, int is
     if (is_scalp) {
         bad |= put(o, "ita_deg", jnum(r->ita_deg, 1));
         bad |= put(o, "ita_category", jstr(r->ita_category));
+    } else {
+        /* clusters only when the hair was grouped; grey_share always, null
+         * then, so that a script can read it without checking first */
+        if (n_clusters(r) > 0)
+            bad |= put(o, "clusters", json_clusters(r));
+        bad |= put(o, "grey_share", n_clusters(r) > 0 ? jnum(r->grey_share, 3) : json_null());
     }
     if (bad) {
         json_decref(o);
@@ -385,7 +436,7 @@ static const char csv_header[] =
     "file,status,rank,name,code,palette,delta_e,delta_e00,metric,model,verdict,"
     "shade_L,shade_a,shade_b,shade_hex,hair_L,hair_a,hair_b,hair_hex,"
     "scalp_L,scalp_a,scalp_b,scalp_hex,ita_deg,ita_category,calibration,confidence,"
-    "warnings,error\n";
+    "warnings,error,hair_clusters,grey_share\n";
 
 const char *smp_csv_header(void)
 {
@@ -431,6 +482,24 @@ static void csv_lab_hex(sbuf *b, const smp_colour_stat *c)
     }
 }
 
+/* The hair_clusters field and its comma: "0.72 #3a3330;0.28 #a9a6a2 grey". */
+static void csv_clusters(sbuf *b, const smp_result *r)
+{
+    for (size_t i = 0; i < n_clusters(r); i++) {
+        const struct smp_hair_cluster *c = &r->hair_clusters[i];
+        char hex[8];
+        cluster_hex(c, hex);
+        if (i)
+            sb_puts(b, ";");
+        if (isfinite(c->share))
+            sb_printf(b, "%.2f ", round_to(c->share, 2));
+        sb_puts(b, hex);
+        if (c->grey)
+            sb_puts(b, " grey");
+    }
+    sb_puts(b, ",");
+}
+
 /* The fields that follow the match fields, the same on every row of a photo. */
 static void csv_photo_tail(sbuf *b, const smp_result *r, const char *warnings)
 {
@@ -450,7 +519,15 @@ static void csv_photo_tail(sbuf *b, const smp_result *r, const char *warnings)
         sb_puts(b, ",,,,,,,,,,,,"); /* hair_L .. confidence: 12 empty fields */
     }
     csv_field(b, warnings, ',');
-    csv_field(b, ok ? "" : (r->error ? r->error : smp_status_string(r->status)), '\n');
+    csv_field(b, ok ? "" : (r->error ? r->error : smp_status_string(r->status)), ',');
+    if (ok && n_clusters(r) > 0) {
+        csv_clusters(b, r);
+        if (isfinite(r->grey_share))
+            sb_printf(b, "%.3f", round_to(r->grey_share, 3));
+    } else {
+        sb_puts(b, ","); /* hair_clusters and grey_share empty */
+    }
+    sb_puts(b, "\n");
 }
 
 /* All warnings in one field, joined with "; ". */
@@ -550,7 +627,7 @@ static void text_swatch(sbuf *b, const char *hex, int colour)
 static const char *source_words(smp_source s)
 {
     switch (s) {
-    case SMP_SOURCE_AUTO: return "whole photo";
+    case SMP_SOURCE_AUTO: return "found automatically";
     case SMP_SOURCE_ROI: return "rectangles";
     case SMP_SOURCE_MASK: return "mask";
     default: return "not measured";
@@ -570,6 +647,30 @@ static void text_colour(sbuf *b, const char *label, const smp_colour_stat *c, in
     text_str(b, c->hex, 0);
     sb_printf(b, "  spread ΔE %.1f  %zu px, %s\n", round_to(c->spread_de, 1), c->pixels,
               source_words(c->source));
+}
+
+/* Under the hair, when it has more than one colour group:
+ * "groups: 72 % #3a3330, 28 % #a9a6a2 grey". One group says nothing the
+ * hair line does not. */
+static void text_clusters(sbuf *b, const smp_result *r, int colour)
+{
+    if (n_clusters(r) < 2)
+        return;
+    sb_printf(b, "  %-11s groups: ", "");
+    for (size_t i = 0; i < n_clusters(r); i++) {
+        const struct smp_hair_cluster *c = &r->hair_clusters[i];
+        char hex[8];
+        cluster_hex(c, hex);
+        if (i)
+            sb_puts(b, ", ");
+        if (isfinite(c->share))
+            sb_printf(b, "%.0f %% ", round_to(c->share * 100.0, 0));
+        text_swatch(b, hex, colour);
+        sb_puts(b, hex);
+        if (c->grey)
+            sb_puts(b, " grey");
+    }
+    sb_puts(b, "\n");
 }
 
 /* "consult1.jpg  4032×3024 JPEG, analysed 1008×756, sRGB built-in (assumed sRGB)" */
@@ -725,6 +826,8 @@ char *smp_result_to_text(const smp_result *result, int colour)
     }
     text_heading(&b, r);
     text_colour(&b, "hair", &r->hair, colour);
+    if (r->hair.measured)
+        text_clusters(&b, r, colour);
     text_colour(&b, "scalp", &r->scalp, colour);
     if (r->scalp.measured && isfinite(r->ita_deg)) {
         sb_printf(&b, "  %-11s ITA° %.1f, ", "", round_to(r->ita_deg, 1));

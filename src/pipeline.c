@@ -208,9 +208,12 @@ static smp_status measure(smp_result *r, const smp_lab_image *lab, const smp_reg
         if (st == SMP_OK && r->hair.measured)
             r->n_hair_clusters = smp_measure_clusters(lab, reg->hair, skin, r->hair_clusters,
                                                       &r->grey_share, &st);
-        /* A mixture's average is a colour no strand has: match the largest
-         * group unless asked for all hair together. */
-        if (st == SMP_OK && r->n_hair_clusters > 1 && opt->match_cluster == 0)
+        /* The hair colour is the largest group's: a mixture's average is a
+         * colour no strand has, and the grouping also leaves out what only
+         * looks like hair in the mask (a comb's teeth, shadowed roots) when
+         * it is the smaller part. --hair-colour all keeps the colour of all
+         * hair pixels together. */
+        if (st == SMP_OK && r->n_hair_clusters > 0 && opt->match_cluster == 0)
             memcpy(r->hair.lab, r->hair_clusters[0].lab, sizeof r->hair.lab);
     }
     return st;

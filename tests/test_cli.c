@@ -11,7 +11,9 @@
  */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <jansson.h>
+#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +64,7 @@ static size_t count_lines(const char *s)
 static const char *const long_options[] = {
     "--palette", "--top", "--format", "--metric", "--model", "--hair-roi", "--scalp-roi",
     "--hair-mask", "--scalp-mask", "--white-roi", "--max-pixels", "--jobs", "--report",
-    "--quiet", "--verbose", "--version", "--help",
+    "--quiet", "--verbose", "--version", "--help", "--hair-colour", "--debug-masks",
 };
 
 static void test_help(void **state)
@@ -135,6 +137,11 @@ static void test_bad_usage(void **state)
         "--quiet --verbose x.jpg",
         "--hair-roi 1,2,3,4 --hair-mask m.png x.jpg",
         "--scalp-mask m.png --scalp-roi 1,2,3,4 x.jpg",
+        "--hair-colour mixed x.jpg",
+        "--hair-colour x.jpg",
+        "--debug-masks /no/such/folder x.jpg",
+        "--debug-masks '" SMP_SOURCE_DIR "/README.md' x.jpg", /* a file, not a folder */
+        "--debug-masks '' x.jpg",
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *out, *err;
@@ -563,6 +570,194 @@ static void test_top_and_text(void **state)
     free_samples(&s);
 }
 
+/* ------------------------------------------------------------------ */
+/* --debug-masks and --hair-colour                                     */
+/* ------------------------------------------------------------------ */
+
+/* What a test needs to know of a written PNG: size, channels, how many
+ * pixels are not 0, whether every grey pixel is 0 or 255, and the bounding
+ * box (x0, y0, x1, y1 inclusive) of the pixels that are not 0. */
+typedef struct png_facts {
+    int width, height, channels;
+    size_t nonzero;
+    int binary;
+    int box[4];
+} png_facts;
+
+static png_facts read_png_facts(const char *path)
+{
+    png_facts f = {0, 0, 0, 0, 1, {1 << 30, 1 << 30, -1, -1}};
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        fail_msg("%s was not written", path);
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    assert_non_null(png);
+    assert_non_null(info);
+    if (setjmp(png_jmpbuf(png)))
+        fail_msg("%s is not a readable PNG", path);
+    png_init_io(png, fp);
+    png_read_png(png, info, PNG_TRANSFORM_IDENTITY, NULL);
+    f.width = (int)png_get_image_width(png, info);
+    f.height = (int)png_get_image_height(png, info);
+    f.channels = png_get_channels(png, info);
+    assert_int_equal(png_get_bit_depth(png, info), 8);
+    png_bytepp rows = png_get_rows(png, info);
+    for (int y = 0; y < f.height; y++)
+        for (int x = 0; x < f.width; x++) {
+            const unsigned char *p = rows[y] + (size_t)x * (size_t)f.channels;
+            if (f.channels == 1 && p[0] != 0 && p[0] != 255)
+                f.binary = 0;
+            if (p[0] == 0 && (f.channels == 1 || (p[1] == 0 && p[2] == 0)))
+                continue;
+            f.nonzero++;
+            if (x < f.box[0]) f.box[0] = x;
+            if (y < f.box[1]) f.box[1] = y;
+            if (x > f.box[2]) f.box[2] = x;
+            if (y > f.box[3]) f.box[3] = y;
+        }
+    png_destroy_read_struct(&png, &info, NULL);
+    fclose(fp);
+    return f;
+}
+
+static char *in_dir(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    assert_non_null(p);
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+/* A photo whose displayed size differs from its stored one (EXIF 6), so the
+ * masks must come out in displayed pixels: 1024x768 (samples/truth.csv). */
+#define ORIENT6 SMP_SOURCE_DIR "/samples/side_lightbrown_orient6.jpg"
+/* Its hair rectangle, copied from samples/truth.csv (checked below). */
+#define ORIENT6_HAIR_ROI "768,230,215,307"
+
+/* The image.analysed_width/height of a one-line JSON result. */
+static void analysed_size(const char *json, int *w, int *h)
+{
+    json_t *j = json_loads(json, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+    json_t *img = json_object_get(j, "image");
+    *w = (int)json_integer_value(json_object_get(img, "analysed_width"));
+    *h = (int)json_integer_value(json_object_get(img, "analysed_height"));
+    assert_int_equal(json_integer_value(json_object_get(img, "width")), 1024);
+    assert_int_equal(json_integer_value(json_object_get(img, "height")), 768);
+    json_decref(j);
+}
+
+/* The three pictures of ORIENT6 in dir, checked against the analysed size;
+ * returns the hair mask's facts. */
+static png_facts check_three(const char *dir, int aw, int ah)
+{
+    char *hp = in_dir(dir, "side_lightbrown_orient6.hair.png");
+    char *sp = in_dir(dir, "side_lightbrown_orient6.scalp.png");
+    char *op = in_dir(dir, "side_lightbrown_orient6.overlay.png");
+    png_facts hair = read_png_facts(hp), scalp = read_png_facts(sp), over = read_png_facts(op);
+    assert_int_equal(hair.channels, 1);
+    assert_int_equal(scalp.channels, 1);
+    assert_int_equal(over.channels, 3);
+    const png_facts *all[3] = {&hair, &scalp, &over};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(all[i]->width, aw);
+        assert_int_equal(all[i]->height, ah);
+        assert_true(all[i]->width > all[i]->height); /* displayed, landscape */
+    }
+    assert_true(hair.binary && scalp.binary);
+    assert_true(scalp.nonzero > 0);
+    assert_true(over.nonzero > 0);
+    /* nothing but the three files: no temporary file left behind */
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *e;
+    int files = 0;
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            if (e->d_name[0] == '.')
+                fail_msg("temporary file left behind: %s", e->d_name);
+            files++;
+        }
+    closedir(d);
+    assert_int_equal(files, 3);
+    free(hp), free(sp), free(op);
+    return hair;
+}
+
+static void test_debug_masks(void **state)
+{
+    (void)state;
+    char *truth = tu_read_file(SMP_SOURCE_DIR "/samples/truth.csv", NULL);
+    assert_non_null(strstr(truth, "side_lightbrown_orient6.jpg"));
+    assert_non_null(strstr(truth, "\"" ORIENT6_HAIR_ROI "\""));
+    free(truth);
+
+    /* A missing folder: exit 2 before any photo, the folder named. */
+    char args[4096], *out, *err;
+    const char *missing = tu_path("no-masks-here");
+    snprintf(args, sizeof args, "--debug-masks '%s' '%s'", missing, ORIENT6);
+    assert_int_equal(run(args, &out, &err), 2);
+    assert_string_equal(out, "");
+    assert_int_equal(count_lines(err), 1);
+    assert_non_null(strstr(err, missing));
+    free(out), free(err);
+
+    /* Automatic regions: both masks drawn, in displayed pixels. */
+    const char *dir = tu_path("masks-auto");
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(args, sizeof args, "-f json --debug-masks '%s' '%s'", dir, ORIENT6);
+    assert_int_equal(run(args, &out, &err), 0);
+    int aw, ah;
+    analysed_size(out, &aw, &ah);
+    if (strstr(out, "debug masks"))
+        fail_msg("the pipeline warned about the debug masks: %s", out);
+    png_facts hair = check_three(dir, aw, ah);
+    assert_true(hair.nonzero > 0);
+    free(out), free(err);
+
+    /* A hair rectangle: the hair mask lies inside it (scaled to the analysed
+     * size, one pixel of slack for rounding). */
+    const char *dir2 = tu_path("masks-roi");
+    assert_int_equal(mkdir(dir2, 0755), 0);
+    snprintf(args, sizeof args, "-f json --hair-roi " ORIENT6_HAIR_ROI " --debug-masks '%s' '%s'", dir2,
+             ORIENT6);
+    assert_int_equal(run(args, &out, &err), 0);
+    analysed_size(out, &aw, &ah);
+    hair = check_three(dir2, aw, ah);
+    assert_true(hair.nonzero > 0);
+    double k = (double)aw / 1024.0;
+    int rx = 768, ry = 230, rw = 215, rh = 307;
+    if (hair.box[0] < (int)(rx * k) - 1 || hair.box[1] < (int)(ry * k) - 1 ||
+        hair.box[2] > (int)((rx + rw) * k) + 1 || hair.box[3] > (int)((ry + rh) * k) + 1)
+        fail_msg("hair mask %d,%d..%d,%d reaches outside the rectangle", hair.box[0], hair.box[1],
+                 hair.box[2], hair.box[3]);
+    free(out), free(err);
+}
+
+/* --hair-colour dominant is the default; all is accepted and still gives a
+ * full result. */
+static void test_hair_colour(void **state)
+{
+    (void)state;
+    char args[4096], *plain, *dominant, *all;
+    snprintf(args, sizeof args, "-f json '%s'", ORIENT6);
+    assert_int_equal(run(args, &plain, NULL), 0);
+    snprintf(args, sizeof args, "-f json --hair-colour dominant '%s'", ORIENT6);
+    assert_int_equal(run(args, &dominant, NULL), 0);
+    assert_string_equal(plain, dominant);
+    snprintf(args, sizeof args, "-f json --hair-colour all '%s'", ORIENT6);
+    assert_int_equal(run(args, &all, NULL), 0);
+    json_t *j = json_loads(all, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");
+    assert_int_equal(json_array_size(json_object_get(json_object_get(j, "hair"), "lab")), 3);
+    json_decref(j);
+    free(plain), free(dominant), free(all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -578,6 +773,8 @@ int main(void)
         cmocka_unit_test(test_jobs_same_output),
         cmocka_unit_test(test_palettes_replace_then_add),
         cmocka_unit_test(test_top_and_text),
+        cmocka_unit_test(test_debug_masks),
+        cmocka_unit_test(test_hair_colour),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

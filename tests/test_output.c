@@ -80,6 +80,16 @@ static smp_result *make_result(const char *file)
     return r;
 }
 
+/* Salt-and-pepper hair: a dark group of 72.49 % and a grey one of 27.51 %
+ * (grey_share the grey group's share, as smpmatch.h defines it). */
+static void add_clusters(smp_result *r)
+{
+    r->n_hair_clusters = 2;
+    r->hair_clusters[0] = (struct smp_hair_cluster){{21.234, 2.5, 3.456}, "#3a3330", 0.7249, 0};
+    r->hair_clusters[1] = (struct smp_hair_cluster){{68.0, -0.4, 1.2}, "#a9a6a2", 0.2751, 1};
+    r->grey_share = 0.2751;
+}
+
 static smp_result *make_error(const char *file, const char *message)
 {
     smp_result *r = calloc(1, sizeof *r);
@@ -311,6 +321,47 @@ static void test_json_unmeasured_and_calibrated(void **state)
     free_result(r);
 }
 
+static void test_json_hair_clusters(void **state)
+{
+    (void)state;
+    smp_result *r = make_result("a.jpg");
+    json_t *j = to_json(r);
+    json_t *hair = json_object_get(j, "hair");
+    assert_null(json_object_get(hair, "clusters")); /* not grouped: no key */
+    json_t *gs = json_object_get(hair, "grey_share");
+    assert_non_null(gs); /* ... but grey_share is always there, null */
+    assert_true(json_is_null(gs));
+    json_decref(j);
+
+    add_clusters(r);
+    j = to_json(r);
+    hair = json_object_get(j, "hair");
+    json_t *cl = json_object_get(hair, "clusters");
+    assert_int_equal(json_array_size(cl), 2);
+    json_t *c0 = json_array_get(cl, 0), *c1 = json_array_get(cl, 1);
+    assert_float_equal(json_number_value(json_array_get(json_object_get(c0, "lab"), 0)), 21.23, 1e-9);
+    assert_float_equal(json_number_value(json_array_get(json_object_get(c0, "lab"), 2)), 3.46, 1e-9);
+    assert_string_equal(str(c0, "hex"), "#3a3330");
+    assert_float_equal(num(c0, "share"), 0.725, 1e-9); /* shares to 3 decimals */
+    assert_true(json_is_false(json_object_get(c0, "grey")));
+    assert_string_equal(str(c1, "hex"), "#a9a6a2");
+    assert_float_equal(num(c1, "share"), 0.275, 1e-9);
+    assert_true(json_is_true(json_object_get(c1, "grey")));
+    assert_float_equal(num(hair, "grey_share"), 0.275, 1e-9);
+    assert_null(json_object_get(json_object_get(j, "scalp"), "clusters")); /* the hair's only */
+    json_decref(j);
+
+    /* An empty hex (a result filled by hand) is made from the Lab. */
+    r->hair_clusters[1].hex[0] = 0;
+    j = to_json(r);
+    const char *hex = str(json_array_get(json_object_get(json_object_get(j, "hair"), "clusters"), 1), "hex");
+    char want[8];
+    smp_lab_to_hex(r->hair_clusters[1].lab, want);
+    assert_string_equal(hex, want);
+    json_decref(j);
+    free_result(r);
+}
+
 static void test_json_error_shape(void **state)
 {
     (void)state;
@@ -458,6 +509,55 @@ static void test_csv_rows_and_quoting(void **state)
     free_result(r);
 }
 
+/* The columns scripts knew before hair_clusters and grey_share came keep
+ * their places (this list is the header as it was released); the two new
+ * ones come last. */
+static void test_csv_new_columns_at_end(void **state)
+{
+    (void)state;
+    static const char *const old[] = {
+        "file", "status", "rank", "name", "code", "palette", "delta_e", "delta_e00", "metric", "model",
+        "verdict", "shade_L", "shade_a", "shade_b", "shade_hex", "hair_L", "hair_a", "hair_b", "hair_hex",
+        "scalp_L", "scalp_a", "scalp_b", "scalp_hex", "ita_deg", "ita_category", "calibration",
+        "confidence", "warnings", "error"};
+    size_t n_old = sizeof old / sizeof old[0];
+    csv_doc h;
+    csv_read(smp_csv_header(), &h);
+    assert_int_equal(h.counts[0], n_old + 2);
+    for (size_t i = 0; i < n_old; i++)
+        assert_string_equal(h.fields[0][i], old[i]);
+    assert_string_equal(h.fields[0][n_old], "hair_clusters");
+    assert_string_equal(h.fields[0][n_old + 1], "grey_share");
+
+    smp_result *r = make_result("a.jpg");
+    add_clusters(r);
+    csv_doc d;
+    char *rows = smp_result_to_csv(r);
+    assert_non_null(rows);
+    csv_read(rows, &d);
+    assert_int_equal(d.n, 3);
+    for (size_t i = 0; i < d.n; i++) {
+        assert_int_equal(d.counts[i], h.counts[0]);
+        assert_string_equal(d.fields[i][col(&h, "hair_clusters")], "0.72 #3a3330;0.28 #a9a6a2 grey");
+        assert_string_equal(d.fields[i][col(&h, "grey_share")], "0.275");
+        assert_string_equal(d.fields[i][col(&h, "error")], "");
+    }
+    free(rows);
+    csv_free(&d);
+
+    /* Not grouped: both empty. */
+    r->n_hair_clusters = 0;
+    rows = smp_result_to_csv(r);
+    csv_read(rows, &d);
+    assert_string_equal(d.fields[0][col(&h, "hair_clusters")], "");
+    assert_string_equal(d.fields[0][col(&h, "grey_share")], "");
+    assert_string_equal(d.fields[0][col(&h, "hair_hex")], "#3e3128");
+    free(rows);
+    csv_free(&d);
+    csv_free(&h);
+    free_result(r);
+}
+
 static void test_csv_error_row(void **state)
 {
     (void)state;
@@ -472,6 +572,8 @@ static void test_csv_error_row(void **state)
     assert_string_equal(d.fields[0][col(&h, "status")], "error");
     assert_string_equal(d.fields[0][col(&h, "name")], "");
     assert_string_equal(d.fields[0][col(&h, "error")], "bad.jpg: truncated after 1.2 MB, \"corrupt\"");
+    assert_string_equal(d.fields[0][col(&h, "hair_clusters")], "");
+    assert_string_equal(d.fields[0][col(&h, "grey_share")], "");
     free(rows);
     csv_free(&h);
     csv_free(&d);
@@ -570,6 +672,39 @@ static void test_text_colour(void **state)
     free_result(r);
 }
 
+/* Two or more hair groups get a line under the hair; one group does not. */
+static void test_text_clusters(void **state)
+{
+    (void)state;
+    smp_result *r = make_result("consult1.jpg");
+    add_clusters(r);
+    char *t = smp_result_to_text(r, 0);
+    assert_non_null(t);
+    const char *g = strstr(t, "groups: 72 % #3a3330, 28 % #a9a6a2 grey\n");
+    assert_non_null(g);
+    /* between the hair line and the scalp line */
+    const char *hair = strstr(t, "  hair "), *scalp = strstr(t, "  scalp ");
+    assert_non_null(hair);
+    assert_non_null(scalp);
+    assert_true(hair < g && g < scalp);
+    free(t);
+
+    t = smp_result_to_text(r, 1); /* a swatch for each group, too */
+    size_t n = 0;
+    for (const char *p = t; (p = strstr(p, "\x1b[48;2;")); p++)
+        n++;
+    assert_int_equal(n, 7);
+    assert_non_null(strstr(t, "\x1b[48;2;169;166;162m")); /* #a9a6a2 */
+    free(t);
+
+    r->n_hair_clusters = 1;
+    r->hair_clusters[0].share = 1.0;
+    t = smp_result_to_text(r, 0);
+    assert_null(strstr(t, "groups"));
+    free(t);
+    free_result(r);
+}
+
 /* Escape sequences in names from files must not reach the terminal. */
 static void test_text_control_characters(void **state)
 {
@@ -613,12 +748,15 @@ int main(void)
         cmocka_unit_test(test_json_invalid_utf8),
         cmocka_unit_test(test_json_nan_is_null),
         cmocka_unit_test(test_json_unmeasured_and_calibrated),
+        cmocka_unit_test(test_json_hair_clusters),
         cmocka_unit_test(test_json_error_shape),
         cmocka_unit_test(test_csv_rows_and_quoting),
+        cmocka_unit_test(test_csv_new_columns_at_end),
         cmocka_unit_test(test_csv_error_row),
         cmocka_unit_test(test_csv_no_matches_nan),
         cmocka_unit_test(test_text_plain),
         cmocka_unit_test(test_text_colour),
+        cmocka_unit_test(test_text_clusters),
         cmocka_unit_test(test_text_control_characters),
         cmocka_unit_test(test_text_error),
     };

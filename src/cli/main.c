@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -87,6 +88,16 @@ static void print_help(void)
         "      --scalp-mask FILE   PNG mask for the bare scalp\n"
         "      --white-roi X,Y,W,H a neutral grey or white reference patch in the photo\n"
         "      --max-pixels N      refuse photos over N pixels (default 100000000)\n"
+        "      --hair-colour WHICH dominant (default): match the shades against the\n"
+        "                          largest group of hair colours (the dark hair in\n"
+        "                          salt-and-pepper); all: against all hair pixels\n"
+        "                          together\n"
+        "      --debug-masks DIR   write what was measured, per photo, into the\n"
+        "                          existing folder DIR: NAME.hair.png and\n"
+        "                          NAME.scalp.png (white = in the mask) and\n"
+        "                          NAME.overlay.png (hair tinted magenta, scalp\n"
+        "                          cyan), NAME being the photo's file name without\n"
+        "                          its extension\n"
         "  -j, --jobs N            photos analysed at once (default 1; 0 = one per\n"
         "                          core); the output is the same, in input order\n"
         "      --report PATH       PNG consult sheet (not available yet)\n"
@@ -110,7 +121,8 @@ static void print_help(void)
         "  smpmatch consult.jpg\n"
         "  smpmatch --hair-roi 1200,400,600,300 --scalp-roi 1300,900,400,200 consult.jpg\n"
         "  smpmatch -p clinic.csv -n 3 --white-roi 50,50,120,120 consult.jpg\n"
-        "  smpmatch -j 0 --format json consults/*.jpg > results.jsonl\n",
+        "  smpmatch -j 0 --format json consults/*.jpg > results.jsonl\n"
+        "  smpmatch --debug-masks masks/ --hair-colour all consult.jpg\n",
         stdout);
 }
 
@@ -155,6 +167,22 @@ static int parse_roi(const char *opt_name, const char *arg, smp_rect *rois, size
     return 0;
 }
 
+/* --debug-masks DIR: checked here, once, so that a mistyped folder is a
+ * usage error before any photo rather than the same error on every photo. */
+static int set_debug_masks(cli *c, const char *dir)
+{
+    struct stat st;
+    if (!dir[0])
+        return usage_error("--debug-masks wants a folder");
+    if (stat(dir, &st) != 0)
+        return usage_error("--debug-masks: the folder \"%s\" does not exist (%s)", dir,
+                           errno == ENOENT ? "create it first" : strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return usage_error("--debug-masks: \"%s\" is not a folder", dir);
+    c->opt.debug_masks_dir = dir;
+    return 0;
+}
+
 enum {
     OPT_MODEL = 256,
     OPT_HAIR_ROI,
@@ -164,6 +192,8 @@ enum {
     OPT_WHITE_ROI,
     OPT_MAX_PIXELS,
     OPT_REPORT,
+    OPT_HAIR_COLOUR,
+    OPT_DEBUG_MASKS,
     OPT_VERSION
 };
 
@@ -181,6 +211,8 @@ static const struct option long_options[] = {
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {"jobs", required_argument, NULL, 'j'},
     {"report", required_argument, NULL, OPT_REPORT},
+    {"hair-colour", required_argument, NULL, OPT_HAIR_COLOUR},
+    {"debug-masks", required_argument, NULL, OPT_DEBUG_MASKS},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -260,6 +292,16 @@ static int apply_option(cli *c, int ch, char **argv)
             return usage_error("--jobs wants a whole number from 0 to %d, not \"%s\"", MAX_JOBS, optarg);
         c->jobs = v;
         return 0;
+    case OPT_HAIR_COLOUR:
+        if (strcmp(optarg, "dominant") == 0)
+            c->opt.match_cluster = 0;
+        else if (strcmp(optarg, "all") == 0)
+            c->opt.match_cluster = -1;
+        else
+            return usage_error("--hair-colour is dominant or all, not \"%s\"", optarg);
+        return 0;
+    case OPT_DEBUG_MASKS:
+        return set_debug_masks(c, optarg);
     case OPT_REPORT:
         return usage_error("--report (the PNG consult sheet) is not available yet in this version");
     case 'q':
