@@ -587,25 +587,13 @@ typedef struct png_facts {
 static png_facts read_png_facts(const char *path)
 {
     png_facts f = {0, 0, 0, 0, 1, {1 << 30, 1 << 30, -1, -1}};
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        fail_msg("%s was not written", path);
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(png);
-    assert_non_null(png);
-    assert_non_null(info);
-    if (setjmp(png_jmpbuf(png)))
-        fail_msg("%s is not a readable PNG", path);
-    png_init_io(png, fp);
-    png_read_png(png, info, PNG_TRANSFORM_IDENTITY, NULL);
-    f.width = (int)png_get_image_width(png, info);
-    f.height = (int)png_get_image_height(png, info);
-    f.channels = png_get_channels(png, info);
-    assert_int_equal(png_get_bit_depth(png, info), 8);
-    png_bytepp rows = png_get_rows(png, info);
+    tu_png r = tu_read_png(path);
+    f.width = r.width;
+    f.height = r.height;
+    f.channels = r.channels;
     for (int y = 0; y < f.height; y++)
         for (int x = 0; x < f.width; x++) {
-            const unsigned char *p = rows[y] + (size_t)x * (size_t)f.channels;
+            const unsigned char *p = r.pixels + ((size_t)y * f.width + x) * (size_t)f.channels;
             if (f.channels == 1 && p[0] != 0 && p[0] != 255)
                 f.binary = 0;
             if (p[0] == 0 && (f.channels == 1 || (p[1] == 0 && p[2] == 0)))
@@ -616,8 +604,7 @@ static png_facts read_png_facts(const char *path)
             if (x > f.box[2]) f.box[2] = x;
             if (y > f.box[3]) f.box[3] = y;
         }
-    png_destroy_read_struct(&png, &info, NULL);
-    fclose(fp);
+    free(r.pixels);
     return f;
 }
 

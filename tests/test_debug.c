@@ -35,45 +35,8 @@ static const char *fresh_dir(const char *name)
     return dir;
 }
 
-typedef struct png_read {
-    int width, height, channels;
-    unsigned char *pixels; /* width*height*channels */
-} png_read;
-
-/* Reads an 8-bit grey or RGB PNG as it is stored. */
-static png_read read_png(const char *path)
-{
-    png_read r = {0};
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(png);
-    assert_non_null(png);
-    assert_non_null(info);
-    if (setjmp(png_jmpbuf(png)))
-        fail_msg("%s is not a readable PNG", path);
-    png_init_io(png, f);
-    png_read_png(png, info, PNG_TRANSFORM_IDENTITY, NULL);
-    r.width = (int)png_get_image_width(png, info);
-    r.height = (int)png_get_image_height(png, info);
-    assert_int_equal(png_get_bit_depth(png, info), 8);
-    int type = png_get_color_type(png, info);
-    assert_true(type == PNG_COLOR_TYPE_GRAY || type == PNG_COLOR_TYPE_RGB);
-    r.channels = type == PNG_COLOR_TYPE_GRAY ? 1 : 3;
-    png_bytepp rows = png_get_rows(png, info);
-    size_t stride = (size_t)r.width * (size_t)r.channels;
-    r.pixels = malloc(stride * (size_t)r.height);
-    assert_non_null(r.pixels);
-    for (int y = 0; y < r.height; y++)
-        memcpy(r.pixels + (size_t)y * stride, rows[y], stride);
-    png_destroy_read_struct(&png, &info, NULL);
-    fclose(f);
-    return r;
-}
-
 /* Pixel (x, y) channel c of a read PNG. */
-static int px(const png_read *r, int x, int y, int c)
+static int px(const tu_png *r, int x, int y, int c)
 {
     return r->pixels[((size_t)y * (size_t)r->width + (size_t)x) * (size_t)r->channels + (size_t)c];
 }
@@ -109,7 +72,7 @@ static void make_masks(unsigned char hair[W * H], unsigned char scalp[W * H])
     scalp[1 * W + 2] = 255;
 }
 
-static void assert_rgb(const png_read *r, int x, int y, int red, int green, int blue, int tol)
+static void assert_rgb(const tu_png *r, int x, int y, int red, int green, int blue, int tol)
 {
     int got[3] = {px(r, x, y, 0), px(r, x, y, 1), px(r, x, y, 2)};
     int want[3] = {red, green, blue};
@@ -157,7 +120,7 @@ static void test_masks_and_overlay(void **state)
     char *hp = file_in(dir, "crown 1.final.hair.png");
     char *sp = file_in(dir, "crown 1.final.scalp.png");
     char *op = file_in(dir, "crown 1.final.overlay.png");
-    png_read h = read_png(hp), s = read_png(sp), o = read_png(op);
+    tu_png h = tu_read_png(hp), s = tu_read_png(sp), o = tu_read_png(op);
     assert_int_equal(h.width, W), assert_int_equal(h.height, H), assert_int_equal(h.channels, 1);
     assert_int_equal(s.width, W), assert_int_equal(s.height, H), assert_int_equal(s.channels, 1);
     assert_int_equal(o.width, W), assert_int_equal(o.height, H), assert_int_equal(o.channels, 3);
@@ -203,7 +166,7 @@ static void test_null_masks_replace(void **state)
     assert_int_equal(smp_debug_write_masks(dir, "p.png", &lab, hair, scalp, &err), SMP_OK);
     assert_int_equal(smp_debug_write_masks(dir, "p.png", &lab, NULL, NULL, &err), SMP_OK);
     char *hp = file_in(dir, "p.hair.png"), *sp = file_in(dir, "p.scalp.png"), *op = file_in(dir, "p.overlay.png");
-    png_read h = read_png(hp), s = read_png(sp), o = read_png(op);
+    tu_png h = tu_read_png(hp), s = tu_read_png(sp), o = tu_read_png(op);
     for (int i = 0; i < W * H; i++) {
         assert_int_equal(h.pixels[i], 0);
         assert_int_equal(s.pixels[i], 0);

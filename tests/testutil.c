@@ -3,6 +3,8 @@
  */
 #include "testutil.h"
 
+#include <png.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,4 +121,35 @@ size_t tu_csv_numbers(const char *path, int ncols, double **rows)
     free(text);
     *rows = out;
     return n;
+}
+
+tu_png tu_read_png(const char *path)
+{
+    tu_png r = {0, 0, 0, NULL};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    assert_non_null(png);
+    assert_non_null(info);
+    if (setjmp(png_jmpbuf(png)))
+        fail_msg("%s is not a readable PNG", path);
+    png_init_io(png, f);
+    png_read_png(png, info, PNG_TRANSFORM_IDENTITY, NULL);
+    r.width = (int)png_get_image_width(png, info);
+    r.height = (int)png_get_image_height(png, info);
+    assert_int_equal(png_get_bit_depth(png, info), 8);
+    int type = png_get_color_type(png, info);
+    assert_true(type == PNG_COLOR_TYPE_GRAY || type == PNG_COLOR_TYPE_RGB);
+    r.channels = type == PNG_COLOR_TYPE_GRAY ? 1 : 3;
+    png_bytepp rows = png_get_rows(png, info);
+    size_t stride = (size_t)r.width * (size_t)r.channels;
+    r.pixels = malloc(stride * (size_t)r.height);
+    assert_non_null(r.pixels);
+    for (int y = 0; y < r.height; y++)
+        memcpy(r.pixels + (size_t)y * stride, rows[y], stride);
+    png_destroy_read_struct(&png, &info, NULL);
+    fclose(f);
+    return r;
 }

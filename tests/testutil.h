@@ -33,4 +33,11 @@ int tu_run(const char *cmd, char **out);
  * the test on a short row. */
 size_t tu_csv_numbers(const char *path, int ncols, double **rows);
 
+/* An 8-bit grey or RGB PNG as stored (fails the test on anything else). */
+typedef struct tu_png {
+    int width, height, channels;
+    unsigned char *pixels; /* width*height*channels, malloc'd */
+} tu_png;
+tu_png tu_read_png(const char *path);
+
 #endif
