@@ -39,6 +39,7 @@ typedef struct smp_auto_info {
     double scalp_share;      /* in the scalp mask */
     double skin_like_share;  /* pixels whose colour and texture look like skin */
     double contrast_de00;    /* ΔE00 between the hair and skin groups */
+    double straightness;     /* share of hair edge energy in one 5° band (straight lines) */
     int looks_like_scalp;    /* 0: no skin, or no hair on it: not a consult photo */
 } smp_auto_info;
 

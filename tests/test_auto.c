@@ -238,6 +238,40 @@ static void test_not_a_scalp(void **state)
     rnd_image_free(&t);
 }
 
+/* Brick has a skin-coloured ground with thin lines on it; what tells it
+ * from hair on skin is that its lines are straight. Another seed and size
+ * than the evaluation set's. (Wood grain is not tested here: with this
+ * seed at 640x480 its darker grain is taken for skin and the photo passes
+ * as hair on skin, confidence 0.40 — a known gap, see the README.) */
+static void straight_lines_are_not_hair(rnd_scene scene, const char *name, uint64_t seed)
+{
+    rnd_params p;
+    rnd_params_init(&p);
+    p.scene = scene;
+    p.width = 640;
+    p.height = 480;
+    p.seed = seed;
+    p.shade_global = 1;
+    p.shading = 0.08;
+    rnd_default_bg(&p, 1);
+    rnd_image t;
+    smp_result *r = analyse(&p, name, &t);
+    print_result(name, r, &t);
+    int warned = 0;
+    for (size_t i = 0; i < r->n_warnings; i++)
+        warned |= strstr(r->warnings[i], "does not look like") != NULL;
+    assert_true(warned);
+    assert_true(r->confidence < MIN_CONFIDENCE);
+    smp_result_free(r);
+    rnd_image_free(&t);
+}
+
+static void test_brick_is_not_a_scalp(void **state)
+{
+    (void)state;
+    straight_lines_are_not_hair(RND_SCENE_BRICK, "brick.png", 0xb51c);
+}
+
 /* The renderer is what the thresholds above rest on: one params struct
  * always renders the same bytes, and the masks agree with the coverage. */
 static void test_render_deterministic(void **state)
@@ -283,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_salt_and_pepper),
         cmocka_unit_test(test_wall_strip),
         cmocka_unit_test(test_not_a_scalp),
+        cmocka_unit_test(test_brick_is_not_a_scalp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
