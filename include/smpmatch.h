@@ -169,8 +169,9 @@ typedef struct smp_options {
                             without folder and extension); the folder must
                             exist. NULL: nothing is written. */
     int match_cluster;   /* 0 (default): shades are matched against the
-                            dominant hair cluster; -1: against the hair colour
-                            of all hair pixels together */
+                            dominant hair cluster; any other value (the CLI
+                            uses -1): against the hair colour of all hair
+                            pixels together */
 } smp_options;
 
 /* 100 MP: twice a 48 MP phone sensor, and 1.2 GB of 12-byte Lab pixels. */

@@ -134,8 +134,16 @@ enum {
     SMP_FLAG_LITTLE = 2,
     SMP_FLAG_CONTRAST = 4,
     SMP_FLAG_EXPOSURE = 8,
-    SMP_FLAG_CAST = 16
+    SMP_FLAG_CAST = 16,
+    SMP_FLAG_FEW = 32,
+    SMP_FLAG_SPREAD = 64
 };
+
+/* Under 1000 hair pixels the mode rests on few strands; a spread over 4
+ * ΔE00 (twice what a uniform head of hair shows on the samples) means the
+ * region holds more than one hair colour or something else. */
+#define FEW_HAIR_PIXELS 1000
+#define WIDE_SPREAD_DE00 4.0
 
 /* How far to trust the figures, 0..1: a product of penalties, each of
  * which comes with a warning, so that a low confidence is always explained.
@@ -162,9 +170,9 @@ static double confidence(const smp_result *r, int flags, int colour_fallback)
         c *= 0.9; /* found automatically: the masks may hold a little of something else */
     if (!r->scalp.measured)
         c *= 0.8;
-    if (r->hair.pixels < 1000)
+    if (flags & SMP_FLAG_FEW)
         c *= 0.8;
-    if (r->hair.spread_de > 4.0)
+    if (flags & SMP_FLAG_SPREAD)
         c *= 0.9;
     if (colour_fallback)
         c *= 0.8;
@@ -213,7 +221,7 @@ static smp_status measure(smp_result *r, const smp_lab_image *lab, const smp_reg
          * looks like hair in the mask (a comb's teeth, shadowed roots) when
          * it is the smaller part. --hair-colour all keeps the colour of all
          * hair pixels together. */
-        if (st == SMP_OK && r->n_hair_clusters > 0 && opt->match_cluster == 0)
+        if (st == SMP_OK && r->n_hair_clusters > 0 && opt->match_cluster == 0) /* non-zero: all */
             memcpy(r->hair.lab, r->hair_clusters[0].lab, sizeof r->hair.lab);
     }
     return st;
@@ -241,7 +249,11 @@ static int quality_warnings(smp_result *r, const smp_lab_image *lab, const smp_r
                             const smp_auto_info *ai)
 {
     int flags = 0;
-    if (ai && !ai->looks_like_scalp) {
+    /* The verdict on the whole photo is automatic mode's alone: a region the
+     * user marked is measured whatever the rest of the photo looks like. */
+    int all_auto = ai && reg->hair_source != SMP_SOURCE_ROI && reg->hair_source != SMP_SOURCE_MASK &&
+                   reg->scalp_source != SMP_SOURCE_ROI && reg->scalp_source != SMP_SOURCE_MASK;
+    if (all_auto && !ai->looks_like_scalp) {
         WARN(r, "this photo does not look like hair on skin (no bare scalp with strands on it was "
                 "found): the colours below are not a consult measurement");
         flags |= SMP_FLAG_NOT_SCALP;
@@ -269,6 +281,16 @@ static int quality_warnings(smp_result *r, const smp_lab_image *lab, const smp_r
         WARN(r, "too few usable scalp pixels (%zu in the region): skin not measured",
              r->scalp.region_pixels);
 
+    if (r->hair.measured && r->hair.pixels < FEW_HAIR_PIXELS) {
+        WARN(r, "few hair pixels were measured (%zu): the hair colour is uncertain", r->hair.pixels);
+        flags |= SMP_FLAG_FEW;
+    }
+    if (r->hair.measured && r->hair.spread_de > WIDE_SPREAD_DE00) {
+        WARN(r, "the hair colour varies a lot within the region (spread %.1f ΔE00): check the region "
+                "with --debug-masks",
+             r->hair.spread_de);
+        flags |= SMP_FLAG_SPREAD;
+    }
     if (r->hair.measured && r->scalp.measured) {
         double c = smp_de00(r->hair.lab, r->scalp.lab);
         if (c < LOW_CONTRAST_DE00) {
@@ -278,22 +300,27 @@ static int quality_warnings(smp_result *r, const smp_lab_image *lab, const smp_r
         }
     }
 
-    size_t npx = (size_t)lab->width * lab->height, hi = 0, lo = 0;
-    /* A coarse median lightness: a histogram in 1-L* bins. */
-    size_t hist[101] = {0}, acc = 0;
-    for (size_t i = 0; i < npx; i++) {
+    /* Exposure, over the pixels that are there (not transparent). A coarse
+     * median lightness: a histogram in 1-L* bins. */
+    size_t npx = 0, hi = 0, lo = 0, hist[101] = {0}, acc = 0;
+    for (size_t i = 0; i < (size_t)lab->width * lab->height; i++) {
+        if (lab->flags[i] & SMP_PX_TRANSPARENT)
+            continue;
+        npx++;
         hi += (lab->flags[i] & SMP_PX_CLIPPED_HIGH) != 0;
         lo += (lab->flags[i] & SMP_PX_CLIPPED_LOW) != 0;
         int b = (int)lab->lab[3 * i];
         hist[b < 0 ? 0 : b > 100 ? 100 : b]++;
     }
     double median_l = 100;
-    for (int b = 0; b <= 100; b++)
+    for (int b = 0; b <= 100 && npx; b++)
         if ((acc += hist[b]) * 2 >= npx) {
             median_l = b;
             break;
         }
-    if ((double)hi > EXPOSURE_MAX_CLIPPED * npx) {
+    if (npx == 0) {
+        /* nothing to judge */
+    } else if ((double)hi > EXPOSURE_MAX_CLIPPED * npx) {
         WARN(r, "over-exposed: %.0f %% of the photo is clipped white; light hair and highlights "
                 "lose their colour",
              100.0 * hi / npx);

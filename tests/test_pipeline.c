@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "colour.h"
+#include "encode.h"
 #include "smpmatch.h"
 
 #define MAX_SAMPLES 32
@@ -238,6 +239,51 @@ static void test_automatic_on_samples(void **state)
     }
 }
 
+static int has_warning(const smp_result *r, const char *words)
+{
+    for (size_t i = 0; i < r->n_warnings; i++)
+        if (strstr(r->warnings[i], words))
+            return 1;
+    return 0;
+}
+
+/* Transparent pixels are not there: they make no photo "under-exposed".
+ * And a region the user marked is measured whatever the rest looks like:
+ * no "does not look like hair on skin" verdict on it. */
+static void test_transparency_and_marked_regions(void **state)
+{
+    (void)state;
+    enum { W = 120, H = 80 };
+    unsigned char px[W * H * 4];
+    for (int i = 0; i < W * H; i++) {
+        int dark = (i % W) < W / 3; /* left third a dark "hair" grey, the rest mid grey */
+        int shown = i < W * H / 2; /* bottom half transparent, and black as such files often are */
+        px[4 * i] = px[4 * i + 1] = px[4 * i + 2] = !shown ? 0 : dark ? 40 : 150;
+        px[4 * i + 3] = shown ? 255 : 0;
+    }
+    unsigned char *png;
+    size_t size;
+    assert_int_equal(enc_png(NULL, &png, &size, px, W, H, ENC_PNG_RGBA, &(enc_png_opts){.bits = 8}), 0);
+    smp_result *r = NULL;
+    smp_analyse_memory("half.png", png, size, NULL, NULL, &r);
+    assert_int_equal(r->status, SMP_OK);
+    assert_false(has_warning(r, "under-exposed"));
+    assert_true(has_warning(r, "does not look like")); /* grey blocks are not a scalp */
+    smp_result_free(r);
+
+    smp_options opt;
+    smp_options_init(&opt);
+    opt.hair_roi[opt.n_hair_roi++] = (smp_rect){5, 5, 40, 30};
+    smp_analyse_memory("half.png", png, size, NULL, &opt, &r);
+    assert_int_equal(r->status, SMP_OK);
+    assert_true(r->hair.measured);
+    assert_int_equal(r->hair.source, SMP_SOURCE_ROI);
+    assert_false(has_warning(r, "does not look like"));
+    assert_true(has_warning(r, "no bare scalp was found"));
+    smp_result_free(r);
+    free(png);
+}
+
 /* Broken photos: one line naming the file and the cause; never a crash. */
 static void test_broken_photos(void **state)
 {
@@ -299,6 +345,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_samples_accuracy),  cmocka_unit_test(test_p3_and_srgb_agree),
         cmocka_unit_test(test_white_roi_helps),   cmocka_unit_test(test_automatic_on_samples),
+        cmocka_unit_test(test_transparency_and_marked_regions),
         cmocka_unit_test(test_broken_photos),     cmocka_unit_test(test_rectangles_outside),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
