@@ -266,6 +266,49 @@ static void test_png_colour_chunks(void **state)
     assert_true(smp_de00(s, g) > 10.0);
 }
 
+/* 8-bit RGB goes through a cache of distinct colours; 16-bit does not. The
+ * same colours in both must give the same Lab, whether a pixel's colour was
+ * seen before (a hit), is new, or pushed another colour out of its slot
+ * (a 300x200 image of random colours, many repeated, in a 2^17-slot table). */
+static void test_colour_cache_is_exact(void **state)
+{
+    (void)state;
+    enum { W = 300, H = 200 };
+    smp_image a, b;
+    unsigned zero[3] = {0, 0, 0};
+    a = flat_image(W, H, 3, 8, zero);
+    b = flat_image(W, H, 3, 16, zero);
+    uint32_t x = 12345;
+    for (int i = 0; i < W * H; i++) {
+        x = x * 1103515245u + 12345u;
+        /* every third pixel repeats one of 64 colours; the rest are random */
+        uint32_t v = (i % 3 == 0) ? (x >> 26) * 0x040404u : (x >> 8);
+        for (int c = 0; c < 3; c++) {
+            unsigned char k = (unsigned char)(v >> (8 * c));
+            a.pixels[3 * i + c] = k;
+            uint16_t w = (uint16_t)(k * 257);
+            memcpy(b.pixels + (3 * (size_t)i + c) * 2, &w, 2);
+        }
+    }
+    smp_lab_image la, lb;
+    smp_colour_info info;
+    smp_error err;
+    assert_int_equal(smp_colour_to_lab("a.png", &a, &la, &info, &err), SMP_OK);
+    assert_int_equal(smp_colour_to_lab("b.png", &b, &lb, &info, &err), SMP_OK);
+    double worst = 0;
+    for (int i = 0; i < W * H * 3; i++) {
+        double d = fabs(la.lab[i] - lb.lab[i]);
+        if (d > worst)
+            worst = d;
+    }
+    print_message("cached 8-bit against direct 16-bit: largest Lab difference %.2g\n", worst);
+    assert_true(worst < 1e-3);
+    smp_lab_image_release(&la);
+    smp_lab_image_release(&lb);
+    free(a.pixels);
+    free(b.pixels);
+}
+
 static void test_flags(void **state)
 {
     (void)state;
@@ -364,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_bit_depths_grey_and_fallback),
         cmocka_unit_test(test_damaged_profile_flag),
         cmocka_unit_test(test_png_colour_chunks),
+        cmocka_unit_test(test_colour_cache_is_exact),
         cmocka_unit_test(test_flags),
         cmocka_unit_test(test_ita_and_hex),
         cmocka_unit_test(test_bradford),
