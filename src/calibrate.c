@@ -40,12 +40,6 @@ void smp_bradford_to_d50(const double white[3], double m[9])
     }
 }
 
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
 smp_status smp_calibrate_white(smp_lab_image *img, smp_rect roi, smp_calibration *cal)
 {
     const unsigned char clipped = SMP_PX_CLIPPED_HIGH | SMP_PX_CLIPPED_LOW;
@@ -82,7 +76,7 @@ smp_status smp_calibrate_white(smp_lab_image *img, smp_rect roi, smp_calibration
      * rectangle drawn a little over the card's edge. */
     double patch[3];
     for (int c = 0; c < 3; c++) {
-        qsort(ch[c], used, sizeof(float), cmp_float);
+        qsort(ch[c], used, sizeof(float), smp_cmp_float);
         patch[c] = ch[c][used / 2];
     }
     for (int c = 0; c < 3; c++)
@@ -103,7 +97,7 @@ smp_status smp_calibrate_white(smp_lab_image *img, smp_rect roi, smp_calibration
             double p[3] = {img->lab[3 * i], img->lab[3 * i + 1], img->lab[3 * i + 2]};
             d[k++] = (float)smp_de00(p, patch);
         }
-    qsort(d, k, sizeof *d, cmp_float);
+    qsort(d, k, sizeof *d, smp_cmp_float);
     cal->spread_de = d[k / 2];
     free(d);
 
@@ -148,8 +142,8 @@ double smp_highlight_chroma(const smp_lab_image *img, double above_l, size_t *n)
             b[m] = img->lab[3 * i + 2];
             m++;
         }
-    qsort(a, m, sizeof *a, cmp_float);
-    qsort(b, m, sizeof *b, cmp_float);
+    qsort(a, m, sizeof *a, smp_cmp_float);
+    qsort(b, m, sizeof *b, smp_cmp_float);
     double c = hypot(a[m / 2], b[m / 2]);
     free(a);
     free(b);

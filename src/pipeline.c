@@ -374,15 +374,9 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
     if (opt->has_white_roi) {
         smp_rect c;
         const smp_rect *w = &opt->white_roi;
-        if (smp_rect_clip(*w, lab.width, lab.height, &c) != 0) {
-            smp_fail(&err, SMP_E_ARG, "%s: the white rectangle %d,%d,%d,%d is outside the %d x %d photo",
-                     name, w->x, w->y, w->w, w->h, lab.width, lab.height);
+        if (smp_rect_fit(name, "white", *w, lab.width, lab.height, &c, &r->warnings, &r->n_warnings,
+                         &err) != SMP_OK)
             goto failed;
-        }
-        if (c.x != w->x || c.y != w->y || c.w != w->w || c.h != w->h)
-            WARN(r, "the white rectangle %d,%d,%d,%d reaches outside the %d x %d photo: only the "
-                    "part inside was used",
-                 w->x, w->y, w->w, w->h, lab.width, lab.height);
         st = smp_calibrate_white(&lab, c, &r->calibration);
         if (st == SMP_E_NOMEM) {
             smp_fail(&err, st, "%s: out of memory during white balance", name);

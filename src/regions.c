@@ -38,6 +38,20 @@ int smp_rect_clip(smp_rect r, int width, int height, smp_rect *out)
     return 0;
 }
 
+smp_status smp_rect_fit(const char *name, const char *what, smp_rect r, int width, int height,
+                        smp_rect *out, char ***warnings, size_t *n_warnings, smp_error *err)
+{
+    if (smp_rect_clip(r, width, height, out) != 0)
+        return smp_fail(err, SMP_E_ARG, "%s: the %s rectangle %d,%d,%d,%d is outside the %d x %d photo",
+                        name, what, r.x, r.y, r.w, r.h, width, height);
+    if (out->x != r.x || out->y != r.y || out->w != r.w || out->h != r.h)
+        smp_list_add(warnings, n_warnings,
+                     "the %s rectangle %d,%d,%d,%d reaches outside the %d x %d photo: only the part "
+                     "inside is used",
+                     what, r.x, r.y, r.w, r.h, width, height);
+    return SMP_OK;
+}
+
 static smp_status rect_mask(const char *name, const char *what, const smp_rect *rois, size_t n,
                             int width, int height, unsigned char **mask, char ***warnings,
                             size_t *n_warnings, smp_error *err)
@@ -47,18 +61,11 @@ static smp_status rect_mask(const char *name, const char *what, const smp_rect *
     if (!m)
         return smp_fail(err, SMP_E_NOMEM, "%s: out of memory for the %s region", name, what);
     for (size_t i = 0; i < n; i++) {
-        smp_rect r = rois[i], c;
-        if (smp_rect_clip(r, width, height, &c) != 0) {
+        smp_rect c;
+        if (smp_rect_fit(name, what, rois[i], width, height, &c, warnings, n_warnings, err) != SMP_OK) {
             free(m);
-            return smp_fail(err, SMP_E_ARG,
-                            "%s: the %s rectangle %d,%d,%d,%d is outside the %d x %d photo", name,
-                            what, r.x, r.y, r.w, r.h, width, height);
+            return SMP_E_ARG;
         }
-        if (c.x != r.x || c.y != r.y || c.w != r.w || c.h != r.h)
-            smp_list_add(warnings, n_warnings,
-                         "the %s rectangle %d,%d,%d,%d reaches outside the %d x %d photo: "
-                         "only the part inside was measured",
-                         what, r.x, r.y, r.w, r.h, width, height);
         for (int y = c.y; y < c.y + c.h; y++)
             memset(m + (size_t)y * width + c.x, 1, (size_t)c.w);
     }

@@ -21,6 +21,12 @@ typedef struct smp_regions {
  * (and sets *out), -1 when none is. */
 int smp_rect_clip(smp_rect r, int width, int height, smp_rect *out);
 
+/* Clips a rectangle the user gave (`what`: "hair", "white", ...) to the
+ * photo: an error naming the photo when none of it is inside, a warning
+ * when part of it is outside. */
+smp_status smp_rect_fit(const char *name, const char *what, smp_rect r, int width, int height,
+                        smp_rect *out, char ***warnings, size_t *n_warnings, smp_error *err);
+
 /* Builds the masks from opt. A mask file and rectangles for the same region
  * is an error (which to measure would be a guess), and so are more than
  * SMP_MAX_ROIS rectangles. `name` is the photo's name for messages; warnings (a rectangle

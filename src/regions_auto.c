@@ -217,12 +217,6 @@ static double dist_lab(const float *p, const double c[3])
     return sqrt(a * a + b * b + d * d);
 }
 
-static int cmp_float(const void *a, const void *b)
-{
-    float x = *(const float *)a, y = *(const float *)b;
-    return (x > y) - (x < y);
-}
-
 /* Collects the Lab of pixels where sel[i] != 0 (at most `cap`, on a fixed
  * stride) into a new array; *n is the count. */
 static float *collect(const small *s, const unsigned char *sel, size_t count, size_t cap, size_t *n)
@@ -379,7 +373,7 @@ static int find_skin(work *k, double skin[3], double *ts)
     for (size_t i = 0; i < n; i++)
         if (k->tmp[i])
             sds[m++] = k->sd[i];
-    qsort(sds, m, sizeof *sds, cmp_float);
+    qsort(sds, m, sizeof *sds, smp_cmp_float);
     float tau = sds[(m * 3) / 10];
     free(sds);
     size_t seeds = 0;
@@ -403,7 +397,7 @@ static int find_skin(work *k, double skin[3], double *ts)
         return -1;
     for (size_t i = 0; i < np; i++)
         d[i] = (float)dist_lab(k->px + 3 * i, skin);
-    qsort(d, np, sizeof *d, cmp_float);
+    qsort(d, np, sizeof *d, smp_cmp_float);
     double spread = d[np / 2];
     free(d);
     /* 3 spreads (plus 2 for texture the seeds missed), kept within 5-12

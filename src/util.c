@@ -190,3 +190,9 @@ void *smp_alloc_large(size_t n)
 #endif
     return malloc(n ? n : 1);
 }
+
+int smp_cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}

@@ -42,6 +42,9 @@ smp_status smp_read_file(const char *path, size_t max_bytes, unsigned char **dat
  * Returns 0, or -1 when memory runs out (the list stays valid). */
 int smp_list_add(char ***items, size_t *n, const char *fmt, ...) SMP_PRINTF(3, 4);
 
+/* qsort comparator for floats, ascending. */
+int smp_cmp_float(const void *a, const void *b);
+
 /* malloc for large pixel buffers: from a few MB up, aligned to and advised
  * for transparent huge pages where Linux offers them (far fewer first-touch
  * page faults). Release with free(). */
