@@ -84,6 +84,31 @@ const char *smp_verdict(double delta_e00);
 double smp_ita_deg(const double lab[3]);
 const char *smp_ita_category(double ita_deg);
 
+/* The healed-appearance model (docs/model.md). The pigment lies in the
+ * upper dermis under a layer of the client's own skin; per channel of
+ * linear-light sRGB (reflectance), the layer is a Kubelka-Munk layer of
+ * optical thickness veil * (lambda / 550 nm)^-1.42 whose infinite-thickness
+ * reflectance is the skin's, and carbon particles add a Rayleigh-like blue
+ * scatter blue_shift * (lambda / 550 nm)^-4. Defaults are our assumptions,
+ * stated in docs/model.md with their reasons: adjust them with a clinic's
+ * healed swatches. */
+#define SMP_DEFAULT_VEIL 0.04
+#define SMP_DEFAULT_BLUE_SHIFT 0.004
+
+/* Predicted healed colour of a pigment (bottle Lab) in skin of colour
+ * `skin`. veil 0 and blue_shift 0 give the bottle colour back. Returns
+ * SMP_OK, or SMP_E_COLOUR / SMP_E_NOMEM when LittleCMS fails. */
+smp_status smp_heal_lab(const double pigment[3], const double skin[3], double veil,
+                        double blue_shift, double out[3]);
+
+/* Kubelka-Munk (single constant) mix of two colours by volume: share_a of
+ * a (0..1), the rest b, per channel of linear-light sRGB. */
+smp_status smp_mix_lab(const double a[3], const double b[3], double share_a, double out[3]);
+
+/* The skin's undertone from its hue angle h = atan2(b*, a*): "cool"
+ * (pink-red, h < 50°), "neutral" (50-60°) or "warm" (golden, > 60°). */
+const char *smp_undertone(const double skin[3]);
+
 /* D50 CIELAB to an sRGB hex string "#rrggbb" (through LittleCMS, relative
  * colorimetric, clipped). `hex` must hold 8 bytes. */
 void smp_lab_to_hex(const double lab[3], char hex[8]);
@@ -103,7 +128,14 @@ typedef struct smp_shade {
     const char *palette; /* the palette it came from: file name or "built-in" */
     smp_shade_kind kind;
     double dilution;     /* parts diluent to one part pigment; 0 = neat */
-    double lab[3];       /* D50 */
+    double lab[3];       /* D50: the colour in the bottle (or of a drawdown) */
+    double veil;         /* healed model: this shade's veil (see smp_heal_lab);
+                            NAN = the options' veil. 0 = `lab` is already a
+                            healed measurement, shown as it is */
+    double blue_shift;   /* healed model: this shade's Tyndall blue shift;
+                            NAN = the options' blue shift (carbon assumed) */
+    int derived;         /* 1 when `lab` was worked out from `base` and
+                            `dilution` by the mixing model (no colour given) */
     int line;            /* line in the palette file (CSV) or sample index */
 } smp_shade;
 
@@ -134,9 +166,16 @@ void smp_palette_free(smp_palette *palette);
 /* ------------------------------------------------------------------ */
 
 typedef enum smp_model {
-    SMP_MODEL_HEALED = 0, /* predicted healed appearance (until it lands: as direct) */
+    SMP_MODEL_HEALED = 0, /* hair colour against each shade's predicted healed colour */
     SMP_MODEL_DIRECT      /* hair colour against the pigment colour */
 } smp_model;
+
+typedef enum smp_session {
+    SMP_SESSION_ANY = 0, /* rank every shade; also name the lighter start */
+    SMP_SESSION_FIRST    /* first session: only shades that heal at or lighter
+                            than the hair (pigment can be added later, not
+                            taken away) */
+} smp_session;
 
 typedef struct smp_rect {
     int x, y, w, h; /* pixels of the photo as displayed (EXIF orientation applied) */
@@ -147,6 +186,20 @@ typedef struct smp_rect {
 int smp_rect_parse(const char *text, smp_rect *out);
 
 #define SMP_MAX_ROIS 16
+#define SMP_MAX_AREAS 8
+#define SMP_AREA_NAME_MAX 32
+
+/* A named area of the head measured and matched on its own (--region
+ * NAME=X,Y,W,H): "hairline", "crown", "temples", ... An area whose name
+ * starts with "scar" is a scar: its tissue is compared with the scalp
+ * around it and the shade that camouflages it is recommended. */
+typedef struct smp_area_spec {
+    char name[SMP_AREA_NAME_MAX]; /* letters, digits, '-' and '_' */
+    smp_rect rect;
+} smp_area_spec;
+
+/* Parses "NAME=X,Y,W,H". Returns 0 on success, -1 otherwise. */
+int smp_area_parse(const char *text, smp_area_spec *out);
 
 typedef struct smp_options {
     smp_metric metric;   /* default SMP_METRIC_DE2000 */
@@ -172,6 +225,19 @@ typedef struct smp_options {
                             dominant hair cluster; any other value (the CLI
                             uses -1): against the hair colour of all hair
                             pixels together */
+    double veil;         /* healed model: optical thickness of the skin over
+                            the pigment at 550 nm; default SMP_DEFAULT_VEIL;
+                            0 = no veil */
+    double blue_shift;   /* healed model: Tyndall blue shift of carbon
+                            pigment; default SMP_DEFAULT_BLUE_SHIFT */
+    int fitzpatrick;     /* 1..6 as given by the technician; 0 = not given.
+                            Never guessed from the photo (ITA° correlates
+                            poorly with it); used as the skin for the model
+                            when no scalp is measured, and in the guidance */
+    smp_session session; /* default SMP_SESSION_ANY */
+    int recipes;         /* non-zero (default): look for two-part mixes */
+    smp_area_spec areas[SMP_MAX_AREAS];
+    size_t n_areas;
 } smp_options;
 
 /* 100 MP: twice a 48 MP phone sensor, and 1.2 GB of 12-byte Lab pixels. */
@@ -201,11 +267,35 @@ typedef struct smp_colour_stat {
 typedef struct smp_match {
     int rank;           /* 1-based; shades within 0.8 ΔE00 of the best share rank 1, ... */
     const char *name, *code, *palette, *notes; /* copies owned by the result */
-    double lab[3];      /* the shade's colour */
-    double delta_e;     /* in the chosen metric */
-    double delta_e00;   /* always CIEDE2000, for the verdict */
+    double lab[3];      /* the shade's colour (in the bottle) */
+    char hex[8];
+    double healed_lab[3]; /* predicted healed colour on this skin (= lab with
+                            --model direct or when no skin is known) */
+    char healed_hex[8];
+    double delta_e;     /* hair against what is ranked (healed or bottle), chosen metric */
+    double delta_e00;   /* the same, always CIEDE2000, for the verdict */
+    double bottle_delta_e00; /* hair against the bottle colour, CIEDE2000 */
+    int lighter;        /* 1 when it heals at or lighter than the hair (L*) */
     const char *verdict;
 } smp_match;
+
+/* A two-part mix: `parts_a` parts of `a` to `parts_b` parts of `b`
+ * ("1 part Carbon black : 6 parts Distilled water"). */
+typedef struct smp_recipe {
+    const char *a, *a_code, *b, *b_code; /* copies owned by the result */
+    int b_diluent;      /* 1 when b is a diluent (water) */
+    int parts_a, parts_b; /* smallest whole numbers */
+    double share_a;     /* a's share of the mix, 0.05..0.95 in 5 % steps */
+    double lab[3];      /* the mix in the bottle (Kubelka-Munk) */
+    char hex[8];
+    double healed_lab[3];
+    char healed_hex[8];
+    double delta_e, delta_e00; /* as in smp_match */
+    double gain_de00;   /* how much closer than the best single shade, ΔE00 */
+    int lighter;
+    const char *verdict;
+    char *text;         /* the recipe in words */
+} smp_recipe;
 
 typedef struct smp_calibration {
     const char *method; /* "none" or "white-roi" */
@@ -242,6 +332,27 @@ typedef struct smp_result {
     double grey_share;   /* share of hair pixels in grey clusters, 0..1 */
     double ita_deg;              /* of the scalp skin; valid when scalp.measured */
     const char *ita_category;
+    const char *undertone;       /* "warm", "neutral", "cool" (skin hue angle), or "unknown" */
+    /* The healed model as applied: the skin it used ("scalp" measured,
+     * "fitzpatrick" stand-in, or "none": shades ranked by bottle colour). */
+    struct {
+        const char *skin_source;
+        double skin_lab[3];
+        double veil, blue_shift;
+        int fitzpatrick;
+        smp_session session;
+    } heal;
+    /* The best shade that heals at or lighter than the hair; has_lighter_start
+     * is 0 when no shade does. It may be matches[0]. */
+    smp_match lighter_start;
+    int has_lighter_start;
+    smp_recipe *recipes;         /* mixes that beat the best shade by >= 1 ΔE00 */
+    size_t n_recipes;
+    char **guidance;             /* plain-words advice about this skin and hair */
+    size_t n_guidance;
+    /* Per-area results (--region), in the order given. */
+    struct smp_area *areas;
+    size_t n_areas;
     smp_calibration calibration;
     smp_metric metric;
     smp_model model;
@@ -251,6 +362,19 @@ typedef struct smp_result {
     char **warnings;
     size_t n_warnings;
 } smp_result;
+
+typedef struct smp_area {
+    char *name;
+    smp_rect rect;        /* as given (clipped to the photo) */
+    int scar;             /* 1 for a scar area */
+    /* The area's own measurement and shades; for a scar, scalp is the scar
+     * tissue, hair is the hair around it, and the shades are predicted on
+     * the scar tissue. Its file, image and calibration repeat the photo's. */
+    struct smp_result *result;
+    smp_colour_stat surround; /* scar: the scalp around the scar */
+    double scar_delta_l;  /* scar: L* of the scar minus the scalp around it */
+    double scar_de00;     /* scar: ΔE00 between them */
+} smp_area;
 
 /* Analyses one photo (JPEG or PNG, detected from the bytes). *out is always
  * set (unless out is NULL or memory runs out, then SMP_E_NOMEM) and must be

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heal.h"
 #include "util.h"
 
 double smp_de94(const double ref[3], const double sample[3])
@@ -76,7 +77,8 @@ const char *smp_verdict(double de00)
 
 typedef struct scored {
     const smp_shade *shade;
-    double de, de00;
+    double healed[3];
+    double de, de00, bottle_de00;
 } scored;
 
 static int by_delta(const void *pa, const void *pb)
@@ -88,75 +90,288 @@ static int by_delta(const void *pa, const void *pb)
     return a->shade < b->shade ? -1 : a->shade > b->shade;
 }
 
+void smp_match_clear(smp_match *m)
+{
+    free((char *)m->name);
+    free((char *)m->code);
+    free((char *)m->palette);
+    free((char *)m->notes);
+    memset(m, 0, sizeof *m);
+}
+
 void smp_matches_free(smp_match *m, size_t n)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < n; i++) {
-        free((char *)m[i].name);
-        free((char *)m[i].code);
-        free((char *)m[i].palette);
-        free((char *)m[i].notes);
-    }
+    for (size_t i = 0; i < n; i++)
+        smp_match_clear(&m[i]);
     free(m);
 }
 
-smp_status smp_match_rank(const smp_palette *palette, const double hair[3], smp_metric metric,
-                          int top, smp_match **out, size_t *n_out)
+static void recipe_clear(smp_recipe *r)
 {
-    *out = NULL;
-    *n_out = 0;
-    size_t n = smp_palette_size(palette);
-    if (n == 0 || top <= 0)
+    free((char *)r->a);
+    free((char *)r->a_code);
+    free((char *)r->b);
+    free((char *)r->b_code);
+    free(r->text);
+    memset(r, 0, sizeof *r);
+}
+
+void smp_recipes_free(smp_recipe *r, size_t n)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < n; i++)
+        recipe_clear(&r[i]);
+    free(r);
+}
+
+static double shade_veil(const smp_shade *s, const smp_match_params *p)
+{
+    return isnan(s->veil) ? p->veil : s->veil;
+}
+
+static double shade_blue(const smp_shade *s, const smp_match_params *p)
+{
+    return isnan(s->blue_shift) ? p->blue_shift : s->blue_shift;
+}
+
+/* What is ranked: the healed colour on this skin, or the bottle colour
+ * (--model direct, or no skin to heal in). */
+static void predict(const smp_heal_ctx *h, const smp_match_params *p, const double skin_rgb[3],
+                    const double bottle_rgb[3], const double bottle_lab[3], double veil,
+                    double blue, double out[3])
+{
+    if (p->model == SMP_MODEL_DIRECT || !p->skin) {
+        memcpy(out, bottle_lab, 3 * sizeof *out);
+        return;
+    }
+    double r[3];
+    smp_heal_rgb(bottle_rgb, skin_rgb, veil, blue, r);
+    smp_heal_to_lab(h, r, out);
+}
+
+static int fill_match(const smp_heal_ctx *h, const scored *sc, const double hair[3], smp_match *m)
+{
+    const smp_shade *s = sc->shade;
+    m->name = smp_strdup(s->name);
+    m->code = smp_strdup(s->code);
+    m->palette = smp_strdup(s->palette);
+    m->notes = smp_strdup(s->notes);
+    memcpy(m->lab, s->lab, sizeof m->lab);
+    memcpy(m->healed_lab, sc->healed, sizeof m->healed_lab);
+    smp_heal_hex(h, m->lab, m->hex);
+    smp_heal_hex(h, m->healed_lab, m->healed_hex);
+    m->delta_e = sc->de;
+    m->delta_e00 = sc->de00;
+    m->bottle_delta_e00 = sc->bottle_de00;
+    m->lighter = sc->healed[0] >= hair[0];
+    m->verdict = smp_verdict(sc->de00);
+    return m->name && m->code && m->palette && m->notes ? 0 : -1;
+}
+
+static int gcd(int a, int b)
+{
+    while (b) {
+        int t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* Recipes are searched among the neat pigments closest to the hair (a
+ * palette may hold thousands of shades; mixing far-off ones never wins)
+ * and the palette's diluents. */
+#define RECIPE_PIGMENTS 12
+#define RECIPE_DILUENTS 4
+#define RECIPE_STEPS 20 /* 5 % steps */
+
+typedef struct mix_part {
+    const smp_shade *shade;
+    double rgb[3];
+} mix_part;
+
+static smp_status add_recipe(const smp_heal_ctx *h, const mix_part *a, const mix_part *b, int k,
+                             const double healed[3], double de, double de00, double best00,
+                             const double hair[3], smp_recipe **list, size_t *n)
+{
+    smp_recipe *grown = realloc(*list, (*n + 1) * sizeof **list);
+    if (!grown)
+        return SMP_E_NOMEM;
+    *list = grown;
+    smp_recipe *r = &grown[*n];
+    memset(r, 0, sizeof *r);
+    (*n)++;
+    double mix[3];
+    smp_mix_rgb(a->rgb, b->rgb, (double)k / RECIPE_STEPS, mix);
+    smp_heal_to_lab(h, mix, r->lab);
+    smp_heal_hex(h, r->lab, r->hex);
+    memcpy(r->healed_lab, healed, sizeof r->healed_lab);
+    smp_heal_hex(h, r->healed_lab, r->healed_hex);
+    int g = gcd(k, RECIPE_STEPS - k);
+    r->parts_a = k / g;
+    r->parts_b = (RECIPE_STEPS - k) / g;
+    r->share_a = (double)k / RECIPE_STEPS;
+    r->b_diluent = b->shade->kind == SMP_KIND_DILUENT;
+    r->delta_e = de;
+    r->delta_e00 = de00;
+    r->gain_de00 = best00 - de00;
+    r->lighter = healed[0] >= hair[0];
+    r->verdict = smp_verdict(de00);
+    r->a = smp_strdup(a->shade->name);
+    r->a_code = smp_strdup(a->shade->code);
+    r->b = smp_strdup(b->shade->name);
+    r->b_code = smp_strdup(b->shade->code);
+    char text[512];
+    snprintf(text, sizeof text, "%d part%s %s : %d part%s %s", r->parts_a, r->parts_a == 1 ? "" : "s",
+             a->shade->name, r->parts_b, r->parts_b == 1 ? "" : "s", b->shade->name);
+    r->text = smp_strdup(text);
+    return r->a && r->a_code && r->b && r->b_code && r->text ? SMP_OK : SMP_E_NOMEM;
+}
+
+static int by_recipe(const void *pa, const void *pb)
+{
+    const smp_recipe *a = pa, *b = pb;
+    if (a->delta_e != b->delta_e)
+        return a->delta_e < b->delta_e ? -1 : 1;
+    return strcmp(a->text, b->text);
+}
+
+/* Every pair (pigment + diluent, pigment + pigment) at every 5 % step; the
+ * best step of each pair that beats the best single shade by
+ * SMP_RECIPE_MIN_GAIN is kept, the best SMP_MAX_RECIPES of those listed. */
+static smp_status find_recipes(const smp_heal_ctx *h, const smp_match_params *p,
+                               const double skin_rgb[3], const scored *all, size_t m,
+                               double best00, smp_result *r)
+{
+    mix_part pig[RECIPE_PIGMENTS], dil[RECIPE_DILUENTS];
+    size_t np = 0, nd = 0;
+    for (size_t i = 0; i < m && np < RECIPE_PIGMENTS; i++) {
+        const smp_shade *s = all[i].shade;
+        /* Neat pigments only (a diluted shade is its base plus water), and
+         * not healed measurements (veil 0): they cannot be mixed in the bottle. */
+        if (s->dilution == 0 && !s->derived && shade_veil(s, p) != 0) {
+            pig[np].shade = s;
+            smp_heal_to_rgb(h, s->lab, pig[np++].rgb);
+        }
+    }
+    for (size_t i = 0; i < smp_palette_size(p->palette) && nd < RECIPE_DILUENTS; i++) {
+        const smp_shade *s = smp_palette_get(p->palette, i);
+        if (s->kind == SMP_KIND_DILUENT) {
+            dil[nd].shade = s;
+            smp_heal_to_rgb(h, s->lab, dil[nd++].rgb);
+        }
+    }
+    smp_recipe *list = NULL;
+    size_t n = 0;
+    smp_status st = SMP_OK;
+    for (size_t i = 0; i < np && st == SMP_OK; i++) {
+        for (size_t j = i + 1; j < np + nd && st == SMP_OK; j++) {
+            const mix_part *b = j < np ? &pig[j] : &dil[j - np];
+            int best_k = 0;
+            double best_de = INFINITY, best_de00 = 0, best_healed[3] = {0, 0, 0};
+            for (int k = 1; k < RECIPE_STEPS; k++) {
+                double mix[3], lab[3], healed[3];
+                smp_mix_rgb(pig[i].rgb, b->rgb, (double)k / RECIPE_STEPS, mix);
+                smp_heal_to_lab(h, mix, lab);
+                predict(h, p, skin_rgb, mix, lab, shade_veil(pig[i].shade, p),
+                        shade_blue(pig[i].shade, p), healed);
+                if (p->session == SMP_SESSION_FIRST && healed[0] < p->hair[0])
+                    continue;
+                double de = smp_delta_e(p->metric, p->hair, healed);
+                if (de < best_de) {
+                    best_de = de;
+                    best_k = k;
+                    best_de00 = smp_delta_e(SMP_METRIC_DE2000, p->hair, healed);
+                    memcpy(best_healed, healed, sizeof best_healed);
+                }
+            }
+            if (best_k && best_de00 <= best00 - SMP_RECIPE_MIN_GAIN)
+                st = add_recipe(h, &pig[i], b, best_k, best_healed, best_de, best_de00, best00,
+                                p->hair, &list, &n);
+        }
+    }
+    if (st != SMP_OK) {
+        smp_recipes_free(list, n);
+        return st;
+    }
+    qsort(list, n, sizeof *list, by_recipe);
+    while (n > SMP_MAX_RECIPES)
+        recipe_clear(&list[--n]);
+    r->recipes = list;
+    r->n_recipes = n;
+    return SMP_OK;
+}
+
+smp_status smp_match_result(const smp_match_params *p, const smp_heal_ctx *h, smp_result *r)
+{
+    size_t n = smp_palette_size(p->palette);
+    if (n == 0 || p->top <= 0)
         return SMP_OK;
     scored *all = malloc(n * sizeof *all);
     if (!all)
         return SMP_E_NOMEM;
+    double skin_rgb[3] = {0, 0, 0};
+    if (p->skin)
+        smp_heal_to_rgb(h, p->skin, skin_rgb);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
-        const smp_shade *s = smp_palette_get(palette, i);
+        const smp_shade *s = smp_palette_get(p->palette, i);
         if (s->kind == SMP_KIND_DILUENT)
             continue;
+        double rgb[3];
+        smp_heal_to_rgb(h, s->lab, rgb);
         all[m].shade = s;
-        all[m].de = smp_delta_e(metric, hair, s->lab);
-        all[m].de00 = smp_delta_e(SMP_METRIC_DE2000, hair, s->lab);
+        predict(h, p, skin_rgb, rgb, s->lab, shade_veil(s, p), shade_blue(s, p), all[m].healed);
+        all[m].de = smp_delta_e(p->metric, p->hair, all[m].healed);
+        all[m].de00 = smp_delta_e(SMP_METRIC_DE2000, p->hair, all[m].healed);
+        all[m].bottle_de00 = smp_delta_e(SMP_METRIC_DE2000, p->hair, s->lab);
         m++;
     }
     qsort(all, m, sizeof *all, by_delta);
-    size_t keep = m < (size_t)top ? m : (size_t)top;
-    smp_match *res = keep ? calloc(keep, sizeof *res) : NULL;
-    if (keep && !res) {
-        free(all);
-        return SMP_E_NOMEM;
-    }
-    /* Ranks: a shade within SMP_EQUAL_DE00 of its group's first shade shares
-     * that shade's rank ("equally good"); the next group's rank counts the
-     * shades before it (1, 1, 3, ...), as in sports tables. */
+
+    /* The list: every shade, or for a first session only those that heal at
+     * or lighter than the hair. */
+    smp_status st = SMP_E_NOMEM;
+    smp_match *res = calloc((size_t)p->top, sizeof *res);
+    if (!res)
+        goto done;
+    size_t keep = 0;
     double leader = 0;
-    int rank = 0;
-    for (size_t i = 0; i < keep; i++) {
-        const smp_shade *s = all[i].shade;
-        if (i == 0 || all[i].de00 - leader > SMP_EQUAL_DE00) {
-            rank = (int)i + 1;
+    int rank = 0, seen = 0;
+    for (size_t i = 0; i < m && keep < (size_t)p->top; i++) {
+        int lighter = all[i].healed[0] >= p->hair[0];
+        if (p->session == SMP_SESSION_FIRST && !lighter)
+            continue;
+        /* Ranks: a shade within SMP_EQUAL_DE00 of its group's first shade
+         * shares that shade's rank ("equally good"); the next group's rank
+         * counts the shades before it (1, 1, 3, ...), as in sports tables. */
+        if (seen == 0 || all[i].de00 - leader > SMP_EQUAL_DE00) {
+            rank = (int)keep + 1;
             leader = all[i].de00;
         }
-        res[i].rank = rank;
-        res[i].name = smp_strdup(s->name);
-        res[i].code = smp_strdup(s->code);
-        res[i].palette = smp_strdup(s->palette);
-        res[i].notes = smp_strdup(s->notes);
-        memcpy(res[i].lab, s->lab, sizeof res[i].lab);
-        res[i].delta_e = all[i].de;
-        res[i].delta_e00 = all[i].de00;
-        res[i].verdict = smp_verdict(all[i].de00);
-        if (!res[i].name || !res[i].code || !res[i].palette || !res[i].notes) {
-            smp_matches_free(res, keep);
-            free(all);
-            return SMP_E_NOMEM;
-        }
+        seen = 1;
+        res[keep].rank = rank;
+        if (fill_match(h, &all[i], p->hair, &res[keep++]) != 0)
+            goto done;
     }
+    r->matches = res;
+    r->n_matches = keep;
+    res = NULL;
+    for (size_t i = 0; i < m; i++)
+        if (all[i].healed[0] >= p->hair[0]) {
+            if (fill_match(h, &all[i], p->hair, &r->lighter_start) != 0)
+                goto done;
+            r->has_lighter_start = 1;
+            break;
+        }
+    st = SMP_OK;
+    if (p->recipes && r->n_matches > 0)
+        st = find_recipes(h, p, skin_rgb, all, m, r->matches[0].delta_e00, r);
+done:
+    smp_matches_free(res, (size_t)p->top);
     free(all);
-    *out = res;
-    *n_out = keep;
-    return SMP_OK;
+    return st;
 }

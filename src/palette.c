@@ -590,6 +590,7 @@ static smp_status csv_row(loader *ld, const csv_reader *r, size_t line, const in
     snprintf(where, sizeof where, "line %zu", line);
     smp_shade s;
     memset(&s, 0, sizeof s);
+    s.veil = s.blue_shift = NAN; /* the options' */
     s.line = line > INT_MAX ? INT_MAX : (int)line;
 
     const char *name = csv_field(r, col[COL_NAME]);
@@ -845,6 +846,7 @@ static smp_status cgats_sample(loader *ld, cmsHANDLE it8, int row, const int id_
     cgats_where(ld, row, 0, where, sizeof where);
     smp_shade s;
     memset(&s, 0, sizeof s);
+    s.veil = s.blue_shift = NAN; /* the options' */
     s.line = row + 1;
     smp_status st;
     if (lab[0] >= 0) {

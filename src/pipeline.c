@@ -21,6 +21,7 @@
 #include "image.h"
 #include "match.h"
 #include "measure.h"
+#include "pipeline.h"
 #include "regions.h"
 #include "smpmatch.h"
 #include "util.h"
@@ -70,6 +71,10 @@ void smp_options_init(smp_options *opt)
     opt->model = SMP_MODEL_HEALED;
     opt->top = 5;
     opt->max_pixels = SMP_DEFAULT_MAX_PIXELS;
+    opt->veil = SMP_DEFAULT_VEIL;
+    opt->blue_shift = SMP_DEFAULT_BLUE_SHIFT;
+    opt->session = SMP_SESSION_ANY;
+    opt->recipes = 1;
 }
 
 int smp_rect_parse(const char *text, smp_rect *out)
@@ -106,9 +111,15 @@ void smp_result_free(smp_result *r)
     free(r->error);
     free(r->image.icc_profile);
     smp_matches_free(r->matches, r->n_matches);
+    smp_match_clear(&r->lighter_start);
+    smp_recipes_free(r->recipes, r->n_recipes);
+    smp_areas_free(r);
     for (size_t i = 0; i < r->n_warnings; i++)
         free(r->warnings[i]);
     free(r->warnings);
+    for (size_t i = 0; i < r->n_guidance; i++)
+        free(r->guidance[i]);
+    free(r->guidance);
     free(r);
 }
 
@@ -120,12 +131,6 @@ static smp_status fail_result(smp_result *r, const smp_error *e)
     free(r->error);
     r->error = smp_strdup(e->message);
     return r->status;
-}
-
-static void finish_colour(smp_colour_stat *s)
-{
-    if (s->measured)
-        smp_lab_to_hex(s->lab, s->hex);
 }
 
 /* What lowers confidence; each one also gives a warning. */
@@ -200,9 +205,8 @@ static void check_white_patch(smp_result *r)
              chroma);
 }
 
-/* Scalp first, then hair against it, then the hair's colour groups. */
-static smp_status measure(smp_result *r, const smp_lab_image *lab, const smp_regions *reg,
-                          const smp_options *opt)
+smp_status smp_pipeline_measure(smp_result *r, const smp_lab_image *lab, const smp_regions *reg,
+                                const smp_options *opt)
 {
     smp_status st = SMP_OK;
     if (reg->scalp) {
@@ -343,6 +347,126 @@ static int quality_warnings(smp_result *r, const smp_lab_image *lab, const smp_r
     return flags;
 }
 
+/* A stand-in skin for a Fitzpatrick type, used only when no scalp was
+ * measured: the conventional ITA° category of each type (the centre of very
+ * light ... dark, Chardon et al. 1991's bands) at a* 10, b* 15, which are
+ * typical of skin in colorimetric surveys. Del Bino & Bernerd 2013 show how
+ * loosely type and colour go together: a rough guide, and the output says
+ * so. L* = 50 + b* tan(ITA°). */
+static const double fitzpatrick_skin[6][3] = {
+    {76.0, 10.0, 15.0}, /* I:   ITA° 60 */
+    {66.7, 10.0, 15.0}, /* II:  ITA° 48 */
+    {60.3, 10.0, 15.0}, /* III: ITA° 34.5 */
+    {55.2, 10.0, 15.0}, /* IV:  ITA° 19 */
+    {47.4, 10.0, 15.0}, /* V:   ITA° -10 */
+    {35.0, 10.0, 15.0}, /* VI:  ITA° -45 */
+};
+
+static const char *const roman[7] = {"", "I", "II", "III", "IV", "V", "VI"};
+
+/* 1 (very light) .. 6 (dark), in the order of the ITA° categories. */
+static int ita_rank(double ita)
+{
+    static const double above[5] = {55, 41, 28, 10, -30};
+    for (int i = 0; i < 5; i++)
+        if (ita > above[i])
+            return i + 1;
+    return 6;
+}
+
+/* Below this healed contrast the dots barely show against the skin: our
+ * judgement, about five times the acceptability threshold (1.8 ΔE00). */
+#define LOW_HEALED_CONTRAST_DE00 10.0
+/* A healed carbon shade whose b* falls this far below its bottle's reads as
+ * blue-grey: our judgement (about one just-noticeable difference in b*). */
+#define BLUE_CAST_DB 1.0
+/* Bottle chroma under which a shade counts as carbon-like (near neutral). */
+#define CARBON_MAX_CHROMA 6.0
+#define GREY_HAIR_SHARE 0.3
+
+#define GUIDE(r, ...) smp_list_add(&(r)->guidance, &(r)->n_guidance, __VA_ARGS__)
+
+static int guidance(smp_result *r, const smp_options *opt)
+{
+    int bad = 0;
+    const double *skin = r->heal.skin_lab;
+    int known = strcmp(r->heal.skin_source, "none") != 0;
+    double ita = known ? smp_ita_deg(skin) : NAN;
+    int fitz = opt->fitzpatrick;
+    if (r->scalp.measured && fitz >= 1 && fitz <= 6 && abs(ita_rank(ita) - fitz) >= 3)
+        bad |= WARN(r, "the skin in the photo (ITA° %.0f, %s) does not fit Fitzpatrick type %s: "
+                       "check the lighting, the white patch and the scalp region",
+                    ita, smp_ita_category(ita), roman[fitz]);
+    if (!known || r->n_matches == 0)
+        return bad;
+    const smp_match *top = &r->matches[0];
+    double contrast = smp_de00(top->healed_lab, skin);
+    if (ita < -30 || fitz >= 5 || contrast < LOW_HEALED_CONTRAST_DE00)
+        bad |= GUIDE(r, "%s: pigment and skin differ little once healed (%s heals %.1f ΔE00 from "
+                        "the skin); place dots closer rather than darker, build density over "
+                        "sessions, and judge the result in daylight",
+                     ita < -30 || fitz >= 5 ? "Dark skin" : "Low contrast", top->name, contrast);
+    double chroma = hypot(top->lab[1], top->lab[2]);
+    double shift = top->healed_lab[2] - top->lab[2];
+    if ((ita > 55 || (fitz >= 1 && fitz <= 2)) && chroma < CARBON_MAX_CHROMA &&
+        shift < -BLUE_CAST_DB && r->model == SMP_MODEL_HEALED)
+        bad |= GUIDE(r, "Very light skin: a pure carbon shade can heal with a blue-grey cast here "
+                        "(%s heals to b* %.1f against %.1f in the bottle); a warm-leaning shade "
+                        "or a lighter dilution reduces it",
+                     top->name, top->healed_lab[2], top->lab[2]);
+    if (r->has_lighter_start && strcmp(r->lighter_start.name, top->name) != 0)
+        bad |= GUIDE(r, "First session: start with %s (heals to %s, lighter than the hair); build "
+                        "towards %s at later sessions if needed",
+                     r->lighter_start.name, r->lighter_start.healed_hex, top->name);
+    if (r->grey_share >= GREY_HAIR_SHARE)
+        bad |= GUIDE(r, "Grey or white hair makes up %.0f %% of the hair: a lighter shade than "
+                        "the dark strands keeps the salt-and-pepper look",
+                     r->grey_share * 100.0);
+    return bad;
+}
+
+smp_status smp_recommend(smp_result *r, const smp_palette *palette, const smp_options *opt,
+                         const smp_heal_ctx *h)
+{
+    if (r->hair.measured)
+        smp_heal_hex(h, r->hair.lab, r->hair.hex);
+    if (r->scalp.measured) {
+        smp_heal_hex(h, r->scalp.lab, r->scalp.hex);
+        r->ita_deg = smp_ita_deg(r->scalp.lab);
+        r->ita_category = smp_ita_category(r->ita_deg);
+        r->undertone = smp_undertone(r->scalp.lab);
+        r->heal.skin_source = "scalp";
+        memcpy(r->heal.skin_lab, r->scalp.lab, sizeof r->heal.skin_lab);
+    } else if (opt->fitzpatrick >= 1 && opt->fitzpatrick <= 6) {
+        r->heal.skin_source = "fitzpatrick";
+        memcpy(r->heal.skin_lab, fitzpatrick_skin[opt->fitzpatrick - 1], sizeof r->heal.skin_lab);
+        if (opt->model == SMP_MODEL_HEALED && WARN(r, "no scalp skin was measured: the healed "
+                                                      "colours assume a typical skin of "
+                                                      "Fitzpatrick type %s, a rough guide",
+                                                   roman[opt->fitzpatrick]))
+            return SMP_E_NOMEM;
+    } else if (opt->model == SMP_MODEL_HEALED && r->hair.measured) {
+        if (WARN(r, "no scalp skin was measured: shades are ranked by their bottle colour; mark "
+                    "bare scalp with --scalp-roi or give --fitzpatrick"))
+            return SMP_E_NOMEM;
+    }
+    if (r->hair.measured && palette) {
+        int known = strcmp(r->heal.skin_source, "none") != 0;
+        smp_match_params p = {palette,     r->hair.lab,     known ? r->heal.skin_lab : NULL,
+                              opt->metric, opt->model,      opt->session,
+                              opt->veil,   opt->blue_shift, opt->top,
+                              opt->recipes};
+        smp_status st = smp_match_result(&p, h, r);
+        if (st != SMP_OK)
+            return st;
+        if (opt->session == SMP_SESSION_FIRST && r->n_matches == 0 &&
+            WARN(r, "no shade heals at or lighter than the hair: add a lighter dilution to the "
+                    "palette"))
+            return SMP_E_NOMEM;
+    }
+    return guidance(r, opt) ? SMP_E_NOMEM : SMP_OK;
+}
+
 static smp_status run(smp_result *r, const void *data, size_t size, const smp_palette *palette,
                       const smp_options *opt)
 {
@@ -419,7 +543,7 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
         }
         smp_regions_release(&found);
     }
-    st = measure(r, &lab, &reg, opt);
+    st = smp_pipeline_measure(r, &lab, &reg, opt);
     if (st != SMP_OK) {
         smp_fail(&err, st, "%s: out of memory while measuring", name);
         goto failed;
@@ -430,22 +554,18 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
         if (smp_debug_write_masks(opt->debug_masks_dir, name, &lab, reg.hair, reg.scalp, &derr) != SMP_OK)
             WARN(r, "the debug masks were not written: %s", derr.message);
     }
-    finish_colour(&r->hair);
-    finish_colour(&r->scalp);
-    if (r->scalp.measured) {
-        r->ita_deg = smp_ita_deg(r->scalp.lab);
-        r->ita_category = smp_ita_category(r->ita_deg);
+    smp_heal_ctx heal;
+    if (smp_heal_ctx_init(&heal) != SMP_OK) {
+        smp_fail(&err, SMP_E_COLOUR, "%s: colour management failed while matching", name);
+        goto failed;
     }
-
-    if (r->hair.measured && palette) {
-        if (opt->model == SMP_MODEL_HEALED)
-            WARN(r, "the healed-appearance model is not built yet: shades are ranked by their "
-                    "bottle colour, as with --model direct");
-        if (smp_match_rank(palette, r->hair.lab, opt->metric, opt->top, &r->matches,
-                           &r->n_matches) != SMP_OK) {
-            smp_fail(&err, SMP_E_NOMEM, "%s: out of memory while matching", name);
-            goto failed;
-        }
+    st = smp_recommend(r, palette, opt, &heal);
+    if (st == SMP_OK && opt->n_areas > 0)
+        st = smp_areas_run(r, &lab, palette, opt, &heal);
+    smp_heal_ctx_release(&heal);
+    if (st != SMP_OK) {
+        smp_fail(&err, st, "%s: out of memory while matching", name);
+        goto failed;
     }
     r->confidence = confidence(r, flags, info.fallback);
     smp_regions_release(&reg);
@@ -458,7 +578,7 @@ failed:
     return fail_result(r, &err);
 }
 
-static smp_result *new_result(const char *name, const smp_options *opt)
+smp_result *smp_result_new(const char *name, const smp_options *opt)
 {
     smp_result *r = calloc(1, sizeof *r);
     if (!r)
@@ -473,6 +593,12 @@ static smp_result *new_result(const char *name, const smp_options *opt)
     r->calibration.method = "none";
     r->ita_deg = NAN;
     r->ita_category = "unknown";
+    r->undertone = "unknown";
+    r->heal.skin_source = "none";
+    r->heal.veil = opt->veil;
+    r->heal.blue_shift = opt->blue_shift;
+    r->heal.fitzpatrick = opt->fitzpatrick;
+    r->heal.session = opt->session;
     r->image.format = "unknown";
     r->image.orientation = 1;
     return r;
@@ -486,7 +612,7 @@ static smp_status start_result(const char *name, const smp_options **opt, smp_op
         smp_options_init(defaults);
         *opt = defaults;
     }
-    *r = new_result(name, *opt);
+    *r = smp_result_new(name, *opt);
     if (out)
         *out = *r;
     return *r ? SMP_OK : SMP_E_NOMEM;

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -80,7 +81,24 @@ static void print_help(void)
         "  -n, --top N             shades to list (default 5)\n"
         "  -f, --format FMT        text (default) | json (one object per line) | csv\n"
         "  -m, --metric M          de2000 (default) | de94 | de76 | cmc\n"
-        "      --model M           healed (default) | direct\n"
+        "      --model M           healed (default): rank shades by how they are\n"
+        "                          predicted to look healed in this client's skin;\n"
+        "                          direct: by their bottle colour\n"
+        "      --session S         any (default) | first: list only shades that heal\n"
+        "                          at or lighter than the hair (start lighter, add\n"
+        "                          pigment at later sessions)\n"
+        "      --fitzpatrick T     the client's skin type, I to VI, as you judge it\n"
+        "                          (never guessed from the photo); used when no\n"
+        "                          scalp is measured and in the advice\n"
+        "      --veil X            healed model: skin over the pigment, 0 to 1\n"
+        "                          (default 0.04; 0 = none); see docs/model.md\n"
+        "      --blue-shift X      healed model: blue cast of carbon pigment, 0 to\n"
+        "                          0.1 (default 0.004)\n"
+        "      --no-mixes          do not look for two-part mixes\n"
+        "      --region NAME=X,Y,W,H  measure and match an area on its own\n"
+        "                          (hairline, crown, temples ...); repeatable (up\n"
+        "                          to 8); a NAME starting with \"scar\" is a scar:\n"
+        "                          the shade that hides it on the scar tissue\n"
         "      --hair-roi X,Y,W,H  hair rectangle in pixels of the photo as displayed;\n"
         "                          repeatable (up to 16)\n"
         "      --scalp-roi X,Y,W,H bare-scalp rectangle; repeatable (up to 16)\n"
@@ -122,7 +140,9 @@ static void print_help(void)
         "  smpmatch --hair-roi 1200,400,600,300 --scalp-roi 1300,900,400,200 consult.jpg\n"
         "  smpmatch -p clinic.csv -n 3 --white-roi 50,50,120,120 consult.jpg\n"
         "  smpmatch -j 0 --format json consults/*.jpg > results.jsonl\n"
-        "  smpmatch --debug-masks masks/ --hair-colour all consult.jpg\n",
+        "  smpmatch --debug-masks masks/ --hair-colour all consult.jpg\n"
+        "  smpmatch --session first --fitzpatrick II consult.jpg\n"
+        "  smpmatch --region temples=100,80,400,300 --region scar=900,600,200,80 consult.jpg\n",
         stdout);
 }
 
@@ -154,6 +174,42 @@ static int parse_long(const char *s, long min, long max, long *out)
     if (end == s || *end || errno == ERANGE || v < min || v > max)
         return -1;
     *out = v;
+    return 0;
+}
+
+static int parse_double(const char *s, double min, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno == ERANGE || !(v >= min && v <= max))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* --fitzpatrick: I..VI as technicians write it, or 1..6. */
+static int parse_fitzpatrick(const char *s)
+{
+    static const char *const roman[6] = {"I", "II", "III", "IV", "V", "VI"};
+    for (int i = 0; i < 6; i++)
+        if (strcasecmp(s, roman[i]) == 0 || (s[0] == '1' + i && s[1] == '\0'))
+            return i + 1;
+    return 0;
+}
+
+static int parse_area(const char *arg, smp_options *opt)
+{
+    if (opt->n_areas >= SMP_MAX_AREAS)
+        return usage_error("at most %d --region areas", SMP_MAX_AREAS);
+    if (smp_area_parse(arg, &opt->areas[opt->n_areas]) != 0)
+        return usage_error("--region wants NAME=X,Y,W,H (a name of letters, digits, - or _, up to "
+                           "%d characters; W and H above 0), not \"%s\"",
+                           SMP_AREA_NAME_MAX - 1, arg);
+    for (size_t i = 0; i < opt->n_areas; i++)
+        if (strcmp(opt->areas[i].name, opt->areas[opt->n_areas].name) == 0)
+            return usage_error("--region: the name \"%s\" is given twice", opt->areas[i].name);
+    opt->n_areas++;
     return 0;
 }
 
@@ -194,6 +250,12 @@ enum {
     OPT_REPORT,
     OPT_HAIR_COLOUR,
     OPT_DEBUG_MASKS,
+    OPT_VEIL,
+    OPT_BLUE_SHIFT,
+    OPT_FITZPATRICK,
+    OPT_SESSION,
+    OPT_NO_MIXES,
+    OPT_REGION,
     OPT_VERSION
 };
 
@@ -213,6 +275,12 @@ static const struct option long_options[] = {
     {"report", required_argument, NULL, OPT_REPORT},
     {"hair-colour", required_argument, NULL, OPT_HAIR_COLOUR},
     {"debug-masks", required_argument, NULL, OPT_DEBUG_MASKS},
+    {"veil", required_argument, NULL, OPT_VEIL},
+    {"blue-shift", required_argument, NULL, OPT_BLUE_SHIFT},
+    {"fitzpatrick", required_argument, NULL, OPT_FITZPATRICK},
+    {"session", required_argument, NULL, OPT_SESSION},
+    {"no-mixes", no_argument, NULL, OPT_NO_MIXES},
+    {"region", required_argument, NULL, OPT_REGION},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -302,6 +370,34 @@ static int apply_option(cli *c, int ch, char **argv)
         return 0;
     case OPT_DEBUG_MASKS:
         return set_debug_masks(c, optarg);
+    case OPT_VEIL:
+        /* 1 is already thicker than any skin over SMP pigment (docs/model.md) */
+        if (parse_double(optarg, 0.0, 1.0, &c->opt.veil) != 0)
+            return usage_error("--veil wants a number from 0 to 1 (default %g), not \"%s\"",
+                               SMP_DEFAULT_VEIL, optarg);
+        return 0;
+    case OPT_BLUE_SHIFT:
+        if (parse_double(optarg, 0.0, 0.1, &c->opt.blue_shift) != 0)
+            return usage_error("--blue-shift wants a number from 0 to 0.1 (default %g), not \"%s\"",
+                               SMP_DEFAULT_BLUE_SHIFT, optarg);
+        return 0;
+    case OPT_FITZPATRICK:
+        if ((c->opt.fitzpatrick = parse_fitzpatrick(optarg)) == 0)
+            return usage_error("--fitzpatrick is a skin type from I to VI, not \"%s\"", optarg);
+        return 0;
+    case OPT_SESSION:
+        if (strcmp(optarg, "first") == 0)
+            c->opt.session = SMP_SESSION_FIRST;
+        else if (strcmp(optarg, "any") == 0)
+            c->opt.session = SMP_SESSION_ANY;
+        else
+            return usage_error("--session is first or any, not \"%s\"", optarg);
+        return 0;
+    case OPT_NO_MIXES:
+        c->opt.recipes = 0;
+        return 0;
+    case OPT_REGION:
+        return parse_area(optarg, &c->opt);
     case OPT_REPORT:
         return usage_error("--report (the PNG consult sheet) is not available yet in this version");
     case 'q':
