@@ -341,6 +341,7 @@ typedef struct smp_result {
         double veil, blue_shift;
         int fitzpatrick;
         smp_session session;
+        double darkest_l; /* the lowest L* any shade shows as ranked; NAN when not matched */
     } heal;
     /* The best shade that heals at or lighter than the hair; has_lighter_start
      * is 0 when no shade does. It may be matches[0]. */

@@ -317,6 +317,7 @@ smp_status smp_match_result(const smp_match_params *p, const smp_heal_ctx *h, sm
     if (p->skin)
         smp_heal_to_rgb(h, p->skin, skin_rgb);
     size_t m = 0;
+    r->heal.darkest_l = INFINITY;
     for (size_t i = 0; i < n; i++) {
         const smp_shade *s = smp_palette_get(p->palette, i);
         if (s->kind == SMP_KIND_DILUENT)
@@ -328,6 +329,8 @@ smp_status smp_match_result(const smp_match_params *p, const smp_heal_ctx *h, sm
         all[m].de = smp_delta_e(p->metric, p->hair, all[m].healed);
         all[m].de00 = smp_delta_e(SMP_METRIC_DE2000, p->hair, all[m].healed);
         all[m].bottle_de00 = smp_delta_e(SMP_METRIC_DE2000, p->hair, s->lab);
+        if (all[m].healed[0] < r->heal.darkest_l)
+            r->heal.darkest_l = all[m].healed[0];
         m++;
     }
     qsort(all, m, sizeof *all, by_delta);

@@ -37,8 +37,8 @@ typedef struct smp_match_params {
 /* Ranks every pigment (diluent entries are not shades to tattoo) by the
  * difference between its predicted healed colour and the hair, keeps the
  * best `top` in r->matches (for a first session, only those that heal at
- * or lighter than the hair), sets r->lighter_start, and with p->recipes
- * r->recipes. */
+ * or lighter than the hair), sets r->lighter_start and r->heal.darkest_l,
+ * and with p->recipes r->recipes. */
 smp_status smp_match_result(const smp_match_params *p, const smp_heal_ctx *h, smp_result *r);
 
 void smp_recipes_free(smp_recipe *recipes, size_t n);

@@ -382,11 +382,21 @@ static int ita_rank(double ita)
 #define BLUE_CAST_DB 1.0
 /* Bottle chroma under which a shade counts as carbon-like (near neutral). */
 #define CARBON_MAX_CHROMA 6.0
+/* Salt-and-pepper: grey groups hold 30-70 % of the hair (our choice: below,
+ * the odd grey strand; above, the hair is grey and matched as such). */
 #define GREY_HAIR_SHARE 0.3
+/* The closest shade heals more than 5 L* lighter than the hair: about three
+ * times the 1.8 ΔE00 acceptability (Paravina et al. 2015) in lightness
+ * alone; our judgement for "no shade can be dark enough". */
+#define TOO_DARK_DL 5.0
+/* Hair chroma more than 6 C* above the closest healed shade's: brown, red
+ * or blond hair against carbon greys. Our judgement: about three times
+ * the acceptability threshold in chroma alone. */
+#define COLOURLESS_DC 6.0
 
 #define GUIDE(r, ...) smp_list_add(&(r)->guidance, &(r)->n_guidance, __VA_ARGS__)
 
-static int guidance(smp_result *r, const smp_options *opt)
+static int guidance(smp_result *r, const smp_options *opt, double darkest_l)
 {
     int bad = 0;
     const double *skin = r->heal.skin_lab;
@@ -401,11 +411,15 @@ static int guidance(smp_result *r, const smp_options *opt)
         return bad;
     const smp_match *top = &r->matches[0];
     double contrast = smp_de00(top->healed_lab, skin);
-    if (ita < -30 || fitz >= 5 || contrast < LOW_HEALED_CONTRAST_DE00)
-        bad |= GUIDE(r, "%s: pigment and skin differ little once healed (%s heals %.1f ΔE00 from "
-                        "the skin); place dots closer rather than darker, build density over "
+    if (ita < -30 || fitz >= 5)
+        bad |= GUIDE(r, "Dark skin: pigment shows less against it once healed (%s heals %.1f ΔE00 "
+                        "from the skin); place dots closer rather than darker, build density over "
                         "sessions, and judge the result in daylight",
-                     ita < -30 || fitz >= 5 ? "Dark skin" : "Low contrast", top->name, contrast);
+                     top->name, contrast);
+    else if (contrast < LOW_HEALED_CONTRAST_DE00)
+        bad |= GUIDE(r, "Low contrast: %s heals only %.1f ΔE00 from the skin; place dots closer "
+                        "rather than darker, and build density over sessions",
+                     top->name, contrast);
     double chroma = hypot(top->lab[1], top->lab[2]);
     double shift = top->healed_lab[2] - top->lab[2];
     if ((ita > 55 || (fitz >= 1 && fitz <= 2)) && chroma < CARBON_MAX_CHROMA &&
@@ -414,11 +428,24 @@ static int guidance(smp_result *r, const smp_options *opt)
                         "(%s heals to b* %.1f against %.1f in the bottle); a warm-leaning shade "
                         "or a lighter dilution reduces it",
                      top->name, top->healed_lab[2], top->lab[2]);
+    if (darkest_l - r->hair.lab[0] > TOO_DARK_DL)
+        bad |= GUIDE(r, "The hair (L* %.0f) is darker than any shade heals on this skin (the "
+                        "darkest heals to L* %.0f). Pigment seen through skin always looks lighter "
+                        "than hair on it; use the darkest shade and build density rather than look "
+                        "for a darker bottle",
+                     r->hair.lab[0], darkest_l);
+    double hair_c = hypot(r->hair.lab[1], r->hair.lab[2]);
+    double top_c = hypot(top->healed_lab[1], top->healed_lab[2]);
+    if (hair_c - top_c > COLOURLESS_DC)
+        bad |= GUIDE(r, "The hair has more colour (C* %.0f) than any shade here heals to (%s: C* "
+                        "%.0f): the match rests on lightness; a warmer shade in your palette would "
+                        "come closer",
+                     hair_c, top->name, top_c);
     if (r->has_lighter_start && strcmp(r->lighter_start.name, top->name) != 0)
         bad |= GUIDE(r, "First session: start with %s (heals to %s, lighter than the hair); build "
                         "towards %s at later sessions if needed",
                      r->lighter_start.name, r->lighter_start.healed_hex, top->name);
-    if (r->grey_share >= GREY_HAIR_SHARE)
+    if (r->grey_share >= GREY_HAIR_SHARE && r->grey_share <= 1.0 - GREY_HAIR_SHARE)
         bad |= GUIDE(r, "Grey or white hair makes up %.0f %% of the hair: a lighter shade than "
                         "the dark strands keeps the salt-and-pepper look",
                      r->grey_share * 100.0);
@@ -450,21 +477,29 @@ smp_status smp_recommend(smp_result *r, const smp_palette *palette, const smp_op
                     "bare scalp with --scalp-roi or give --fitzpatrick"))
             return SMP_E_NOMEM;
     }
+    double darkest_l = INFINITY;
     if (r->hair.measured && palette) {
         int known = strcmp(r->heal.skin_source, "none") != 0;
-        smp_match_params p = {palette,     r->hair.lab,     known ? r->heal.skin_lab : NULL,
-                              opt->metric, opt->model,      opt->session,
-                              opt->veil,   opt->blue_shift, opt->top,
-                              opt->recipes};
+        smp_match_params p = {.palette = palette,
+                              .hair = r->hair.lab,
+                              .skin = known ? r->heal.skin_lab : NULL,
+                              .metric = opt->metric,
+                              .model = opt->model,
+                              .session = opt->session,
+                              .veil = opt->veil,
+                              .blue_shift = opt->blue_shift,
+                              .top = opt->top,
+                              .recipes = opt->recipes};
         smp_status st = smp_match_result(&p, h, r);
         if (st != SMP_OK)
             return st;
+        darkest_l = r->heal.darkest_l;
         if (opt->session == SMP_SESSION_FIRST && r->n_matches == 0 &&
             WARN(r, "no shade heals at or lighter than the hair: add a lighter dilution to the "
                     "palette"))
             return SMP_E_NOMEM;
     }
-    return guidance(r, opt) ? SMP_E_NOMEM : SMP_OK;
+    return guidance(r, opt, darkest_l) ? SMP_E_NOMEM : SMP_OK;
 }
 
 static smp_status run(smp_result *r, const void *data, size_t size, const smp_palette *palette,
@@ -599,6 +634,7 @@ smp_result *smp_result_new(const char *name, const smp_options *opt)
     r->heal.blue_shift = opt->blue_shift;
     r->heal.fitzpatrick = opt->fitzpatrick;
     r->heal.session = opt->session;
+    r->heal.darkest_l = NAN;
     r->image.format = "unknown";
     r->image.orientation = 1;
     return r;

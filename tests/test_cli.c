@@ -65,6 +65,7 @@ static const char *const long_options[] = {
     "--palette", "--top", "--format", "--metric", "--model", "--hair-roi", "--scalp-roi",
     "--hair-mask", "--scalp-mask", "--white-roi", "--max-pixels", "--jobs", "--report",
     "--quiet", "--verbose", "--version", "--help", "--hair-colour", "--debug-masks",
+    "--veil", "--blue-shift", "--fitzpatrick", "--session", "--no-mixes", "--region",
 };
 
 static void test_help(void **state)
@@ -138,6 +139,18 @@ static void test_bad_usage(void **state)
         "--hair-roi 1,2,3,4 --hair-mask m.png x.jpg",
         "--scalp-mask m.png --scalp-roi 1,2,3,4 x.jpg",
         "--hair-colour mixed x.jpg",
+        "--veil -0.1 x.jpg",
+        "--veil 2 x.jpg",
+        "--veil nan x.jpg",
+        "--blue-shift 0.5 x.jpg",
+        "--fitzpatrick VII x.jpg",
+        "--fitzpatrick 0 x.jpg",
+        "--fitzpatrick light x.jpg",
+        "--session second x.jpg",
+        "--region 1,2,3,4 x.jpg",
+        "--region temples=1,2,3 x.jpg",
+        "--region =1,2,3,4 x.jpg",
+        "--region a=1,2,3,4 --region a=5,6,7,8 x.jpg",
         "--hair-colour x.jpg",
         "--debug-masks /no/such/folder x.jpg",
         "--debug-masks '" SMP_SOURCE_DIR "/README.md' x.jpg", /* a file, not a folder */

@@ -117,7 +117,8 @@ static smp_status rank_direct(const smp_palette *p, const double hair[3], smp_me
     smp_result *r = smp_result_new("test", &opt);
     assert_non_null(r);
     assert_int_equal(smp_heal_ctx_init(&h), SMP_OK);
-    smp_match_params mp = {p, hair, NULL, metric, SMP_MODEL_DIRECT, SMP_SESSION_ANY, 0, 0, top, 0};
+    smp_match_params mp = {.palette = p, .hair = hair, .metric = metric,
+                           .model = SMP_MODEL_DIRECT, .top = top};
     smp_status st = smp_match_result(&mp, &h, r);
     smp_heal_ctx_release(&h);
     *m = r->matches;

@@ -247,6 +247,138 @@ static int has_warning(const smp_result *r, const char *words)
     return 0;
 }
 
+static int has_guidance(const smp_result *r, const char *words)
+{
+    for (size_t i = 0; i < r->n_guidance; i++)
+        if (strstr(r->guidance[i], words))
+            return 1;
+    return 0;
+}
+
+static smp_result *analyse_with(const char *file, const smp_options *opt, smp_palette *pal)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/samples/%s", SMP_SOURCE_DIR, file);
+    smp_result *r = NULL;
+    smp_analyse_file(path, pal, opt, &r);
+    assert_non_null(r);
+    if (r->status != SMP_OK)
+        fail_msg("%s: %s", file, r->error);
+    return r;
+}
+
+/* The healed model on whole photos (issue 4): shades are ranked by their
+ * predicted healed colour in the measured scalp; --model direct ranks the
+ * bottle colour; a first session lists only shades that heal at or lighter
+ * than the hair, and the lighter start is the best of those. */
+static void test_healed_model_on_samples(void **state)
+{
+    (void)state;
+    smp_palette *pal;
+    smp_error err;
+    assert_int_equal(smp_palette_new_default(&pal, &err), SMP_OK);
+    truth t[MAX_SAMPLES];
+    size_t n = load_truth(t, MAX_SAMPLES);
+    for (size_t i = 0; i < n; i++) {
+        smp_options opt;
+        smp_options_init(&opt);
+        smp_result *healed = analyse_with(t[i].file, &opt, pal);
+        assert_string_equal(healed->heal.skin_source, "scalp");
+        assert_memory_equal(healed->heal.skin_lab, healed->scalp.lab, sizeof healed->scalp.lab);
+        assert_true(healed->n_matches > 0);
+        for (size_t k = 0; k < healed->n_matches; k++) {
+            const smp_match *m = &healed->matches[k];
+            double de = smp_de00(healed->hair.lab, m->healed_lab);
+            assert_true(fabs(de - m->delta_e00) < 1e-9);
+            if (k > 0)
+                assert_true(m->delta_e >= healed->matches[k - 1].delta_e);
+            /* every shade here is darker than the skin: it heals lighter */
+            if (m->lab[0] < healed->scalp.lab[0])
+                assert_true(m->healed_lab[0] > m->lab[0]);
+        }
+        if (healed->has_lighter_start)
+            assert_true(healed->lighter_start.healed_lab[0] >= healed->hair.lab[0]);
+        else /* grey hair on dark skin: even the lightest dilution heals darker */
+            for (size_t k = 0; k < healed->n_matches; k++)
+                assert_true(healed->matches[k].healed_lab[0] < healed->hair.lab[0]);
+
+        opt.session = SMP_SESSION_FIRST;
+        smp_result *first = analyse_with(t[i].file, &opt, pal);
+        for (size_t k = 0; k < first->n_matches; k++)
+            assert_true(first->matches[k].healed_lab[0] >= first->hair.lab[0]);
+        assert_int_equal(first->n_matches > 0, healed->has_lighter_start);
+        if (first->n_matches > 0)
+            assert_string_equal(first->matches[0].name, healed->lighter_start.name);
+        else
+            assert_true(has_warning(first, "no shade heals at or lighter"));
+
+        opt.session = SMP_SESSION_ANY;
+        opt.model = SMP_MODEL_DIRECT;
+        smp_result *direct = analyse_with(t[i].file, &opt, pal);
+        for (size_t k = 0; k < direct->n_matches; k++)
+            assert_memory_equal(direct->matches[k].healed_lab, direct->matches[k].lab,
+                                sizeof direct->matches[k].lab);
+        print_message("%-34s healed top %-18s %5.2f  lighter start %-18s  direct top %-18s\n",
+                      t[i].file, healed->matches[0].name, healed->matches[0].delta_e00,
+                      healed->has_lighter_start ? healed->lighter_start.name : "(none)",
+                      direct->matches[0].name);
+        smp_result_free(healed);
+        smp_result_free(first);
+        smp_result_free(direct);
+    }
+    smp_palette_free(pal);
+}
+
+/* Skin tone in words and the advice that goes with it: black hair on light
+ * skin cannot be matched by any healed shade (pigment under skin is always
+ * lighter than hair on it) and the advice says so; a Fitzpatrick type that
+ * contradicts the photo's skin is a warning; without a measured scalp the
+ * technician's Fitzpatrick type stands in for the skin. */
+static void test_skin_tone_and_guidance(void **state)
+{
+    (void)state;
+    smp_palette *pal;
+    smp_error err;
+    assert_int_equal(smp_palette_new_default(&pal, &err), SMP_OK);
+    smp_options opt;
+    smp_options_init(&opt);
+    smp_result *r = analyse_with("crown_dark_on_light.jpg", &opt, pal);
+    assert_string_not_equal(r->undertone, "unknown");
+    assert_true(has_guidance(r, "darker than any shade heals"));
+    assert_false(has_warning(r, "does not fit Fitzpatrick"));
+    smp_result_free(r);
+
+    opt.fitzpatrick = 6; /* the photo's skin is light (ITA° about 47) */
+    r = analyse_with("crown_dark_on_light.jpg", &opt, pal);
+    assert_true(has_warning(r, "does not fit Fitzpatrick type VI"));
+    assert_true(has_guidance(r, "Dark skin"));
+    smp_result_free(r);
+
+    /* No scalp at all (an empty scalp mask): the Fitzpatrick type stands in
+     * for the skin, and says so. */
+    const char *mask = tu_path("empty.png");
+    unsigned char *zeros = calloc((size_t)1024 * 768, 1);
+    assert_non_null(zeros);
+    enc_png_opts po = {.bits = 8};
+    assert_int_equal(enc_png(mask, NULL, NULL, zeros, 1024, 768, ENC_PNG_GREY, &po), 0);
+    opt.fitzpatrick = 2;
+    opt.scalp_mask = mask;
+    r = analyse_with("crown_dark_on_light.jpg", &opt, pal);
+    assert_int_equal(r->scalp.measured, 0);
+    assert_string_equal(r->heal.skin_source, "fitzpatrick");
+    assert_true(has_warning(r, "Fitzpatrick type II, a rough guide"));
+    assert_true(r->matches[0].healed_lab[0] > r->matches[0].lab[0]);
+    smp_result_free(r);
+    opt.fitzpatrick = 0; /* nothing to stand in: bottle colours, with a warning */
+    r = analyse_with("crown_dark_on_light.jpg", &opt, pal);
+    assert_string_equal(r->heal.skin_source, "none");
+    assert_true(has_warning(r, "ranked by their bottle colour"));
+    assert_memory_equal(r->matches[0].healed_lab, r->matches[0].lab, sizeof r->matches[0].lab);
+    smp_result_free(r);
+    free(zeros);
+    smp_palette_free(pal);
+}
+
 /* Transparent pixels are not there: they make no photo "under-exposed".
  * And a region the user marked is measured whatever the rest looks like:
  * no "does not look like hair on skin" verdict on it. */
@@ -346,7 +478,8 @@ int main(void)
         cmocka_unit_test(test_samples_accuracy),  cmocka_unit_test(test_p3_and_srgb_agree),
         cmocka_unit_test(test_white_roi_helps),   cmocka_unit_test(test_automatic_on_samples),
         cmocka_unit_test(test_transparency_and_marked_regions),
-        cmocka_unit_test(test_broken_photos),     cmocka_unit_test(test_rectangles_outside),
+        cmocka_unit_test(test_broken_photos),
+        cmocka_unit_test(test_healed_model_on_samples), cmocka_unit_test(test_skin_tone_and_guidance),     cmocka_unit_test(test_rectangles_outside),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
