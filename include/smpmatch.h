@@ -97,7 +97,8 @@ const char *smp_ita_category(double ita_deg);
 
 /* Predicted healed colour of a pigment (bottle Lab) in skin of colour
  * `skin`. veil 0 and blue_shift 0 give the bottle colour back. Returns
- * SMP_OK, or SMP_E_COLOUR / SMP_E_NOMEM when LittleCMS fails. */
+ * SMP_OK; SMP_E_ARG for a negative, infinite or NaN veil or blue
+ * shift; SMP_E_COLOUR / SMP_E_NOMEM when LittleCMS fails. */
 smp_status smp_heal_lab(const double pigment[3], const double skin[3], double veil,
                         double blue_shift, double out[3]);
 

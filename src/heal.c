@@ -145,9 +145,12 @@ void smp_heal_rgb(const double pigment[3], const double skin[3], double veil, do
         }
         double rs = clamp_r(skin[c]);
         double a = 0.5 * (1.0 / rs + rs), b = 0.5 * (1.0 / rs - rs);
-        double sh = sinh(b * sd), ch = cosh(b * sd);
-        double d = a * sh + b * ch;
-        double rl = sh / d, tl = b / d;
+        /* Kubelka's RL = sinh(x) / (a sinh(x) + b cosh(x)), TL = b / (...),
+         * x = b Sd, rewritten with e = exp(-2x) so that a thick layer
+         * cannot overflow sinh and cosh: */
+        double e = exp(-2.0 * b * sd);
+        double d = (a + b) - (a - b) * e;
+        double rl = (1.0 - e) / d, tl = 2.0 * b * sqrt(e) / d;
         out[c] = rl + tl * tl * rp / (1.0 - rl * rp);
     }
 }
@@ -171,6 +174,8 @@ void smp_mix_rgb(const double a[3], const double b[3], double share_a, double ou
 smp_status smp_heal_lab(const double pigment[3], const double skin[3], double veil,
                         double blue_shift, double out[3])
 {
+    if (!(veil >= 0) || !(blue_shift >= 0) || isinf(veil) || isinf(blue_shift))
+        return SMP_E_ARG; /* also NaN */
     smp_heal_ctx h;
     smp_status st = smp_heal_ctx_init(&h);
     if (st != SMP_OK)

@@ -134,6 +134,9 @@ static double shade_veil(const smp_shade *s, const smp_match_params *p)
 
 static double shade_blue(const smp_shade *s, const smp_match_params *p)
 {
+    /* veil 0: the row is a healed measurement, shown as it is */
+    if (shade_veil(s, p) == 0)
+        return 0;
     return isnan(s->blue_shift) ? p->blue_shift : s->blue_shift;
 }
 
@@ -297,7 +300,8 @@ static smp_status find_recipes(const smp_heal_ctx *h, const smp_match_params *p,
         smp_recipes_free(list, n);
         return st;
     }
-    qsort(list, n, sizeof *list, by_recipe);
+    if (n > 1)
+        qsort(list, n, sizeof *list, by_recipe);
     while (n > SMP_MAX_RECIPES)
         recipe_clear(&list[--n]);
     r->recipes = list;

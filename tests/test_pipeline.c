@@ -257,8 +257,9 @@ static int has_guidance(const smp_result *r, const char *words)
 
 static smp_result *analyse_with(const char *file, const smp_options *opt, smp_palette *pal)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/samples/%s", SMP_SOURCE_DIR, file);
+    char path[1024];
+    if (snprintf(path, sizeof path, "%s/samples/%s", SMP_SOURCE_DIR, file) >= (int)sizeof path)
+        fail_msg("path too long: %s", file);
     smp_result *r = NULL;
     smp_analyse_file(path, pal, opt, &r);
     assert_non_null(r);
