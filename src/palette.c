@@ -5,6 +5,9 @@
  *      CSV (RFC 4180) or CGATS.17/IT8 text, told apart by the first line.
  * Out: an smp_palette, an array of smp_shade with D50 Lab colours and owned
  *      strings, read-only once loaded (threads may share it).
+ *      CSV rows with no colour but a base and a dilution are worked out
+ *      from their base and the file's first diluent (Kubelka-Munk, heal.c);
+ *      per-shade veil and blue_shift are read for the healed model.
  * Not: matching or ranking (match.c); writing palettes; any colour model of
  *      how a shade heals (the default palette's modelled values come from
  *      tools/model_palette.c, see docs/palette.md).
@@ -25,6 +28,7 @@
  * such as "name" is also one word, hence the BEGIN_DATA_FORMAT test.
  */
 #include "palette.h"
+#include "heal.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -500,7 +504,7 @@ static int csv_blank(const csv_reader *r)
 }
 
 enum { COL_NAME, COL_CODE, COL_L, COL_A, COL_B, COL_HEX, COL_BRAND, COL_KIND,
-       COL_BASE, COL_DILUTION, COL_NOTES, COL_COUNT };
+       COL_BASE, COL_DILUTION, COL_NOTES, COL_VEIL, COL_BLUE_SHIFT, COL_COUNT };
 
 /* Header names (lower case) and the spellings colour software also writes
  * ("L*" in spectrophotometer exports). */
@@ -510,6 +514,8 @@ static int column_id(const char *name)
         {"name", COL_NAME}, {"code", COL_CODE}, {"l", COL_L}, {"a", COL_A}, {"b", COL_B},
         {"l*", COL_L}, {"a*", COL_A}, {"b*", COL_B}, {"hex", COL_HEX}, {"brand", COL_BRAND},
         {"kind", COL_KIND}, {"base", COL_BASE}, {"dilution", COL_DILUTION}, {"notes", COL_NOTES},
+        {"veil", COL_VEIL}, {"blue_shift", COL_BLUE_SHIFT}, {"blue-shift", COL_BLUE_SHIFT},
+        {"blue shift", COL_BLUE_SHIFT},
     };
     for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++) {
         const char *a = cols[i].name, *b = name;
@@ -524,7 +530,8 @@ static int column_id(const char *name)
 static smp_status csv_header(loader *ld, const csv_reader *r, size_t line, int col[COL_COUNT])
 {
     static const char *const col_name[COL_COUNT] = {"name", "code", "L", "a", "b", "hex",
-                                                    "brand", "kind", "base", "dilution", "notes"};
+                                                    "brand", "kind", "base", "dilution", "notes",
+                                                    "veil", "blue_shift"};
     for (int i = 0; i < COL_COUNT; i++)
         col[i] = -1;
     for (size_t i = 0; i < r->nfields; i++) {
@@ -584,6 +591,41 @@ static smp_status csv_dilution(loader *ld, size_t line, const char *text, double
     return SMP_OK;
 }
 
+/* An optional model parameter: empty leaves *out as it is (NAN, "the
+ * options' value"). */
+static smp_status csv_param(loader *ld, size_t line, const char *col, const char *text, double lo,
+                            double hi, double *out)
+{
+    double v;
+    if (!*text)
+        return SMP_OK;
+    if (parse_number(text, &v) != 0)
+        return bad_number(ld, line, col, text);
+    if (v < lo || v > hi)
+        return smp_fail(ld->err, SMP_E_FORMAT, "%s: line %zu: %s is out of range (%g..%g): %g",
+                        ld->name, line, col, lo, hi, v);
+    *out = v;
+    return SMP_OK;
+}
+
+/* A row without colour is the third way to give one: a base and a dilution
+ * to work it out from (resolve_derived, after the whole file is read). */
+static smp_status csv_derivable(loader *ld, size_t line, const smp_shade *s, const char *base)
+{
+    if (!*base)
+        return smp_fail(ld->err, SMP_E_FORMAT,
+                        "%s: line %zu: needs L,a,b or hex, or a base and a dilution to work the "
+                        "colour out from", ld->name, line);
+    if (!(s->dilution > 0))
+        return smp_fail(ld->err, SMP_E_FORMAT,
+                        "%s: line %zu: needs L,a,b or hex, or a dilution above 0 to work the colour "
+                        "out from its base \"%.60s\"", ld->name, line, base);
+    if (s->kind == SMP_KIND_DILUENT)
+        return smp_fail(ld->err, SMP_E_FORMAT,
+                        "%s: line %zu: a diluent needs its own colour (L,a,b or hex)", ld->name, line);
+    return SMP_OK;
+}
+
 static smp_status csv_row(loader *ld, const csv_reader *r, size_t line, const int col[COL_COUNT])
 {
     char where[48];
@@ -620,9 +662,11 @@ static smp_status csv_row(loader *ld, const csv_reader *r, size_t line, const in
                             line, hex);
         if ((st = srgb_to_lab(ld, rgb, s.lab)) != SMP_OK)
             return st;
+    } else if (n_lab) {
+        return smp_fail(ld->err, SMP_E_FORMAT,
+                        "%s: line %zu: needs L,a,b or hex (some of L, a, b are empty)", ld->name, line);
     } else {
-        return smp_fail(ld->err, SMP_E_FORMAT, "%s: line %zu: needs L,a,b or hex%s", ld->name, line,
-                        n_lab ? " (some of L, a, b are empty)" : "");
+        s.derived = 1; /* worked out from its base once the whole file is read */
     }
 
     const char *kind = csv_field(r, col[COL_KIND]);
@@ -643,6 +687,14 @@ static smp_status csv_row(loader *ld, const csv_reader *r, size_t line, const in
     }
     if ((st = csv_dilution(ld, line, csv_field(r, col[COL_DILUTION]), &s.dilution)) != SMP_OK)
         return st;
+    if (s.derived && (st = csv_derivable(ld, line, &s, csv_field(r, col[COL_BASE]))) != SMP_OK)
+        return st;
+    /* The healed model's parameters, in the CLI's ranges (--veil, --blue-shift). */
+    if ((st = csv_param(ld, line, "veil", csv_field(r, col[COL_VEIL]), 0.0, SMP_PALETTE_MAX_VEIL,
+                         &s.veil)) != SMP_OK ||
+        (st = csv_param(ld, line, "blue_shift", csv_field(r, col[COL_BLUE_SHIFT]), 0.0,
+                        SMP_PALETTE_MAX_BLUE_SHIFT, &s.blue_shift)) != SMP_OK)
+        return st;
 
     const char *str[STR_COUNT] = {name,
                                   csv_field(r, col[COL_CODE]),
@@ -651,6 +703,213 @@ static smp_status csv_row(loader *ld, const csv_reader *r, size_t line, const in
                                   csv_field(r, col[COL_BASE]),
                                   ld->name};
     return add_shade(ld, where, &s, str);
+}
+
+/* ------------------------------------------------------------------ */
+/* Derived rows: a colour worked out from a base and a dilution        */
+/* ------------------------------------------------------------------ */
+
+/* A CSV row with no colour but a base and a dilution > 0 is the base thinned
+ * with the file's first diluent: single-constant Kubelka-Munk in linear-light
+ * sRGB with the base's share 1/(1 + dilution) (heal.c, the model that made
+ * the built-in ladder, tools/model_palette.c). Bases are looked up by name,
+ * ASCII case ignored, the first row of that name; a base may come later in
+ * the file and may itself be derived (a chain: the mix of a mix). Work is
+ * O(n log n) for the name index and O(n) for the chains, whatever the file. */
+
+enum { ROW_DONE = 0, ROW_PENDING, ROW_VISITING };
+
+typedef struct name_ref {
+    const char *name;
+    size_t i;
+} name_ref;
+
+static int ascii_lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : (unsigned char)c;
+}
+
+static int name_cmp(const char *a, const char *b)
+{
+    for (;; a++, b++) {
+        int ca = ascii_lower(*a), cb = ascii_lower(*b);
+        if (ca != cb || !ca)
+            return ca - cb;
+    }
+}
+
+static int by_name(const void *x, const void *y)
+{
+    return name_cmp(((const name_ref *)x)->name, ((const name_ref *)y)->name);
+}
+
+static int by_name_then_row(const void *x, const void *y)
+{
+    int c = by_name(x, y);
+    if (c)
+        return c;
+    size_t i = ((const name_ref *)x)->i, j = ((const name_ref *)y)->i;
+    return i < j ? -1 : i > j;
+}
+
+typedef struct deriver {
+    loader *ld;
+    smp_heal_ctx heal;
+    size_t *base;         /* per shade: the index of its base (derived rows) */
+    unsigned char *state; /* per shade: ROW_* */
+    size_t *chain;        /* rows waiting for their base, innermost last */
+    const smp_shade *diluent;
+    double diluent_rgb[3];
+} deriver;
+
+static smp_status derive_fail(deriver *d, const smp_shade *s, const char *what, const char *name)
+{
+    return smp_fail(d->ld->err, SMP_E_FORMAT, "%s: line %d: base \"%.60s\" %s", d->ld->name, s->line,
+                    name, what);
+}
+
+/* Finds every derived row's base, before any shade's strings move (the
+ * index points into them). */
+static smp_status find_bases(deriver *d)
+{
+    smp_palette *p = d->ld->pal;
+    name_ref *names = malloc(p->n * sizeof *names); /* n <= SMP_PALETTE_MAX_ENTRIES */
+    if (!names)
+        return smp_fail(d->ld->err, SMP_E_NOMEM, "%s: out of memory", d->ld->name);
+    for (size_t i = 0; i < p->n; i++) {
+        names[i].name = p->shades[i].name;
+        names[i].i = i;
+    }
+    qsort(names, p->n, sizeof *names, by_name_then_row);
+    size_t m = 0; /* keep the first row of each name */
+    for (size_t i = 0; i < p->n; i++)
+        if (m == 0 || name_cmp(names[m - 1].name, names[i].name) != 0)
+            names[m++] = names[i];
+    smp_status st = SMP_OK;
+    for (size_t i = 0; i < p->n && st == SMP_OK; i++) {
+        const smp_shade *s = &p->shades[i];
+        if (!s->derived)
+            continue;
+        name_ref key = {s->base, 0};
+        const name_ref *hit = bsearch(&key, names, m, sizeof *names, by_name);
+        if (!hit)
+            st = derive_fail(d, s, "is not a shade in this file", s->base);
+        else if (hit->i == i)
+            st = derive_fail(d, s, "is this row itself", s->base);
+        d->base[i] = hit ? hit->i : 0;
+        d->state[i] = ROW_PENDING;
+    }
+    free(names);
+    return st;
+}
+
+/* "derived: 1 part Carbon black : 6 parts Distilled water, Kubelka-Munk",
+ * as the shade's notes when it has none. */
+static smp_status derived_notes(deriver *d, smp_shade *s, const smp_shade *b)
+{
+    static const char fmt[] = "derived: 1 part %s : %g part%s %s, Kubelka-Munk";
+    const char *plural = s->dilution == 1.0 ? "" : "s";
+    int len = snprintf(NULL, 0, fmt, b->name, s->dilution, plural, d->diluent->name);
+    char *notes = len >= 0 ? malloc((size_t)len + 1) : NULL;
+    if (!notes)
+        return smp_fail(d->ld->err, SMP_E_NOMEM, "%s: out of memory", d->ld->name);
+    snprintf(notes, (size_t)len + 1, fmt, b->name, s->dilution, plural, d->diluent->name);
+    const char *str[STR_COUNT] = {s->name, s->code, s->brand, notes, s->base, s->palette};
+    smp_shade copy = *s;
+    int rc = shade_set_strings(&copy, str);
+    free(notes);
+    if (rc != 0)
+        return smp_fail(d->ld->err, SMP_E_NOMEM, "%s: out of memory", d->ld->name);
+    shade_free_strings(s);
+    *s = copy;
+    return SMP_OK;
+}
+
+/* Works out row i from its base, which is done. */
+static smp_status derive_row(deriver *d, size_t i)
+{
+    smp_shade *s = &d->ld->pal->shades[i];
+    const smp_shade *b = &d->ld->pal->shades[d->base[i]];
+    if (b->kind == SMP_KIND_DILUENT)
+        return derive_fail(d, s, "is a diluent, not a pigment", b->name);
+    /* A healed measurement has been through the skin: thinning it in the
+     * bottle with water means nothing (match.c does not mix them either). */
+    if (b->veil == 0.0)
+        return derive_fail(d, s, "is a healed measurement (veil 0); dilutions are worked out "
+                                 "from bottle colours only", b->name);
+    double rgb[3], mix[3];
+    smp_heal_to_rgb(&d->heal, b->lab, rgb);
+    smp_mix_rgb(rgb, d->diluent_rgb, 1.0 / (1.0 + s->dilution), mix);
+    smp_heal_to_lab(&d->heal, mix, s->lab);
+    /* The pigment's own model parameters carry over to its dilutions. */
+    if (isnan(s->veil))
+        s->veil = b->veil;
+    if (isnan(s->blue_shift))
+        s->blue_shift = b->blue_shift;
+    d->state[i] = ROW_DONE;
+    return s->notes[0] ? SMP_OK : derived_notes(d, s, b);
+}
+
+/* Row i and, first, the derived rows it rests on. */
+static smp_status derive_chain(deriver *d, size_t i)
+{
+    size_t k = 0, j = i;
+    while (d->state[j] == ROW_PENDING) {
+        d->state[j] = ROW_VISITING;
+        d->chain[k++] = j; /* each row enters once: k <= n */
+        j = d->base[j];
+    }
+    if (d->state[j] == ROW_VISITING) {
+        const smp_shade *s = &d->ld->pal->shades[j];
+        return derive_fail(d, s, "leads back to this row (the derived rows go round in a circle)",
+                           s->base);
+    }
+    smp_status st = SMP_OK;
+    while (k > 0 && st == SMP_OK)
+        st = derive_row(d, d->chain[--k]);
+    return st;
+}
+
+static smp_status resolve_derived(loader *ld)
+{
+    smp_palette *p = ld->pal;
+    const smp_shade *first = NULL;
+    deriver d;
+    memset(&d, 0, sizeof d);
+    d.ld = ld;
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->shades[i].derived && !first)
+            first = &p->shades[i];
+        if (p->shades[i].kind == SMP_KIND_DILUENT && !d.diluent)
+            d.diluent = &p->shades[i];
+    }
+    if (!first)
+        return SMP_OK;
+    if (!d.diluent)
+        return smp_fail(ld->err, SMP_E_FORMAT,
+                        "%s: line %d: to work out a dilution of \"%.60s\" the file needs a row of "
+                        "kind diluent (e.g. Distilled water)", ld->name, first->line, first->base);
+    smp_status st = SMP_OK;
+    d.base = malloc(p->n * sizeof *d.base);
+    d.chain = malloc(p->n * sizeof *d.chain);
+    d.state = calloc(p->n, 1);
+    if (!d.base || !d.chain || !d.state)
+        st = smp_fail(ld->err, SMP_E_NOMEM, "%s: out of memory", ld->name);
+    else if (smp_heal_ctx_init(&d.heal) != SMP_OK)
+        st = smp_fail(ld->err, SMP_E_COLOUR, "%s: cannot work out the derived shades (LittleCMS "
+                      "could not build its transforms)", ld->name);
+    if (st == SMP_OK) {
+        smp_heal_to_rgb(&d.heal, d.diluent->lab, d.diluent_rgb);
+        st = find_bases(&d);
+        for (size_t i = 0; i < p->n && st == SMP_OK; i++)
+            if (d.state[i] == ROW_PENDING)
+                st = derive_chain(&d, i);
+        smp_heal_ctx_release(&d.heal);
+    }
+    free(d.base);
+    free(d.chain);
+    free(d.state);
+    return st;
 }
 
 static smp_status load_csv(loader *ld, const char *data, size_t size)
@@ -687,6 +946,8 @@ static smp_status load_csv(loader *ld, const char *data, size_t size)
                       "%s: no header row (the file has only comments and blank lines)", ld->name);
     else if (ld->pal->n == 0)
         st = smp_fail(ld->err, SMP_E_FORMAT, "%s: no shades in the file", ld->name);
+    else
+        st = resolve_derived(ld);
 done:
     free(r.buf);
     free(r.field);

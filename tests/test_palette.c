@@ -541,6 +541,316 @@ static void test_detection(void **state)
     FAIL("CGATS.17\n", SMP_E_FORMAT, "mypal.csv: ");
 }
 
+/* ---- model parameters per shade ---- */
+
+static void test_csv_model_params(void **state)
+{
+    (void)state;
+    /* Header names in any case and spelling the docs list. */
+    smp_palette *p = load_ok("m.csv", "name,L,a,b,VEIL,Blue_Shift\n"
+                                      "A,20,0,0,0.08,0.01\n"
+                                      "B,30,0,0,,\n"
+                                      "C,40,0,0,0,0\n"
+                                      "D,50,0,0,1,0.1\n");
+    const smp_shade *s = smp_palette_get(p, 0);
+    assert_true(s->veil == 0.08 && s->blue_shift == 0.01);
+    s = smp_palette_get(p, 1); /* empty: the options' values */
+    assert_true(isnan(s->veil) && isnan(s->blue_shift));
+    s = smp_palette_get(p, 2); /* 0 is a value, not "unset" */
+    assert_true(s->veil == 0.0 && s->blue_shift == 0.0);
+    assert_false(isnan(s->veil));
+    s = smp_palette_get(p, 3); /* the ends of the ranges are allowed */
+    assert_true(s->veil == 1.0 && s->blue_shift == 0.1);
+    for (size_t i = 0; i < smp_palette_size(p); i++)
+        assert_int_equal(smp_palette_get(p, i)->derived, 0);
+    smp_palette_free(p);
+
+    p = load_ok("m2.csv", "name,L,a,b,blue shift\nA,20,0,0,0.002\n");
+    assert_true(smp_palette_get(p, 0)->blue_shift == 0.002);
+    assert_true(isnan(smp_palette_get(p, 0)->veil)); /* no column at all */
+    smp_palette_free(p);
+    p = load_ok("m3.csv", "name,L,a,b,blue-shift\nA,20,0,0,0.003\n");
+    assert_true(smp_palette_get(p, 0)->blue_shift == 0.003);
+    smp_palette_free(p);
+
+    /* The CLI's ranges (--veil 0..1, --blue-shift 0..0.1). */
+    FAIL("name,L,a,b,veil\nA,20,0,0,0.1\nB,20,0,0,1.5\n", SMP_E_FORMAT,
+         "mypal.csv: line 3: veil is out of range (0..1): 1.5");
+    FAIL("name,L,a,b,veil\nA,20,0,0,-0.01\n", SMP_E_FORMAT, "mypal.csv: line 2: veil is out of range");
+    FAIL("name,L,a,b,blue_shift\nA,20,0,0,0.2\n", SMP_E_FORMAT,
+         "mypal.csv: line 2: blue_shift is out of range (0..0.1): 0.2");
+    FAIL("name,L,a,b,blue_shift\n\nA,20,0,0,-1\n", SMP_E_FORMAT, "line 3: blue_shift is out of range");
+    FAIL("name,L,a,b,veil\nA,20,0,0,thin\n", SMP_E_FORMAT,
+         "mypal.csv: line 2: veil is not a number (\"thin\")");
+    FAIL("name,L,a,b,blue_shift\nA,20,0,0,nan\n", SMP_E_FORMAT, "line 2: blue_shift is not a number");
+    FAIL("name,L,a,b,veil\nA,20,0,0,\"0,5\"\n", SMP_E_FORMAT, "line 2: veil is not a number", "use a dot");
+    FAIL("name,L,a,b,veil,Veil\nA,20,0,0,1,1\n", SMP_E_FORMAT, "line 1: the 'veil' column appears twice");
+    FAIL("name,L,a,b,blue_shift,blue shift\nA,20,0,0,0,0\n", SMP_E_FORMAT,
+         "line 1: the 'blue_shift' column appears twice");
+
+    /* CGATS and the built-in palette never set them. */
+    smp_error err;
+    assert_int_equal(smp_palette_load(SMP_TEST_DATA "/palette_lab.it8", &p, &err), SMP_OK);
+    for (size_t i = 0; i < smp_palette_size(p); i++) {
+        assert_true(isnan(smp_palette_get(p, i)->veil) && isnan(smp_palette_get(p, i)->blue_shift));
+        assert_int_equal(smp_palette_get(p, i)->derived, 0);
+    }
+    smp_palette_free(p);
+    assert_int_equal(smp_palette_new_default(&p, &err), SMP_OK);
+    for (size_t i = 0; i < smp_palette_size(p); i++) {
+        assert_true(isnan(smp_palette_get(p, i)->veil) && isnan(smp_palette_get(p, i)->blue_shift));
+        assert_int_equal(smp_palette_get(p, i)->derived, 0);
+    }
+    smp_palette_free(p);
+}
+
+/* ---- derived rows ---- */
+
+/* Largest per-coordinate difference. */
+static double lab_gap(const double x[3], const double y[3])
+{
+    double g = 0;
+    for (int i = 0; i < 3; i++)
+        g = fmax(g, fabs(x[i] - y[i]));
+    return g;
+}
+
+/* The example file: a measured base, a 1:1, 3:1, 6:1 ladder with no
+ * colour, water, and a healed swatch (veil 0). */
+static void test_derived_ladder(void **state)
+{
+    (void)state;
+    smp_palette *p = NULL;
+    smp_error err;
+    assert_int_equal(smp_palette_load(SMP_TEST_DATA "/palette_ladder.csv", &p, &err), SMP_OK);
+    assert_int_equal(smp_palette_size(p), 6);
+    const smp_shade *base = find(p, "Clinic black"), *water = find(p, "Distilled water");
+    assert_non_null(base);
+    assert_non_null(water);
+    assert_int_equal(base->derived, 0);
+    assert_int_equal(water->kind, SMP_KIND_DILUENT);
+    assert_true(base->blue_shift == 0.006 && isnan(base->veil));
+
+    static const char *const names[] = {"Clinic black 1:1", "Clinic black 3:1", "Clinic black 6:1"};
+    static const double parts[] = {1, 3, 6};
+    double prev_l = base->lab[0];
+    for (int k = 0; k < 3; k++) {
+        const smp_shade *s = find(p, names[k]);
+        assert_non_null(s);
+        assert_int_equal(s->derived, 1);
+        assert_true(s->dilution == parts[k]);
+        assert_string_equal(s->base, "Clinic black");
+        /* The public mixing model, base share 1/(1 + parts water). */
+        double want[3];
+        assert_int_equal(smp_mix_lab(base->lab, water->lab, 1.0 / (1.0 + parts[k]), want), SMP_OK);
+        if (lab_gap(s->lab, want) > 1e-6)
+            fail_msg("%s: %.6f %.6f %.6f, smp_mix_lab %.6f %.6f %.6f", s->name, s->lab[0], s->lab[1],
+                     s->lab[2], want[0], want[1], want[2]);
+        /* Between the pigment and the water, lighter with more water. */
+        assert_true(s->lab[0] > prev_l && s->lab[0] < water->lab[0]);
+        prev_l = s->lab[0];
+        /* The pigment's blue shift carries over; the veil stays the options'. */
+        assert_true(s->blue_shift == 0.006);
+        assert_true(isnan(s->veil));
+    }
+    const smp_shade *six = find(p, "Clinic black 6:1");
+    assert_string_equal(six->notes,
+                        "derived: 1 part Clinic black : 6 parts Distilled water, Kubelka-Munk");
+    assert_string_equal(find(p, "Clinic black 1:1")->notes,
+                        "derived: 1 part Clinic black : 1 part Distilled water, Kubelka-Munk");
+    assert_string_equal(six->code, "K6");
+    assert_string_equal(six->palette, SMP_TEST_DATA "/palette_ladder.csv");
+    assert_int_equal(six->line, 9);
+    const smp_shade *healed = find(p, "Clinic black 3:1 healed");
+    assert_true(healed->veil == 0.0);
+    assert_int_equal(healed->derived, 0);
+    assert_true(healed->lab[0] == 40.2);
+
+    /* The palette keeps what it derived when appended elsewhere. */
+    smp_palette *d = NULL;
+    assert_int_equal(smp_palette_new_default(&d, &err), SMP_OK);
+    size_t nd = smp_palette_size(d);
+    assert_int_equal(smp_palette_append(d, p, &err), SMP_OK);
+    assert_int_equal(smp_palette_get(d, nd + 3)->derived, 1);
+    assert_true(lab_gap(smp_palette_get(d, nd + 3)->lab, six->lab) == 0.0);
+    smp_palette_free(d);
+    smp_palette_free(p);
+}
+
+static void test_derived_order_chain_and_notes(void **state)
+{
+    (void)state;
+    /* The base after its dilution, a hex diluent, a base named in another
+     * case, a chain (the 3:1 of the 1:1), notes kept when given, and a
+     * row that has a colour and a base (measured: not derived). */
+    smp_palette *p = load_ok("o.csv", "name,kind,base,dilution,L,a,b,hex,notes,veil\n"
+                                      "Warm 1:1,,WARM BLACK,1,,,,,,\n"
+                                      "Warm 1:1 then 3:1,,Warm 1:1,3,,,,,my own words,0.1\n"
+                                      "Warm black,pigment,,,22,3,5,,,0.05\n"
+                                      "Warm 6:1 measured,,Warm black,6,50,2,6,,,\n"
+                                      "Water,diluent,,,,,,#f0f0f0,,\n"
+                                      "Other water,diluent,,,96,0,0,,,\n");
+    const smp_shade *w11 = smp_palette_get(p, 0), *chain = smp_palette_get(p, 1);
+    const smp_shade *base = smp_palette_get(p, 2), *meas = smp_palette_get(p, 3);
+    const smp_shade *water = smp_palette_get(p, 4);
+    double want[3];
+    /* The file's FIRST diluent is the one used. */
+    assert_int_equal(smp_mix_lab(base->lab, water->lab, 0.5, want), SMP_OK);
+    assert_true(lab_gap(w11->lab, want) < 1e-6);
+    assert_true(w11->veil == 0.05); /* inherited from its base */
+    /* K/S is linear in concentration, so thinning 1:1 then 3:1 is the base
+     * at a share of 1/2 * 1/4: the chain must land there. */
+    assert_int_equal(smp_mix_lab(base->lab, water->lab, 0.125, want), SMP_OK);
+    assert_true(lab_gap(chain->lab, want) < 1e-4);
+    assert_int_equal(chain->derived, 1);
+    assert_string_equal(chain->notes, "my own words");
+    assert_true(chain->veil == 0.1); /* its own value wins */
+    assert_true(chain->lab[0] > w11->lab[0]);
+    assert_int_equal(meas->derived, 0);
+    assert_true(meas->lab[0] == 50.0);
+    assert_true(meas->dilution == 6.0);
+    smp_palette_free(p);
+}
+
+/* Tinted bases: every channel follows Kubelka-Munk, hue kept close, L*
+ * between base and water and rising with the water at fine steps. */
+static void test_derived_monotonic(void **state)
+{
+    (void)state;
+    char text[4096];
+    int len = snprintf(text, sizeof text, "name,kind,base,dilution,L,a,b\n"
+                                          "Brown,,,,30,12,18\nW,diluent,,,95,0,0\n");
+    for (int k = 1; k <= 40; k++)
+        len += snprintf(text + len, sizeof text - (size_t)len, "B%d,,Brown,%g,,,\n", k, k * 0.5);
+    smp_palette *p = load_ok("mono.csv", text);
+    assert_int_equal(smp_palette_size(p), 42);
+    double prev = smp_palette_get(p, 0)->lab[0];
+    for (size_t i = 2; i < 42; i++) {
+        const smp_shade *s = smp_palette_get(p, i);
+        assert_true(s->lab[0] > prev && s->lab[0] < 95.0);
+        assert_true(s->lab[1] > 0 && s->lab[2] > 0); /* still a brown */
+        prev = s->lab[0];
+    }
+    smp_palette_free(p);
+}
+
+static void test_derived_errors(void **state)
+{
+    (void)state;
+    FAIL("name,kind,base,dilution,L,a,b\nK,,,,20,0,0\nW,diluent,,,95,0,0\nK 3:1,,Kk,3,,,\n", SMP_E_FORMAT,
+         "mypal.csv: line 4: base \"Kk\" is not a shade in this file");
+    FAIL("name,kind,base,dilution,L,a,b\nK,,,,20,0,0\n\nK 3:1,,K,3,,,\n", SMP_E_FORMAT,
+         "mypal.csv: line 4: ", "needs a row of kind diluent");
+    FAIL("name,kind,base,dilution,L,a,b\nK,,,,20,0,0\nW,diluent,,,95,0,0\nK 0,,K,,,,\n", SMP_E_FORMAT,
+         "mypal.csv: line 4: needs L,a,b or hex, or a dilution above 0", "\"K\"");
+    FAIL("name,kind,base,dilution,L,a,b\nK,,,,20,0,0\nW,diluent,,,95,0,0\nK 0,,K,0:1,,,\n", SMP_E_FORMAT,
+         "mypal.csv: line 4: needs L,a,b or hex, or a dilution above 0");
+    FAIL("name,kind,base,dilution,L,a,b\nK,,,,20,0,0\nW,diluent,,,95,0,0\nX,,,3,,,\n", SMP_E_FORMAT,
+         "mypal.csv: line 4: needs L,a,b or hex, or a base and a dilution");
+    FAIL("name,kind,base,dilution,L,a,b\nK,,,,20,0,0\nW,diluent,K,3,,,\n", SMP_E_FORMAT,
+         "mypal.csv: line 3: a diluent needs its own colour");
+    FAIL("name,kind,base,dilution,L,a,b\nK,,,,20,0,0\nW,diluent,,,95,0,0\nK 3:1,,W,3,,,\n", SMP_E_FORMAT,
+         "mypal.csv: line 4: base \"W\" is a diluent");
+    FAIL("name,kind,base,dilution,L,a,b,veil\nK,,,,20,0,0,0\nW,diluent,,,95,0,0,\nK 3:1,,K,3,,,,\n",
+         SMP_E_FORMAT, "mypal.csv: line 4: base \"K\" is a healed measurement (veil 0)");
+    FAIL("name,kind,base,dilution,L,a,b\nW,diluent,,,95,0,0\nA,,A,3,,,\n", SMP_E_FORMAT,
+         "mypal.csv: line 3: base \"A\" is this row itself");
+    FAIL("name,kind,base,dilution,L,a,b\nW,diluent,,,95,0,0\nA,,B,3,,,\nB,,C,1,,,\nC,,B,1,,,\n",
+         SMP_E_FORMAT, "mypal.csv: line ", "go round in a circle");
+    /* Still one line when the names are long. */
+    char text[3000], name[2001];
+    memset(name, 'n', 2000);
+    name[2000] = '\0';
+    snprintf(text, sizeof text, "name,kind,base,dilution,L,a,b\nW,diluent,,,95,0,0\nX,,%s,2,,,\n", name);
+    expect_fail("long.csv", text, strlen(text), SMP_E_FORMAT, "long.csv: line 3: base \"nnn", NULL);
+}
+
+/* A chain as long as a palette may be, and as many derived rows: bounded
+ * work (no recursion, no quadratic name search) and the chain's end where
+ * Kubelka-Munk puts it. */
+static void test_derived_limits(void **state)
+{
+    (void)state;
+    size_t rows = SMP_PALETTE_MAX_ENTRIES - 2, cap = 64 + rows * 40, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len += (size_t)snprintf(text, cap, "name,kind,base,dilution,L,a,b\nW,diluent,,,95,0,0\nS0,,,,20,0,0\n");
+    for (size_t i = 1; i <= rows; i++) /* each the next's base, listed last first */
+        len += (size_t)snprintf(text + len, cap - len, "S%zu,,S%zu,0.0001,,,\n", rows + 1 - i,
+                                rows - i);
+    smp_palette *p = load_ok("chain.csv", text);
+    assert_int_equal(smp_palette_size(p), rows + 2);
+    const smp_shade *end = find(p, "S9998");
+    assert_non_null(end);
+    double want[3];
+    assert_int_equal(smp_mix_lab(smp_palette_get(p, 1)->lab, smp_palette_get(p, 0)->lab,
+                                 pow(1.0 / 1.0001, (double)rows), want),
+                     SMP_OK);
+    if (lab_gap(end->lab, want) > 0.05)
+        fail_msg("end of chain %.4f %.4f %.4f, want %.4f %.4f %.4f", end->lab[0], end->lab[1],
+                 end->lab[2], want[0], want[1], want[2]);
+    smp_palette_free(p);
+    free(text);
+}
+
+/* The built-in palette's diluent and ladder agree with derived rows: a
+ * palette that gives only the neat pigments and the water, with every
+ * built-in dilution as a row without colour, must give the built-in
+ * values (tools/model_palette.c computed them with the same model; the file
+ * rounds to 2 decimals). */
+static void test_default_diluent_and_derived(void **state)
+{
+    (void)state;
+    smp_palette *p = NULL;
+    smp_error err;
+    assert_int_equal(smp_palette_new_default(&p, &err), SMP_OK);
+    const smp_shade *water = NULL;
+    size_t n_diluents = 0;
+    for (size_t i = 0; i < smp_palette_size(p); i++)
+        if (smp_palette_get(p, i)->kind == SMP_KIND_DILUENT) {
+            water = smp_palette_get(p, i);
+            n_diluents++;
+        }
+    assert_int_equal(n_diluents, 1);
+    assert_string_equal(water->name, "Distilled water");
+    /* The white medium docs/palette.md states: neutral, L* 95. */
+    assert_true(water->lab[0] == 95.0 && water->lab[1] == 0.0 && water->lab[2] == 0.0);
+    assert_non_null(strstr(water->notes, "never recommended"));
+
+    size_t cap = 16384, len = 0, n_derived = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len += (size_t)snprintf(text, cap, "name,kind,base,dilution,L,a,b\n");
+    for (size_t i = 0; i < smp_palette_size(p); i++) {
+        const smp_shade *s = smp_palette_get(p, i);
+        if (s->base[0]) {
+            len += (size_t)snprintf(text + len, cap - len, "\"%s\",,\"%s\",%.17g,,,\n", s->name,
+                                    s->base, s->dilution);
+            n_derived++;
+        } else {
+            len += (size_t)snprintf(text + len, cap - len, "\"%s\",%s,,,%.17g,%.17g,%.17g\n", s->name,
+                                    s->kind == SMP_KIND_DILUENT ? "diluent" : "pigment", s->lab[0],
+                                    s->lab[1], s->lab[2]);
+        }
+        assert_true(len < cap);
+    }
+    assert_true(n_derived >= 12);
+    smp_palette *q = load_ok("rederived.csv", text);
+    assert_int_equal(smp_palette_size(q), smp_palette_size(p));
+    for (size_t i = 0; i < smp_palette_size(p); i++) {
+        const smp_shade *a = smp_palette_get(p, i), *b = smp_palette_get(q, i);
+        assert_string_equal(a->name, b->name);
+        assert_int_equal(b->derived, a->base[0] != '\0');
+        if (lab_gap(a->lab, b->lab) > 0.0051)
+            fail_msg("%s: built-in %.2f %.2f %.2f, derived %.4f %.4f %.4f", a->name, a->lab[0],
+                     a->lab[1], a->lab[2], b->lab[0], b->lab[1], b->lab[2]);
+    }
+    assert_true(lab_gap(find(q, "Carbon black 3:1")->lab, find(p, "Carbon black 3:1")->lab) < 0.01);
+    smp_palette_free(q);
+    free(text);
+    smp_palette_free(p);
+}
+
 /* ---- append, access, free ---- */
 
 static void test_append_and_access(void **state)
@@ -601,6 +911,13 @@ int main(void)
         cmocka_unit_test(test_cgats_errors),
         cmocka_unit_test(test_detection),
         cmocka_unit_test(test_append_and_access),
+        cmocka_unit_test(test_csv_model_params),
+        cmocka_unit_test(test_derived_ladder),
+        cmocka_unit_test(test_derived_order_chain_and_notes),
+        cmocka_unit_test(test_derived_monotonic),
+        cmocka_unit_test(test_derived_errors),
+        cmocka_unit_test(test_derived_limits),
+        cmocka_unit_test(test_default_diluent_and_derived),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

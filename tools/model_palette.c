@@ -4,7 +4,8 @@
  * In:  nothing; the model's assumptions are the constants below, each with
  *      its reason (docs/palette.md explains the model in full).
  * Out: on stdout, the complete palettes/default.csv: comment lines, the
- *      header and one row per shade, Lab D50 rounded to 2 decimals.
+ *      header, one row per shade, Lab D50 rounded to 2 decimals, and last
+ *      the diluent row (the white medium below, "Distilled water").
  * Not: a measurement. Every value is modelled; clinics should measure their
  *      own healed swatches or bottles and load those instead.
  *
@@ -182,6 +183,27 @@ int main(void)
             put_field(notes, 1);
         }
     }
+    /* The diluent: water carries the pigment in and is absorbed, so what a
+     * dilution adds is the white medium above; its row is that white. The
+     * matcher never recommends a diluent, it only mixes with it, and a
+     * palette's derived rows (docs/palette.md) thin their base with it. */
+    char wL[16], wa[16], wb[16];
+    snprintf(wL, sizeof wL, "%.2f", white_lab[0]);
+    snprintf(wa, sizeof wa, "%.2f", white_lab[1]);
+    snprintf(wb, sizeof wb, "%.2f", white_lab[2]);
+    put_field("Distilled water", 0);
+    put_field("DW", 0);
+    put_field("", 0);
+    put_field("diluent", 0);
+    put_field("", 0);
+    put_field("0", 0);
+    put_field(wL, 0);
+    put_field(wa, 0);
+    put_field(wb, 0);
+    put_field("modelled: the diluent, taken as the neutral white medium of L* 95 the ladder "
+              "assumes; never recommended as a shade, only used in mixes",
+              1);
+
     cmsDeleteTransform(to_rgb);
     cmsDeleteTransform(to_lab);
     cmsCloseProfile(linrgb);
