@@ -5,7 +5,7 @@
  * In:  an output directory; --coverage DIR (also write each sample scene's
  *      hair-coverage map as an 8-bit grey PNG, 255 = fully covered, in
  *      displayed coordinates); or --eval DIR [--count N] [--jobs N].
- * Out: samples mode: the 8 committed samples and truth.csv. Eval mode: N
+ * Out: samples mode: the 9 committed samples and truth.csv. Eval mode: N
  *      (default 120) photos DIR/<id>.jpg|png, their truth masks
  *      DIR/<id>.hair.png and DIR/<id>.skin.png (8-bit grey, 255 = in, the
  *      size of the photo as displayed) and DIR/truth.csv.
@@ -168,6 +168,9 @@ typedef struct sample_def {
     double cast_xy[2];  /* warm light: chromaticity of the illuminant the scene
                            is lit by while the camera is balanced for D50;
                            0: none (see cast_lab in render.c) */
+    rnd_lab hair2;      /* a second hair colour (grey strands) ... */
+    double hair2_share; /* ... as this share of the strands (0: none) ... */
+    double hair2_zone[4]; /* ... rooted in this part of the frame (fractions) */
     const char *notes;
     output_def out[MAX_OUTPUTS];
     int n_out;
@@ -290,6 +293,30 @@ static const sample_def SAMPLES[] = {
         .out = {{"side_lightbrown_orient6.jpg", RND_SRGB, TAG_NONE, 0, 90, 1, 0, 6, 1.8}},
         .n_out = 1,
     },
+    {
+        /* Per-area shades (issue 4): greying often starts at the temples, so
+         * the left third (x < 338 as displayed, fading out by x 400) has 65 %
+         * grey strands and the rest none. Coverage 0.55, sparser than the
+         * other samples, so that bare skin shows between strands in every
+         * part of the frame (each area finds its own skin). */
+        .name = "temple_grey_on_tan",
+        .seed = 0x5a17c0de0008ULL,
+        .width = FRAME_W, .height = FRAME_H,
+        .lay = {RND_LAYOUT_DIFFUSE, 0, 0, 0, 0, 0, 70, 0.35},
+        .hair = {32.0, 6.5, 12.0},  /* brown */
+        .skin = {57.0, 11.0, 18.0}, /* ITA 21.3: tan */
+        .target_cov = 0.55,
+        .hair_roi = {0.72, 0.06, 0.22, 0.26},
+        .scalp_roi = {0.58, 0.58, 0.14, 0.18},
+        .hair2 = {66.0, 0.5, 5.0}, /* grey */
+        .hair2_share = 0.65,
+        .hair2_zone = {0.0, 0.0, 0.33, 1.0},
+        .notes = "diffuse thinning; brown hair with greyer temples: 65 % grey strands (66, 0.5, 5) rooted in "
+                 "the left third (x < 338, fading out by x 400), none elsewhere; hair truth is the brown "
+                 "outside it; untagged sRGB JPEG 4:2:0 q90",
+        .out = {{"temple_grey_on_tan.jpg", RND_SRGB, TAG_NONE, 0, 90, 1, 0, 1, 1.8}},
+        .n_out = 1,
+    },
 };
 
 #define N_SAMPLES (sizeof SAMPLES / sizeof SAMPLES[0])
@@ -304,7 +331,9 @@ static void sample_params(const sample_def *sd, const output_def *od, rnd_params
     p->seed = sd->seed;
     p->layout = sd->lay;
     p->hair = sd->hair;
-    p->hair2 = sd->hair;
+    p->hair2 = sd->hair2_share > 0 ? sd->hair2 : sd->hair;
+    p->hair2_share = sd->hair2_share;
+    memcpy(p->hair2_zone, sd->hair2_zone, sizeof p->hair2_zone);
     p->skin = sd->skin;
     p->coverage = sd->target_cov;
     memcpy(p->hair_roi, sd->hair_roi, sizeof p->hair_roi);

@@ -264,7 +264,7 @@ void rnd_default_bg(rnd_params *p, int variant)
 
 rnd_lab rnd_hair_truth(const rnd_params *p)
 {
-    return p->hair2_share > 0.5 ? p->hair2 : p->hair;
+    return p->hair2_share > 0.5 && p->hair2_zone[2] <= 0 ? p->hair2 : p->hair;
 }
 
 /* -------------------------------------------------------------- scene -- */
@@ -466,6 +466,18 @@ static void pick_root(const scene *sc, rng *r, double *x0, double *y0)
     }
 }
 
+/* How much of hair2_share applies to a strand rooted at (x, y): 1 inside
+ * hair2_zone (or everywhere when there is none), fading to 0 over 6 % of the
+ * frame width outside it, so a greyer temple blends into the rest. */
+static double hair2_weight(const scene *sc, double x, double y)
+{
+    const double *z = sc->p->hair2_zone;
+    if (z[2] <= 0)
+        return 1.0;
+    rect zr = frac_rect(z, sc->w, sc->h);
+    return 1.0 - smoothstep(0.0, 0.06 * sc->w, rect_distance(&zr, x, y));
+}
+
 static void make_strand(const scene *sc, strand *s, rng *r, double x0, double y0, double theta,
                         double len, double half_w)
 {
@@ -492,10 +504,11 @@ static void make_strand(const scene *sc, strand *s, rng *r, double x0, double y0
     s->alt = 0;
     s->root_t = 0;
     if (p->hair2_share > 0) {
+        double share = p->hair2_share * hair2_weight(sc, x0, y0);
         if (p->hair2_mix == RND_MIX_STRANDS)
-            s->alt = rng_unit(r) < p->hair2_share;
+            s->alt = rng_unit(r) < share;
         else
-            s->root_t = p->hair2_share;
+            s->root_t = share;
     }
 }
 

@@ -94,6 +94,9 @@ typedef struct rnd_params {
     rnd_lab hair2;       /* second hair colour, used when hair2_share > 0 */
     double hair2_share;  /* 0..1 */
     rnd_mix hair2_mix;
+    double hair2_zone[4];    /* x, y, w, h as fractions of W, H: where hair2 grows (greyer
+                                temples); it fades out over 6 % of W outside the zone.
+                                w = 0 (the default): everywhere */
 
     double strand_width[2];  /* full width range, px at 1200 wide (default 3..7) */
     double strand_length[2]; /* length range, px at 1200 wide (default 110..300; stubble ~6..22) */
@@ -153,7 +156,8 @@ void rnd_default_bg(rnd_params *p, int variant);
 int rnd_rects(const rnd_params *p, rnd_rect *hair_roi, rnd_rect *scalp_roi, rnd_rect *white_roi,
               int *has_white_roi, char *err, size_t err_size);
 
-/* The truth hair colour: the dominant strand colour. */
+/* The truth hair colour: the dominant strand colour (outside hair2_zone when
+ * there is one). */
 rnd_lab rnd_hair_truth(const rnd_params *p);
 
 /* Renders the scene. On success fills *out (free with rnd_image_free) and
