@@ -445,10 +445,13 @@ static int guidance(smp_result *r, const smp_options *opt, double darkest_l)
         bad |= GUIDE(r, "First session: start with %s (heals to %s, lighter than the hair); build "
                         "towards %s at later sessions if needed",
                      r->lighter_start.name, r->lighter_start.healed_hex, top->name);
-    if (r->grey_share >= GREY_HAIR_SHARE && r->grey_share <= 1.0 - GREY_HAIR_SHARE)
-        bad |= GUIDE(r, "Grey or white hair makes up %.0f %% of the hair: a lighter shade than "
-                        "the dark strands keeps the salt-and-pepper look",
-                     r->grey_share * 100.0);
+    if (opt->match_cluster == 0 && r->grey_share >= GREY_HAIR_SHARE &&
+        r->grey_share <= 1.0 - GREY_HAIR_SHARE)
+        bad |= GUIDE(r, "Salt-and-pepper hair: grey or white strands make up %.0f %% of it. The "
+                        "shades match the largest colour group (the %s strands); --hair-colour "
+                        "all matches all strands together",
+                     r->grey_share * 100.0,
+                     r->n_hair_clusters > 0 && r->hair_clusters[0].grey ? "grey" : "dark");
     return bad;
 }
 
