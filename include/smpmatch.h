@@ -248,7 +248,7 @@ void smp_options_init(smp_options *opt);
 
 typedef enum smp_source {
     SMP_SOURCE_NONE = 0, /* not measured */
-    SMP_SOURCE_AUTO,     /* found automatically; for now: the whole photo split in two */
+    SMP_SOURCE_AUTO,     /* found automatically (regions_auto.c) */
     SMP_SOURCE_ROI,      /* rectangles */
     SMP_SOURCE_MASK      /* a mask file */
 } smp_source;

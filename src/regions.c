@@ -4,8 +4,8 @@
  * In:  --hair-roi / --scalp-roi rectangles (several of each are united),
  *      --hair-mask / --scalp-mask PNG files, the photo's displayed size.
  * Out: one byte per pixel per region, non-zero = measured.
- * Not: automatic region finding (a later issue): with neither rectangles nor
- *      masks there are no masks, and the pipeline measures the whole photo.
+ * Not: automatic region finding (regions_auto.c): what has neither a
+ *      rectangle nor a mask is left NULL here and found there.
  *
  * Coordinates are those of the photo as displayed (EXIF orientation
  * applied), which is also the analysed resolution for now.

@@ -4,7 +4,7 @@
  * In:  the options (rectangles, mask files) and the photo's size.
  * Out: a hair mask and a scalp mask (width*height bytes, non-zero = in), or
  *      none, meaning "measure the whole photo".
- * Not: automatic hair/skin finding (a later issue).
+ * Not: automatic hair/skin finding, which is regions_auto.c (declared below).
  */
 #ifndef SMP_REGIONS_H
 #define SMP_REGIONS_H
