@@ -239,7 +239,19 @@ typedef struct smp_options {
     int recipes;         /* non-zero (default): look for two-part mixes */
     smp_area_spec areas[SMP_MAX_AREAS];
     size_t n_areas;
+    int analysis_size;   /* the long side, in pixels, the analysis works at:
+                            a larger photo is decoded straight to the
+                            smallest size whose long side is at least this
+                            (JPEG DCT scaling M/8; PNG rows averaged by a
+                            whole factor while they are read); 0 = full
+                            resolution. Default SMP_DEFAULT_ANALYSIS_SIZE.
+                            Rectangles and masks stay in pixels of the photo
+                            as displayed: they are scaled to match. */
 } smp_options;
+
+/* 1000 px: the resolution the automatic hair and scalp finder was tuned and
+ * measured at (bench/accuracy: frames 640-2048 px wide, most 1024). */
+#define SMP_DEFAULT_ANALYSIS_SIZE 1000
 
 /* 100 MP: twice a 48 MP phone sensor, and 1.2 GB of 12-byte Lab pixels. */
 #define SMP_DEFAULT_MAX_PIXELS ((size_t)100 * 1000 * 1000)

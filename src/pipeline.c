@@ -75,6 +75,7 @@ void smp_options_init(smp_options *opt)
     opt->blue_shift = SMP_DEFAULT_BLUE_SHIFT;
     opt->session = SMP_SESSION_ANY;
     opt->recipes = 1;
+    opt->analysis_size = SMP_DEFAULT_ANALYSIS_SIZE;
 }
 
 int smp_rect_parse(const char *text, smp_rect *out)
