@@ -240,11 +240,11 @@ typedef struct smp_options {
     smp_area_spec areas[SMP_MAX_AREAS];
     size_t n_areas;
     int analysis_size;   /* the long side, in pixels, the analysis works at:
-                            a larger photo is decoded straight to the
-                            smallest size whose long side is at least this
-                            (JPEG DCT scaling M/8; PNG rows averaged by a
-                            whole factor while they are read); 0 = full
-                            resolution. Default SMP_DEFAULT_ANALYSIS_SIZE.
+                            a larger photo is reduced by the largest
+                            factor of 2, 4 or 8 that keeps its long side at
+                            least this (JPEG: decoded straight to that size
+                            by DCT scaling; PNG: rows averaged while they
+                            are read); 0 = full resolution. Default SMP_DEFAULT_ANALYSIS_SIZE.
                             Rectangles and masks stay in pixels of the photo
                             as displayed: they are scaled to match. */
 } smp_options;
