@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 #include <lcms2.h>
 #include <png.h>
 
+#include "inputs.h"
 #include "smpmatch.h"
 
 #define PROG "smpmatch"
@@ -45,9 +47,17 @@ typedef struct cli {
     out_format format;
     long jobs;
     int quiet, verbose, colour;
-    char **photos;
-    size_t n_photos;
+    int recursive, nul;        /* -r, -0 */
+    const char **lists;        /* --files-from files in order ("-": stdin) */
+    size_t n_lists;
+    input_list in;             /* the photos, in input order */
+    int progress;              /* draw the progress bar on stderr */
 } cli;
+
+/* Set by SIGINT/SIGTERM: take no new photo, finish the line being written,
+ * say what was done and exit 130. The only mutable global of the program:
+ * a signal handler can reach nothing else (the library has none). */
+static volatile sig_atomic_t interrupted;
 
 /* ------------------------------------------------------------------ */
 /* Messages                                                            */
@@ -69,7 +79,7 @@ static int usage_error(const char *fmt, ...)
 static void print_help(void)
 {
     fputs(
-        "Usage: smpmatch [OPTIONS] PHOTO...\n"
+        "Usage: smpmatch [OPTIONS] PHOTO|FOLDER...\n"
         "Recommends scalp-micropigmentation pigment shades from consult photos\n"
         "(JPEG or PNG): measures the hair and scalp colour (CIELAB D50) and ranks\n"
         "the palette's shades by colour difference.\n"
@@ -116,6 +126,16 @@ static void print_help(void)
         "                          NAME.overlay.png (hair tinted magenta, scalp\n"
         "                          cyan), NAME being the photo's file name without\n"
         "                          its extension\n"
+        "  -r, --recursive         analyse the photos in FOLDERs and their subfolders\n"
+        "                          (in name order; photos are recognised by their\n"
+        "                          content, other files are skipped and counted)\n"
+        "      --files-from FILE   also analyse the paths listed in FILE, one per\n"
+        "                          line (- = standard input); repeatable\n"
+        "  -0, --null              the --files-from lists are NUL-separated\n"
+        "                          (find -print0)\n"
+        "      --analysis-size N   analyse larger photos reduced by 2, 4 or 8 while\n"
+        "                          keeping the long side >= N px (default 1000;\n"
+        "                          0 = full resolution)\n"
         "  -j, --jobs N            photos analysed at once (default 1; 0 = one per\n"
         "                          core); the output is the same, in input order\n"
         "      --report PATH       PNG consult sheet (not available yet)\n"
@@ -132,14 +152,22 @@ static void print_help(void)
         "Colour swatches are drawn only when stdout is a terminal and NO_COLOR is\n"
         "unset or empty.\n"
         "\n"
+        "On a terminal, a batch shows a progress bar on stderr (not with --quiet);\n"
+        "several photos end with a summary line (ok, failed, skipped, seconds).\n"
+        "Ctrl-C stops after the record being written: every line on stdout is\n"
+        "whole, and the exit status is 130.\n"
+        "\n"
         "Exit status: 0 every photo ok; 1 at least one photo failed (the others are\n"
-        "still processed and reported); 2 bad usage or an unusable palette.\n"
+        "still processed and reported); 2 bad usage or an unusable palette; 130\n"
+        "interrupted.\n"
         "\n"
         "Examples:\n"
         "  smpmatch consult.jpg\n"
         "  smpmatch --hair-roi 1200,400,600,300 --scalp-roi 1300,900,400,200 consult.jpg\n"
         "  smpmatch -p clinic.csv -n 3 --white-roi 50,50,120,120 consult.jpg\n"
         "  smpmatch -j 0 --format json consults/*.jpg > results.jsonl\n"
+        "  smpmatch -r -j 0 -f json archive/ > results.jsonl\n"
+        "  find archive -name '*.jpg' -print0 | smpmatch -0 --files-from - -f json\n"
         "  smpmatch --debug-masks masks/ --hair-colour all consult.jpg\n"
         "  smpmatch --session first --fitzpatrick II consult.jpg\n"
         "  smpmatch --region temples=100,80,400,300 --region scar=900,600,200,80 consult.jpg\n",
@@ -256,6 +284,8 @@ enum {
     OPT_SESSION,
     OPT_NO_MIXES,
     OPT_REGION,
+    OPT_FILES_FROM,
+    OPT_ANALYSIS_SIZE,
     OPT_VERSION
 };
 
@@ -281,6 +311,10 @@ static const struct option long_options[] = {
     {"session", required_argument, NULL, OPT_SESSION},
     {"no-mixes", no_argument, NULL, OPT_NO_MIXES},
     {"region", required_argument, NULL, OPT_REGION},
+    {"recursive", no_argument, NULL, 'r'},
+    {"files-from", required_argument, NULL, OPT_FILES_FROM},
+    {"null", no_argument, NULL, '0'},
+    {"analysis-size", required_argument, NULL, OPT_ANALYSIS_SIZE},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -398,6 +432,22 @@ static int apply_option(cli *c, int ch, char **argv)
         return 0;
     case OPT_REGION:
         return parse_area(optarg, &c->opt);
+    case 'r':
+        c->recursive = 1;
+        return 0;
+    case '0':
+        c->nul = 1;
+        return 0;
+    case OPT_FILES_FROM:
+        c->lists[c->n_lists++] = optarg;
+        return 0;
+    case OPT_ANALYSIS_SIZE:
+        /* 100000: past any sensor; 0 = full resolution */
+        if (parse_long(optarg, 0, 100000, &v) != 0)
+            return usage_error("--analysis-size wants a whole number of pixels from 0 (full "
+                               "resolution) to 100000, not \"%s\"", optarg);
+        c->opt.analysis_size = (int)v;
+        return 0;
     case OPT_REPORT:
         return usage_error("--report (the PNG consult sheet) is not available yet in this version");
     case 'q':
@@ -421,19 +471,57 @@ static int apply_option(cli *c, int ch, char **argv)
     }
 }
 
+/* The photo list: arguments first, then each --files-from list. A list
+ * that cannot be read is a usage error (exit 2): nothing was analysed. */
+static int collect_inputs(cli *c, int argc, char **argv)
+{
+    int stdin_used = 0;
+    for (int i = optind; i < argc; i++)
+        if (inputs_add(&c->in, argv[i], c->recursive) != 0)
+            goto nomem;
+    for (size_t k = 0; k < c->n_lists; k++) {
+        const char *name = c->lists[k];
+        int is_stdin = strcmp(name, "-") == 0;
+        if (is_stdin && stdin_used++)
+            return usage_error("--files-from - (standard input) can be given only once");
+        FILE *f = is_stdin ? stdin : fopen(name, "r");
+        if (!f) {
+            fprintf(stderr, PROG ": --files-from %s: %s\n", name,
+                    errno == ENOENT ? "no such file" : strerror(errno));
+            return 2;
+        }
+        int rc = inputs_add_list(&c->in, f, c->nul, c->recursive);
+        int saved = errno;
+        if (!is_stdin)
+            fclose(f);
+        if (rc != 0) {
+            if (saved == ENOMEM)
+                goto nomem;
+            fprintf(stderr, PROG ": --files-from %s: could not read it: %s\n",
+                    is_stdin ? "- (standard input)" : name, strerror(saved));
+            return 2;
+        }
+    }
+    return 0;
+nomem:
+    fputs(PROG ": out of memory while listing the photos\n", stderr);
+    return 2;
+}
+
 /* Fills c from argv; returns 0, 2 (usage error) or -1 (help/version done). */
 static int parse_args(cli *c, int argc, char **argv)
 {
     smp_options_init(&c->opt);
     c->jobs = 1;
     c->palettes = calloc((size_t)argc, sizeof *c->palettes);
-    if (!c->palettes) {
+    c->lists = calloc((size_t)argc, sizeof *c->lists);
+    if (!c->palettes || !c->lists) {
         fputs(PROG ": out of memory\n", stderr);
         return 2;
     }
     opterr = 0; /* our own one-line messages */
     int ch;
-    while ((ch = getopt_long(argc, argv, ":p:n:f:m:j:qvh", long_options, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, ":p:n:f:m:j:qvhr0", long_options, NULL)) != -1) {
         int rc = apply_option(c, ch, argv);
         if (rc != 0)
             return rc;
@@ -445,11 +533,11 @@ static int parse_args(cli *c, int argc, char **argv)
         return usage_error("--hair-mask and --hair-roi cannot both be given");
     if (c->opt.scalp_mask && c->opt.n_scalp_roi)
         return usage_error("--scalp-mask and --scalp-roi cannot both be given");
-    c->photos = argv + optind;
-    c->n_photos = (size_t)(argc - optind);
-    if (c->n_photos == 0)
+    if (c->nul && c->n_lists == 0)
+        return usage_error("-0 reads NUL-separated --files-from lists: give --files-from too");
+    if (optind == argc && c->n_lists == 0)
         return usage_error("no photo given");
-    return 0;
+    return collect_inputs(c, argc, argv);
 }
 
 /* The built-in palette, or the -p files: first replaces, others append. */
@@ -495,7 +583,7 @@ static int load_palette(const cli *c, smp_palette **out)
 /* ------------------------------------------------------------------ */
 
 typedef struct slot {
-    smp_result *result; /* NULL only when memory ran out */
+    smp_result *result; /* NULL: not analysed (out of memory, or a listed folder) */
     double ms;          /* analysis time, for --verbose */
     int done;
 } slot;
@@ -518,9 +606,11 @@ static double now_ms(void)
 
 static void analyse(batch *b, size_t i, slot *s)
 {
+    const input *in = &b->c->in.items[i];
     double t0 = now_ms();
     smp_result *res = NULL;
-    smp_analyse_file(b->c->photos[i], b->palette, &b->c->opt, &res);
+    if (!in->error)
+        smp_analyse_file(in->path, b->palette, &b->c->opt, &res);
     s->result = res;
     s->ms = now_ms() - t0;
 }
@@ -528,11 +618,12 @@ static void analyse(batch *b, size_t i, slot *s)
 static void *worker(void *arg)
 {
     batch *b = arg;
+    size_t n = b->c->in.n;
     for (;;) {
         pthread_mutex_lock(&b->lock);
-        size_t i = b->next < b->c->n_photos ? b->next++ : b->c->n_photos;
+        size_t i = b->next < n && !interrupted ? b->next++ : n;
         pthread_mutex_unlock(&b->lock);
-        if (i >= b->c->n_photos)
+        if (i >= n)
             return NULL;
         slot s = {0};
         analyse(b, i, &s);
@@ -546,21 +637,64 @@ static void *worker(void *arg)
 
 typedef struct tally {
     size_t ok, failed, printed;
+    double t0;        /* when the batch started, ms */
+    int bar_shown;    /* the progress line is on the terminal now */
 } tally;
 
-/* Prints one photo's result in the chosen format and counts it. */
-static void report(const cli *c, const char *path, const slot *s, tally *t)
+/* ------------------------------------------------------------------ */
+/* Progress (stderr, terminals only)                                   */
+/* ------------------------------------------------------------------ */
+
+static void bar_clear(const cli *c, tally *t)
 {
+    if (c->progress && t->bar_shown) {
+        fputs("\r\033[K", stderr); /* back to the line start, erase it */
+        t->bar_shown = 0;
+    }
+}
+
+/* "[#######.............]  12/50  3.1 photos/s  0:12 left" */
+static void bar_draw(const cli *c, tally *t)
+{
+    if (!c->progress)
+        return;
+    size_t done = t->ok + t->failed, total = c->in.n;
+    double secs = (now_ms() - t->t0) / 1e3;
+    double rate = secs > 0 ? (double)done / secs : 0;
+    char bar[21];
+    size_t fill = total ? done * 20 / total : 20;
+    for (size_t i = 0; i < 20; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[20] = '\0';
+    fprintf(stderr, "\r[%s] %zu/%zu  %.1f photos/s", bar, done, total, rate);
+    if (rate > 0 && done < total) {
+        long left = (long)((double)(total - done) / rate + 0.5);
+        fprintf(stderr, "  %ld:%02ld left", left / 60, left % 60);
+    }
+    fputs("\033[K", stderr);
+    fflush(stderr);
+    t->bar_shown = 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reporting                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Prints one photo's result in the chosen format and counts it. */
+static void report(const cli *c, const input *in, const slot *s, tally *t)
+{
+    const char *path = in->path;
     const smp_result *r = s->result;
-    smp_result nomem; /* stands in when not even a result could be made */
-    char nomem_msg[600];
+    smp_result stand_in; /* when not even a result could be made */
+    char stand_in_msg[600];
     if (!r) {
-        memset(&nomem, 0, sizeof nomem);
-        snprintf(nomem_msg, sizeof nomem_msg, "%s: out of memory", path);
-        nomem.file = (char *)path;
-        nomem.status = SMP_E_NOMEM;
-        nomem.error = nomem_msg;
-        r = &nomem;
+        memset(&stand_in, 0, sizeof stand_in);
+        snprintf(stand_in_msg, sizeof stand_in_msg, "%s: %s", path,
+                 in->error ? in->error : "out of memory");
+        stand_in.file = (char *)path;
+        stand_in.status = in->error ? SMP_E_ARG : SMP_E_NOMEM;
+        stand_in.error = stand_in_msg;
+        r = &stand_in;
     }
     int ok = r->status == SMP_OK;
     if (ok)
@@ -576,6 +710,7 @@ static void report(const cli *c, const char *path, const slot *s, tally *t)
     else
         text = smp_result_to_text(r, ok && c->colour);
 
+    bar_clear(c, t);
     if (!text) {
         fprintf(stderr, PROG ": %s: out of memory while writing the result\n", path);
         if (ok) {
@@ -589,6 +724,8 @@ static void report(const cli *c, const char *path, const slot *s, tally *t)
     } else {
         if (c->format == FORMAT_TEXT && t->printed++)
             fputs("\n", stdout);
+        /* One write of a whole record, then flush: an interrupted batch
+         * never leaves half a line behind. */
         fputs(text, stdout);
         if (c->format == FORMAT_JSON)
             fputs("\n", stdout);
@@ -624,42 +761,95 @@ static size_t jobs_wanted(const cli *c)
     }
     if (j > MAX_JOBS)
         j = MAX_JOBS;
-    return (size_t)j < c->n_photos ? (size_t)j : c->n_photos;
+    return (size_t)j < c->in.n ? (size_t)j : c->in.n;
 }
 
 static void run_batch(const cli *c, const smp_palette *pal, tally *t)
 {
+    size_t n = c->in.n;
     batch b = {.c = c, .palette = pal};
-    b.slots = calloc(c->n_photos, sizeof *b.slots);
+    b.slots = calloc(n ? n : 1, sizeof *b.slots);
     size_t jobs = jobs_wanted(c);
     pthread_t *threads = jobs > 1 ? calloc(jobs, sizeof *threads) : NULL;
     pthread_mutex_init(&b.lock, NULL);
     pthread_cond_init(&b.ready, NULL);
     size_t started = threads && b.slots ? start_workers(&b, threads, jobs) : 0;
     if (c->verbose)
-        fprintf(stderr, PROG ": %zu photo%s, %zu at once\n", c->n_photos, c->n_photos == 1 ? "" : "s",
+        fprintf(stderr, PROG ": %zu photo%s, %zu at once\n", n, n == 1 ? "" : "s",
                 started ? started : 1);
 
-    for (size_t i = 0; i < c->n_photos; i++) {
+    bar_draw(c, t);
+    for (size_t i = 0; i < n && !interrupted; i++) {
         slot s = {0};
         if (started) {
             pthread_mutex_lock(&b.lock);
             while (!b.slots[i].done)
                 pthread_cond_wait(&b.ready, &b.lock);
             s = b.slots[i];
+            b.slots[i].result = NULL; /* reported here, freed below */
             pthread_mutex_unlock(&b.lock);
         } else {
             analyse(&b, i, &s); /* -j 1, or no thread could start */
         }
-        report(c, c->photos[i], &s, t);
+        report(c, &c->in.items[i], &s, t);
         smp_result_free(s.result);
+        bar_draw(c, t);
     }
+    bar_clear(c, t);
+    /* Interrupted: the workers take no new photo; the ones they are in the
+     * middle of are finished and dropped. */
     for (size_t k = 0; k < started; k++)
         pthread_join(threads[k], NULL);
+    for (size_t i = 0; i < n && b.slots; i++)
+        smp_result_free(b.slots[i].result);
     pthread_cond_destroy(&b.ready);
     pthread_mutex_destroy(&b.lock);
     free(threads);
     free(b.slots);
+}
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* Writes in progress complete; a second Ctrl-C stops at once (the
+     * handler is reset to the default action once it has run). */
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* "smpmatch: 50 photos: 47 ok, 2 failed, 3 skipped (not photos), 12.3 s" */
+static void summary(const cli *c, const tally *t)
+{
+    size_t n = c->in.n, done = t->ok + t->failed;
+    if (c->quiet || (n <= 1 && c->in.skipped == 0 && c->in.unwalked == 0 && !interrupted))
+        return;
+    fprintf(stderr, PROG ": %s%zu photo%s: %zu ok, %zu failed", interrupted ? "interrupted: " : "", n,
+            n == 1 ? "" : "s", t->ok, t->failed);
+    if (done < n)
+        fprintf(stderr, ", %zu not analysed", n - done);
+    if (c->in.skipped)
+        fprintf(stderr, ", %zu skipped (not photos)", c->in.skipped);
+    if (c->in.unwalked)
+        fprintf(stderr, ", %zu link%s to folders not followed", c->in.unwalked,
+                c->in.unwalked == 1 ? "" : "s");
+    fprintf(stderr, ", %.1f s\n", (now_ms() - t->t0) / 1e3);
+}
+
+static void free_cli(cli *c)
+{
+    free(c->palettes);
+    free(c->lists);
+    inputs_free(&c->in);
 }
 
 int main(int argc, char **argv)
@@ -667,40 +857,40 @@ int main(int argc, char **argv)
     cli c = {0};
     int rc = parse_args(&c, argc, argv);
     if (rc != 0) {
-        free(c.palettes);
+        free_cli(&c);
         return rc < 0 ? 0 : rc;
     }
     const char *no_color = getenv("NO_COLOR"); /* https://no-color.org */
     const char *term = getenv("TERM");
     c.colour = isatty(STDOUT_FILENO) && !(no_color && no_color[0]) && !(term && strcmp(term, "dumb") == 0);
+    c.progress = !c.quiet && !c.verbose && c.in.n > 1 && isatty(STDERR_FILENO) &&
+                 !(term && strcmp(term, "dumb") == 0);
 
     smp_palette *pal = NULL;
     if ((rc = load_palette(&c, &pal)) != 0) {
-        free(c.palettes);
+        free_cli(&c);
         return rc;
     }
     if (c.verbose)
         fprintf(stderr, PROG ": palette: %zu shades (%s)\n", smp_palette_size(pal),
                 c.n_palettes ? "from -p" : "built-in");
 
-    double t0 = now_ms();
+    catch_signals();
+    tally t = {.t0 = now_ms()};
     if (c.format == FORMAT_CSV) {
         fputs(smp_csv_header(), stdout);
         fflush(stdout);
     }
-    tally t = {0};
     run_batch(&c, pal, &t);
-
-    if (!c.quiet && c.n_photos > 1)
-        fprintf(stderr, PROG ": %zu photos: %zu ok, %zu failed\n", c.n_photos, t.ok, t.failed);
-    if (c.verbose)
-        fprintf(stderr, PROG ": done in %.0f ms\n", now_ms() - t0);
+    summary(&c, &t);
     smp_palette_free(pal);
-    free(c.palettes);
+    free_cli(&c);
 
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, PROG ": could not write the results: %s\n", strerror(errno));
         return 1;
     }
+    if (interrupted)
+        return 130; /* 128 + SIGINT, what shells report for Ctrl-C */
     return t.failed ? 1 : 0;
 }
