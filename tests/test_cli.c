@@ -66,6 +66,7 @@ static const char *const long_options[] = {
     "--hair-mask", "--scalp-mask", "--white-roi", "--max-pixels", "--jobs", "--report",
     "--quiet", "--verbose", "--version", "--help", "--hair-colour", "--debug-masks",
     "--veil", "--blue-shift", "--fitzpatrick", "--session", "--no-mixes", "--region",
+    "--recursive", "--files-from", "--null", "--analysis-size",
 };
 
 static void test_help(void **state)
@@ -76,7 +77,7 @@ static void test_help(void **state)
     for (size_t i = 0; i < sizeof long_options / sizeof long_options[0]; i++)
         if (!strstr(out, long_options[i]))
             fail_msg("--help does not mention %s", long_options[i]);
-    for (const char *s = "pnfmjqvh"; *s; s++) {
+    for (const char *s = "pnfmjqvhr0"; *s; s++) {
         char shortopt[4] = {'-', *s, ',', 0};
         if (!strstr(out, shortopt))
             fail_msg("--help does not mention %s", shortopt);
@@ -151,6 +152,9 @@ static void test_bad_usage(void **state)
         "--region temples=1,2,3 x.jpg",
         "--region =1,2,3,4 x.jpg",
         "--region a=1,2,3,4 --region a=5,6,7,8 x.jpg",
+        "--analysis-size -1 x.jpg",
+        "--analysis-size big x.jpg",
+        "-0 x.jpg",
         "--hair-colour x.jpg",
         "--debug-masks /no/such/folder x.jpg",
         "--debug-masks '" SMP_SOURCE_DIR "/README.md' x.jpg", /* a file, not a folder */
