@@ -26,6 +26,11 @@
  *
  * Problems with one area (outside the photo, nothing to measure) become
  * warnings; only running out of memory fails.
+ *
+ * The area's rectangle is given, clipped and reported (smp_area.rect) in
+ * pixels of the photo as displayed; it is measured on the analysed image,
+ * mapped by smp_rect_to_analysed (regions.c) like every user rectangle.
+ * The scar ring's width is counted in analysed pixels.
  */
 #include <math.h>
 #include <stdio.h>
@@ -108,24 +113,6 @@ static smp_status crop_lab(const smp_lab_image *src, smp_rect c, smp_lab_image *
         memcpy(out->flags + to, src->flags + from, (size_t)c.w);
     }
     return SMP_OK;
-}
-
-/* The user's rectangle, given in pixels of the photo as displayed, in
- * pixels of the analysed image (the same today; scaled should they ever
- * differ). */
-static smp_rect to_analysed(smp_rect c, const smp_result *r, const smp_lab_image *lab)
-{
-    if (r->image.width <= 0 || r->image.height <= 0 ||
-        (r->image.width == lab->width && r->image.height == lab->height))
-        return c;
-    double sx = (double)lab->width / r->image.width, sy = (double)lab->height / r->image.height;
-    smp_rect s = {(int)floor(c.x * sx), (int)floor(c.y * sy), (int)ceil(c.w * sx), (int)ceil(c.h * sy)};
-    if (s.w < 1)
-        s.w = 1;
-    if (s.h < 1)
-        s.h = 1;
-    smp_rect out;
-    return smp_rect_clip(s, lab->width, lab->height, &out) == 0 ? out : c;
 }
 
 /* The colour of every usable pixel taken as skin: for scar tissue the
@@ -397,7 +384,10 @@ static smp_status run_area(smp_result *r, smp_area *a, const smp_area_spec *spec
     a->result = nested_new(r, opt);
     if (!a->name || !a->result)
         return SMP_E_NOMEM;
-    smp_rect ca = to_analysed(c, r, lab);
+    smp_scale scale;
+    smp_scale_of_photo(&scale, r->image.orientation, w, hgt, opt->analysis_size, lab->width,
+                       lab->height);
+    smp_rect ca = smp_rect_to_analysed(&scale, c); /* c is in displayed pixels */
     smp_status st = a->scar ? run_scar(a, r, lab, ca, opt) : run_plain(a, r, lab, ca, opt);
     if (st == SMP_OK)
         st = smp_recommend(a->result, palette, opt, h);

@@ -13,7 +13,9 @@
 #include "colour.h"
 #include "smpmatch.h"
 
-/* `roi` must lie inside the image (the pipeline clips it). Fills cal's
+/* `roi` is in pixels of the Lab image (the pipeline clips the user's
+ * displayed rectangle and maps it with smp_rect_to_analysed) and must lie
+ * inside it. cal->roi is set to it; the pipeline reports the displayed one. Fills cal's
  * patch_lab, spread_de, clipped_share; sets method to "white-roi" on success.
  * Returns SMP_E_ARG when the patch has no usable pixel, SMP_E_NOMEM. */
 smp_status smp_calibrate_white(smp_lab_image *img, smp_rect roi, smp_calibration *cal);

@@ -3,7 +3,8 @@
  *
  * In:  an smp_image and what its file says about its colours.
  * Out: an smp_lab_image (float Lab D50 + per-pixel flags) and the name of the
- *      profile used.
+ *      profile used, at the size of the given image: the analysis size, as
+ *      the loader already reduced it.
  * Not: white balance or chart correction (calibrate.c).
  *
  * Which profile, in order (shared/DESIGN.md "Colour conventions"):

@@ -3,7 +3,11 @@
  *
  * In:  an smp_image (device pixels + what the file says about its colours).
  * Out: an smp_lab_image: CIELAB D50 per pixel, plus a flag byte per pixel
- *      (transparent, clipped), and a description of the profile used.
+ *      (transparent, clipped), and a description of the profile used. It has
+ *      the size of the image it is given, which the loader has already
+ *      reduced to the analysis size: nothing here is ever full resolution
+ *      unless the analysis is. The clipped flags are those of the reduced
+ *      pixels (a block with one clipped pixel is not clipped).
  * Not: white balance (calibrate.c), measuring (measure.c).
  *
  * Colour management is LittleCMS 2, with a context created per call: nothing
@@ -21,7 +25,8 @@
 #define SMP_PX_CLIPPED_LOW 0x04  /* every channel at 0 */
 
 typedef struct smp_lab_image {
-    int width, height;
+    int width, height;    /* analysed pixels (the loader's img->scale says how
+                             they lie over the photo as displayed) */
     float *lab;           /* 3 floats per pixel (L, a, b), rows top to bottom */
     unsigned char *flags; /* width*height bytes of SMP_PX_* */
 } smp_lab_image;

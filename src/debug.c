@@ -7,7 +7,11 @@
  * Out: <name>.hair.png and <name>.scalp.png (8-bit grey, 255 in the mask,
  *      0 out) and <name>.overlay.png (the photo in sRGB, hair pixels mixed
  *      half-way towards magenta, scalp pixels half-way towards cyan), each the
- *      size of the Lab image. Each file is written under a temporary name in
+ *      size of the Lab image: the ANALYSED size, which is the photo as
+ *      displayed reduced by the analysis factor (smp_options.analysis_size;
+ *      image.analysed_width/height in the result), not the photo's own size.
+ *      A mask written here is therefore no --hair-mask for a reduced photo
+ *      (that must have the displayed size); it is for looking at. Each file is written under a temporary name in
  *      the same folder and renamed over the final name, so a reader never
  *      sees half a file, and an error leaves no temporary file behind.
  * Not: deciding anything, creating the folder, or making names unique: two

@@ -4,7 +4,8 @@
  * In:  the Lab image the analysis used, the hair and scalp masks.
  * Out: three PNG files in an existing folder: <name>.hair.png and
  *      <name>.scalp.png (8-bit grey, 255 = in the mask, 0 = out, the size of
- *      the Lab image, which is the photo as displayed) and <name>.overlay.png
+ *      the Lab image: the analysed size, the photo as displayed reduced by the
+ *      analysis factor, not the photo's own size) and <name>.overlay.png
  *      (the photo in sRGB with hair tinted and scalp tinted in two colours).
  *      <name> is the photo's file name without folder and extension.
  *      Each file is written to a temporary name in the folder and renamed,

@@ -4,8 +4,9 @@
  * In:  a path or the bytes of a photo.
  * Out: an smp_image from image_jpeg.c or image_png.c, chosen by the magic
  *      bytes (never the file name); what both decoders share: the EXIF
- *      orientation helpers, the ICC size limit, the "100 MP" wording.
- * Not: decoding itself, colour management, scaling.
+ *      orientation helpers, the ICC size limit, the "100 MP" wording, and
+ *      the reduction plan (factor, block grid) both decoders follow.
+ * Not: decoding itself, colour management, the reduction itself.
  */
 #include "image.h"
 
@@ -102,6 +103,82 @@ void smp_image_release(smp_image *img)
     free(img->valid);
     free(img->icc);
     memset(img, 0, sizeof *img);
+}
+
+int smp_choose_factor(size_t long_side, int analysis_size)
+{
+    if (analysis_size <= 0)
+        return 1;
+    for (int f = 8; f > 1; f /= 2)
+        if ((long_side + (size_t)f - 1) / (size_t)f >= (size_t)analysis_size)
+            return f;
+    return 1;
+}
+
+/* Which displayed axes run against the stored ones, from the EXIF 2.32
+ * orientation table (see orient_walk below): x for 2 (mirror), 3 (180), 6
+ * (90 clockwise), 7 (transverse); y for 3, 4 (flip), 7, 8 (90 anticlockwise). */
+static int x_reversed(int o)
+{
+    return o == 2 || o == 3 || o == 6 || o == 7;
+}
+
+static int y_reversed(int o)
+{
+    return o == 3 || o == 4 || o == 7 || o == 8;
+}
+
+/* An axis of length n cut into blocks of f starting at -off: reversing the
+ * axis turns the offset into w*f - n - off (w = the number of blocks). The
+ * same formula turns it back. */
+static int flip_offset(int n, int f, int off)
+{
+    int w = (int)(((long)n + off + f - 1) / f);
+    return (int)((long)w * f - n - off);
+}
+
+void smp_scale_set(smp_scale *s, int orientation, int stored_w, int stored_h, int factor,
+                   int stored_off_x, int stored_off_y)
+{
+    int swap = orientation >= 5 && orientation <= 8;
+    if (factor < 1)
+        factor = 1;
+    s->factor = factor;
+    s->full_width = swap ? stored_h : stored_w;
+    s->full_height = swap ? stored_w : stored_h;
+    int ox = swap ? stored_off_y : stored_off_x; /* the stored axis shown horizontally */
+    int oy = swap ? stored_off_x : stored_off_y;
+    s->off_x = x_reversed(orientation) ? flip_offset(s->full_width, factor, ox) : ox;
+    s->off_y = y_reversed(orientation) ? flip_offset(s->full_height, factor, oy) : oy;
+}
+
+void smp_scale_stored_offsets(const smp_scale *g, int orientation, int *stored_off_x,
+                              int *stored_off_y)
+{
+    int f = g->factor > 1 ? g->factor : 1;
+    int ox = x_reversed(orientation) ? flip_offset(g->full_width, f, g->off_x) : g->off_x;
+    int oy = y_reversed(orientation) ? flip_offset(g->full_height, f, g->off_y) : g->off_y;
+    int swap = orientation >= 5 && orientation <= 8;
+    *stored_off_x = swap ? oy : ox;
+    *stored_off_y = swap ? ox : oy;
+}
+
+smp_reduction smp_plan_reduction(const smp_load_limits *limits, int orientation, size_t w, size_t h)
+{
+    smp_reduction r = {1, 0, 0, w, h};
+    if (limits && limits->grid && limits->grid->factor > 1) {
+        r.factor = limits->grid->factor;
+        smp_scale_stored_offsets(limits->grid, orientation, &r.off_x, &r.off_y);
+        /* A mask of another size than its photo: the grid means nothing for
+         * it (the caller refuses it by size), keep the offsets in range. */
+        r.off_x %= r.factor;
+        r.off_y %= r.factor;
+    } else if (limits) {
+        r.factor = smp_choose_factor(w > h ? w : h, limits->analysis_size);
+    }
+    r.width = (w + (size_t)r.off_x + (size_t)r.factor - 1) / (size_t)r.factor;
+    r.height = (h + (size_t)r.off_y + (size_t)r.factor - 1) / (size_t)r.factor;
+    return r;
 }
 
 size_t smp_max_icc_bytes(const smp_load_limits *limits)

@@ -6,10 +6,22 @@
  * Out: an smp_image: device pixels (grey or RGB, 8 or 16 bit) in display
  *      orientation (EXIF orientation already applied), a validity mask for
  *      transparent pixels, and what the file says about its colours (embedded
- *      ICC profile, PNG sRGB / gAMA / cHRM chunks).
- * Not: colour management (colour.c), scaling, measuring.
+ *      ICC profile, PNG sRGB / gAMA / cHRM chunks); with an analysis size,
+ *      the pixels come reduced by a factor of 2, 4 or 8 (smp_choose_factor)
+ *      and img->scale says how they lie over the photo as displayed.
+ * Not: colour management (colour.c), measuring, resampling by any other
+ *      factor.
  *
- * Limits are checked from the header, before any pixel buffer is allocated.
+ * Reduction happens while decoding, so the full-size pixels of a reduced
+ * photo are never held: a JPEG is decoded straight to 1/f size by
+ * libjpeg-turbo's DCT scaling; a PNG's rows are averaged into f x f blocks
+ * as libpng hands them over. Reduced pixel (i, j), counted in the photo as
+ * stored, covers stored pixels [i*f, (i+1)*f) x [j*f, (j+1)*f), the last
+ * ones clipped to the photo; EXIF orientation is applied afterwards, to the
+ * reduced pixels.
+ *
+ * Limits are checked from the header, before any pixel buffer is allocated,
+ * and always against the full size as stored.
  */
 #ifndef SMP_IMAGE_H
 #define SMP_IMAGE_H
@@ -28,8 +40,20 @@
 
 typedef enum smp_image_format { SMP_FORMAT_UNKNOWN = 0, SMP_FORMAT_JPEG, SMP_FORMAT_PNG } smp_image_format;
 
+/* Where the analysed (reduced) pixels lie over the photo as displayed.
+ * Analysed pixel (i, j) covers displayed x in [i*f - off_x, (i+1)*f - off_x)
+ * and y in [j*f - off_y, (j+1)*f - off_y), clipped to the photo. The offsets
+ * are 0 unless EXIF orientation mirrored an axis whose length is not a
+ * multiple of f: the blocks then start at the other edge. factor 0 reads as
+ * 1 (a zeroed struct: no reduction). */
+typedef struct smp_scale {
+    int factor;                  /* 1, 2, 4 or 8 */
+    int full_width, full_height; /* the photo as displayed, full size */
+    int off_x, off_y;            /* 0 .. factor-1 */
+} smp_scale;
+
 typedef struct smp_image {
-    int width, height;   /* as displayed (after orientation) */
+    int width, height;   /* of `pixels`, as displayed (after orientation and reduction) */
     int channels;        /* 1 (grey) or 3 (RGB); alpha is never kept here */
     int bits;            /* 8 or 16; 16-bit samples are uint16_t, native endian */
     size_t stride;       /* bytes per row of `pixels` */
@@ -37,6 +61,7 @@ typedef struct smp_image {
     unsigned char *valid;   /* NULL (all valid) or width*height bytes, 0 = transparent */
     smp_image_format format;
     int orientation;     /* EXIF orientation tag found, 1..8 (1 when none) */
+    smp_scale scale;     /* always set by the loader (factor 1 when not reduced) */
 
     /* Colour information from the file. */
     unsigned char *icc;  /* embedded ICC profile bytes, or NULL */
@@ -55,7 +80,42 @@ typedef struct smp_load_limits {
     size_t max_pixels;     /* width*height; 0 = SMP_DEFAULT_MAX_PIXELS */
     size_t max_file_bytes; /* 0 = SMP_DEFAULT_MAX_FILE_BYTES */
     size_t max_icc_bytes;  /* 0 = SMP_DEFAULT_MAX_ICC_BYTES */
+    int analysis_size;     /* reduce to this long side (smp_choose_factor); 0 = full size */
+    const smp_scale *grid; /* when set, overrides analysis_size: reduce by grid->factor
+                              with blocks laid as grid's over the displayed image (a
+                              mask file must line up with its photo whatever either's
+                              orientation) */
+    int mask;              /* PNG only: decode as a mask. A pixel is in when it is not
+                              transparent and any colour sample is non-zero; the image
+                              is 8-bit grey, 255 = in, 0 = out, with no validity mask;
+                              a reduced pixel is in when at least half of its block is */
 } smp_load_limits;
+
+/* The reduction factor for a photo whose long side, as stored, is
+ * `long_side`: the largest f in {1, 2, 4, 8} with ceil(long_side / f) >=
+ * analysis_size (smpmatch.h, smp_options.analysis_size). 1 when
+ * analysis_size <= 0 (full resolution) or the photo is already that small. */
+int smp_choose_factor(size_t long_side, int analysis_size);
+
+/* Fills *s for a photo stored stored_w x stored_h, reduced by `factor` with
+ * the block grid at offsets (stored_off_x, stored_off_y) in stored pixels,
+ * then turned upright for EXIF `orientation`. */
+void smp_scale_set(smp_scale *s, int orientation, int stored_w, int stored_h, int factor,
+                   int stored_off_x, int stored_off_y);
+
+/* The inverse: the stored offsets that put the blocks of a photo with EXIF
+ * `orientation` where displayed grid `g` wants them. */
+void smp_scale_stored_offsets(const smp_scale *g, int orientation, int *stored_off_x,
+                              int *stored_off_y);
+
+/* The factor, stored offsets and reduced size a decoder uses for a photo
+ * stored w x h with EXIF `orientation` (grid, analysis_size from limits,
+ * which may be NULL). */
+typedef struct smp_reduction {
+    int factor, off_x, off_y; /* stored offsets */
+    size_t width, height;     /* reduced, as stored: ceil((w + off_x) / factor), ... */
+} smp_reduction;
+smp_reduction smp_plan_reduction(const smp_load_limits *limits, int orientation, size_t w, size_t h);
 
 /* Recognises the format from the first bytes (at least 8 are looked at). */
 smp_image_format smp_image_sniff(const void *data, size_t size);

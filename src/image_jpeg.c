@@ -4,10 +4,17 @@
  * In:  the bytes of a JPEG file (baseline or progressive; greyscale, YCbCr or
  *      RGB), with its APP1 EXIF orientation and APP2 ICC profile.
  * Out: 8-bit grey (channels 1) or RGB (channels 3) pixels in display
- *      orientation, the ICC profile bytes, the orientation found.
+ *      orientation, the ICC profile bytes, the orientation found; reduced by
+ *      the factor f of smp_plan_reduction (limits->analysis_size), decoded
+ *      straight to 1/f size by libjpeg-turbo's DCT scaling (scale_num 1,
+ *      scale_denom f): an 8x8 block's coefficients give an (8/f)x(8/f)
+ *      block, so the full-size pixels are never made. Output size is
+ *      ceil(stored size / f), blocks aligned on the stored top-left corner;
+ *      orientation is applied after scaling, to the small image.
  * Not: CMYK/YCCK (refused: a consult photo is never CMYK, and its colours
  *      need a press profile we do not have), 12-bit JPEG, lossless JPEG,
- *      scaled decoding.
+ *      mask decoding (limits->mask: masks are PNG), a grid's offsets
+ *      (limits->grid: only its factor is used; DCT blocks start at 0).
  *
  * Strictness. libjpeg treats damaged data as a warning and carries on,
  * padding what it could not decode with grey. A half-grey photo would give a
@@ -146,7 +153,8 @@ static int jpeg_orientation(j_decompress_ptr d)
 /* The decoder proper. It holds the setjmp; everything it allocates is kept
  * in *c so the caller can free it whichever way this returns. */
 static smp_status jpeg_run(jpeg_ctx *c, struct jpeg_decompress_struct *d, const unsigned char *data,
-                           const smp_load_limits *limits, int *orientation)
+                           const smp_load_limits *limits, int *orientation,
+                           int *factor)
 {
     if (setjmp(c->jump))
         return c->status;
@@ -195,6 +203,13 @@ static smp_status jpeg_run(jpeg_ctx *c, struct jpeg_decompress_struct *d, const 
     }
     *orientation = jpeg_orientation(d);
 
+    /* Reduction: libjpeg-turbo scales by any n/8; we use 1/1, 1/2, 1/4,
+     * 1/8, the sizes its IDCT produces directly. */
+    smp_reduction plan = smp_plan_reduction(limits, *orientation, d->image_width, d->image_height);
+    *factor = plan.factor;
+    d->scale_num = 1;
+    d->scale_denom = (unsigned)plan.factor;
+    jpeg_calc_output_dimensions(d);
     jpeg_start_decompress(d);
     size_t stride = (size_t)d->output_width * (size_t)channels, bytes;
     if (smp_mul_size(stride, d->output_height, &bytes) != 0)
@@ -234,9 +249,10 @@ smp_status smp_image_decode_jpeg(const char *name, const unsigned char *data, si
     c.size = size;
     c.err = err;
 
-    int orientation = 1;
-    smp_status st = jpeg_run(&c, &d, data, limits, &orientation);
+    int orientation = 1, factor = 1;
+    smp_status st = jpeg_run(&c, &d, data, limits, &orientation, &factor);
     int width = (int)d.output_width, height = (int)d.output_height;
+    int stored_w = (int)d.image_width, stored_h = (int)d.image_height;
     int channels = d.out_color_space == JCS_GRAYSCALE ? 1 : 3;
     jpeg_destroy_decompress(&d);
     if (st != SMP_OK) {
@@ -259,6 +275,7 @@ smp_status smp_image_decode_jpeg(const char *name, const unsigned char *data, si
     img->pixels = c.pixels;
     img->format = SMP_FORMAT_JPEG;
     img->orientation = orientation;
+    smp_scale_set(&img->scale, orientation, stored_w, stored_h, factor, 0, 0);
     img->icc = c.icc;
     img->icc_size = c.icc_size;
     return SMP_OK;

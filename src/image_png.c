@@ -5,10 +5,34 @@
  *      not, with or without iCCP / sRGB / gAMA / cHRM / tRNS / eXIf.
  * Out: grey (channels 1) or RGB (channels 3) pixels, 8 bits, or 16 bits as
  *      native-endian uint16_t when the file has 16; a validity mask for fully
- *      transparent pixels; the colour chunks as the file states them.
+ *      transparent pixels; the colour chunks as the file states them. With a
+ *      reduction factor f > 1 (smp_plan_reduction), each output pixel is the
+ *      average of an f x f block of the file's pixels, made while the rows
+ *      are read one at a time: the full-size image is never held (one row
+ *      and one row of block sums are; an interlaced file needs the sums of
+ *      every block, 16 to 20 bytes per reduced pixel, since its passes
+ *      revisit every block).
  * Not: gamma correction or any colour conversion (libpng is never asked to
  *      apply gAMA: colour.c does colour management), compositing on a
  *      background, APNG frames after the first.
+ *
+ * Averaging is done on the stored (encoded) values, not in linear light.
+ * Why: libjpeg's DCT scaling averages encoded values too, so a photo saved
+ * as JPEG and as PNG is reduced the same way; linear light would need each
+ * profile's transfer curve here, before colour management; and what is
+ * measured is the robust centre of hundreds of reduced pixels inside hair
+ * or skin, where a block's pixels are alike and both averages agree. The
+ * cost is a small darkening bias on blocks that straddle a light/dark edge
+ * (a dark strand on light skin). Measured on the four 4000x3000 frames of
+ * the evaluation set saved as PNG, automatic mode, against the same PNG
+ * analysed at full size: averaging encoded values here is 0.05-0.14 ΔE00
+ * off in hair and 0.02-0.07 in skin; the same frames reduced in linear
+ * light (ImageMagick -colorspace RGB -scale 25%) were 0.18-0.38 off in hair
+ * and 0.10-0.74 in skin. Encoded averaging is the closer of the two.
+ *
+ * A block is transparent when most of its pixels are (alpha 0), and its
+ * colour is the average of its non-transparent pixels; 16-bit samples are
+ * summed and averaged at 16 bits.
  *
  * Low bit depths (1, 2, 4) are scaled to 8 bits (libpng's expand: 1 -> 255),
  * palettes become RGB. Alpha is not kept: a pixel with alpha 0 is marked
@@ -39,6 +63,24 @@
  * (PNG_USER_CHUNK_MALLOC_MAX in pnglibconf.h is 8000000). */
 #define LIBPNG_CHUNK_MALLOC_MAX ((size_t)8000000)
 
+/* Rows into blocks. Each reduced pixel sums its block's colour samples
+ * over the pixels that are not transparent, and counts them (in mask mode:
+ * counts the pixels that are in). When the block is complete the sums become
+ * the average. Sums are uint32: at most 64 samples of 65535. */
+typedef struct png_reducer {
+    smp_reduction plan;
+    size_t width, height;   /* stored, full size */
+    int cc;                 /* colour channels in the rows (without alpha) */
+    int has_alpha, mask, interlaced;
+    size_t bps;             /* bytes per sample, 1 or 2 */
+    int shift;              /* log2 of the factor */
+    uint32_t *acc;          /* (cc + 1) per reduced pixel, acc_rows rows of them */
+    size_t acc_rows;        /* 1 block row, or all of them for an interlaced file */
+    unsigned char *pixels;  /* plan.width x plan.height, owned until handed over */
+    unsigned char *valid;
+    size_t transparent;     /* reduced pixels marked invalid */
+} png_reducer;
+
 typedef struct png_ctx {
     jmp_buf jump;
     const char *name;
@@ -48,10 +90,8 @@ typedef struct png_ctx {
     char msg[256];         /* libpng's last error text */
     png_structp png;
     png_infop info;
-    png_bytepp rows;
-    unsigned char *raw;    /* decoded rows with alpha, before it is split off */
-    unsigned char *pixels; /* owned until handed to the image */
-    unsigned char *valid;
+    png_reducer red;       /* the output, and the sums of its blocks */
+    unsigned char *row;    /* one decoded row (or one pass's row) */
     unsigned char *icc;
     size_t icc_size;
 } png_ctx;
@@ -156,37 +196,6 @@ static smp_status png_colour_info(png_ctx *c, const smp_load_limits *limits, smp
     return SMP_OK;
 }
 
-/* Splits the alpha channel off `c->raw` into c->pixels and c->valid.
- * `cc` colour channels, `bps` bytes per sample. valid stays NULL when no
- * pixel is fully transparent. */
-static smp_status png_split_alpha(png_ctx *c, size_t width, size_t height, size_t row_bytes,
-                                  int cc, size_t bps, smp_error *err)
-{
-    size_t n = width * height; /* checked by the caller */
-    size_t px = (size_t)cc * bps;
-    c->pixels = malloc(n * px);
-    c->valid = malloc(n);
-    if (!c->pixels || !c->valid)
-        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory for the pixels", c->name);
-    size_t transparent = 0;
-    for (size_t y = 0; y < height; y++) {
-        const unsigned char *s = c->raw + y * row_bytes;
-        unsigned char *d = c->pixels + y * width * px;
-        unsigned char *v = c->valid + y * width;
-        for (size_t x = 0; x < width; x++, s += px + bps, d += px) {
-            memcpy(d, s, px);
-            int opaque_bits = bps == 2 ? (s[px] | s[px + 1]) : s[px];
-            v[x] = opaque_bits ? 1 : 0;
-            transparent += !opaque_bits;
-        }
-    }
-    if (transparent == 0) {
-        free(c->valid);
-        c->valid = NULL;
-    }
-    return SMP_OK;
-}
-
 /* EXIF orientation from an eXIf chunk (PNG extensions 1.5.0), 1 when none. */
 static int png_orientation(png_ctx *c)
 {
@@ -199,6 +208,178 @@ static int png_orientation(png_ctx *c)
     (void)c;
 #endif
     return 1;
+}
+
+
+static smp_status reducer_alloc(png_ctx *c, int interlaced, smp_error *err)
+{
+    png_reducer *r = &c->red;
+    size_t npx, px = r->mask ? 1 : (size_t)r->cc * r->bps, bytes, slots, acc_bytes;
+    char buf[32];
+    r->interlaced = interlaced;
+    r->acc_rows = interlaced ? r->plan.height : 1;
+    if (smp_mul_size(r->plan.width, r->plan.height, &npx) != 0 || smp_mul_size(npx, px, &bytes) != 0 ||
+        smp_mul_size(r->plan.width * r->acc_rows, (size_t)r->cc + 1, &slots) != 0 ||
+        smp_mul_size(slots, sizeof *r->acc, &acc_bytes) != 0)
+        return smp_fail(err, SMP_E_LIMIT, "%s: too large to decode", c->name);
+    r->pixels = smp_alloc_large(bytes ? bytes : 1);
+    r->valid = r->mask ? NULL : malloc(npx ? npx : 1);
+    if (r->plan.factor > 1)
+        r->acc = calloc(slots ? slots : 1, 1 * sizeof *r->acc);
+    if (!r->pixels || (!r->mask && !r->valid) || (r->plan.factor > 1 && !r->acc))
+        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory for %s of pixels", c->name,
+                        smp_human_size(bytes, buf));
+    return SMP_OK;
+}
+
+static unsigned sample_at(const unsigned char *p, size_t bps)
+{
+    if (bps == 1)
+        return *p;
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+static void put_sample(unsigned char *p, size_t bps, unsigned v)
+{
+    if (bps == 1) {
+        *p = (unsigned char)v;
+    } else {
+        uint16_t s = (uint16_t)v;
+        memcpy(p, &s, 2);
+    }
+}
+
+/* Whether a decoded pixel counts: not transparent, and in mask mode also
+ * some colour sample non-zero. */
+static int pixel_counts(const png_reducer *r, const unsigned char *p)
+{
+    size_t px = (size_t)r->cc * r->bps;
+    if (r->has_alpha && sample_at(p + px, r->bps) == 0)
+        return 0;
+    if (!r->mask)
+        return 1;
+    for (size_t b = 0; b < px; b++)
+        if (p[b])
+            return 1;
+    return 0;
+}
+
+/* Factor 1: the pixels as they are. A transparent pixel keeps its stored
+ * colour (it is flagged, never measured). */
+static void copy_pixels(png_reducer *r, size_t y, size_t x0, size_t dx, size_t n,
+                        const unsigned char *row)
+{
+    size_t in_px = (size_t)(r->cc + r->has_alpha) * r->bps, px = (size_t)r->cc * r->bps;
+    for (size_t k = 0, x = x0; k < n; k++, x += dx) {
+        const unsigned char *p = row + k * in_px;
+        size_t i = y * r->plan.width + x;
+        int counts = pixel_counts(r, p);
+        if (r->mask) {
+            r->pixels[i] = counts ? 255 : 0;
+            continue;
+        }
+        memcpy(r->pixels + i * px, p, px);
+        r->valid[i] = (unsigned char)counts;
+        r->transparent += !counts;
+    }
+}
+
+/* Factor > 1: adds the pixels to their blocks' sums. */
+static void add_pixels(png_reducer *r, size_t y, size_t x0, size_t dx, size_t n,
+                       const unsigned char *row)
+{
+    size_t in_px = (size_t)(r->cc + r->has_alpha) * r->bps, stride = (size_t)r->cc + 1;
+    size_t by = (y + (size_t)r->plan.off_y) >> r->shift;
+    uint32_t *acc_row = r->acc + (by % r->acc_rows) * r->plan.width * stride;
+    for (size_t k = 0, x = x0; k < n; k++, x += dx) {
+        const unsigned char *p = row + k * in_px;
+        if (!pixel_counts(r, p))
+            continue;
+        uint32_t *a = acc_row + ((x + (size_t)r->plan.off_x) >> r->shift) * stride;
+        if (!r->mask)
+            for (int ch = 0; ch < r->cc; ch++)
+                a[ch] += sample_at(p + (size_t)ch * r->bps, r->bps);
+        a[r->cc]++;
+    }
+}
+
+/* Pixels of the photo in block [i*f - off, (i+1)*f - off) of an axis of n. */
+static size_t block_extent(size_t i, int f, int off, size_t n)
+{
+    size_t start = i * (size_t)f, end = start + (size_t)f;
+    start = start > (size_t)off ? start - (size_t)off : 0;
+    end -= (size_t)off;
+    return (end < n ? end : n) - start;
+}
+
+/* Turns the sums of block row `by` into pixels: the average of the
+ * counted pixels; transparent when most of the block is (mask mode: in
+ * when at least half of it is). */
+static void finish_block_row(png_reducer *r, size_t by)
+{
+    size_t stride = (size_t)r->cc + 1, px = (size_t)r->cc * r->bps;
+    size_t bh = block_extent(by, r->plan.factor, r->plan.off_y, r->height);
+    uint32_t *acc_row = r->acc + (by % r->acc_rows) * r->plan.width * stride;
+    for (size_t bx = 0; bx < r->plan.width; bx++) {
+        uint32_t *a = acc_row + bx * stride, counted = a[r->cc];
+        size_t n = bh * block_extent(bx, r->plan.factor, r->plan.off_x, r->width);
+        size_t i = by * r->plan.width + bx;
+        int keep = 2 * (size_t)counted >= n;
+        if (r->mask) {
+            r->pixels[i] = keep ? 255 : 0;
+        } else {
+            unsigned char *out = r->pixels + i * px;
+            for (int ch = 0; ch < r->cc; ch++)
+                put_sample(out + (size_t)ch * r->bps, r->bps,
+                           counted ? (a[ch] + counted / 2) / counted : 0);
+            r->valid[i] = (unsigned char)keep;
+            r->transparent += !keep;
+        }
+        memset(a, 0, stride * sizeof *a);
+    }
+}
+
+static void take_row(png_reducer *r, size_t y, size_t x0, size_t dx, size_t n,
+                     const unsigned char *row)
+{
+    if (r->plan.factor == 1)
+        copy_pixels(r, y, x0, dx, n, row);
+    else
+        add_pixels(r, y, x0, dx, n, row);
+}
+
+/* Reads every row, one at a time. An interlaced file comes as seven
+ * passes of partial rows (Adam7, ISO/IEC 15948 section 8.2); libpng's
+ * interlace handling is left off so that each pass's pixels go straight
+ * into their blocks, and the blocks are finished after the last pass. */
+static void read_rows(png_ctx *c)
+{
+    png_reducer *r = &c->red;
+    if (!r->interlaced) {
+        for (size_t y = 0; y < r->height; y++) {
+            png_read_row(c->png, c->row, NULL);
+            take_row(r, y, 0, 1, r->width, c->row);
+            size_t next = y + 1 + (size_t)r->plan.off_y;
+            if (r->plan.factor > 1 && (next % (size_t)r->plan.factor == 0 || y + 1 == r->height))
+                finish_block_row(r, (y + (size_t)r->plan.off_y) >> r->shift);
+        }
+        return;
+    }
+    for (int pass = 0; pass < 7; pass++) {
+        size_t rows = PNG_PASS_ROWS(r->height, pass), cols = PNG_PASS_COLS(r->width, pass);
+        if (rows == 0 || cols == 0)
+            continue; /* libpng skips empty passes too */
+        for (size_t pr = 0; pr < rows; pr++) {
+            png_read_row(c->png, c->row, NULL);
+            take_row(r, PNG_ROW_FROM_PASS_ROW(pr, pass), PNG_PASS_START_COL(pass),
+                     (size_t)1 << PNG_PASS_COL_SHIFT(pass), cols, c->row);
+        }
+    }
+    if (r->plan.factor > 1)
+        for (size_t by = 0; by < r->plan.height; by++)
+            finish_block_row(r, by);
 }
 
 /* The decoder proper; holds the setjmp. Allocations live in *c. */
@@ -253,49 +434,45 @@ static smp_status png_run(png_ctx *c, const smp_load_limits *limits, smp_image *
         png_set_tRNS_to_alpha(c->png);
     if (depth == 16 && host_is_little_endian())
         png_set_swap(c->png);
-    png_set_interlace_handling(c->png);
     png_read_update_info(c->png, c->info);
 
     int channels = png_get_channels(c->png, c->info);
     int bits = png_get_bit_depth(c->png, c->info);
     size_t row_bytes = png_get_rowbytes(c->png, c->info);
     size_t bps = bits == 16 ? 2 : 1;
-    int has_alpha = channels == 2 || channels == 4;
-    int cc = has_alpha ? channels - 1 : channels;
-    size_t bytes, rows_size;
     if ((bits != 8 && bits != 16) || channels < 1 || channels > 4 ||
         row_bytes != (size_t)width * (size_t)channels * bps)
         return smp_fail(err, SMP_E_FORMAT, "%s: unexpected PNG layout (%d channels, %d bits)",
                         c->name, channels, bits);
-    if (smp_mul_size(row_bytes, height, &bytes) != 0 ||
-        smp_mul_size(height, sizeof *c->rows, &rows_size) != 0)
-        return smp_fail(err, SMP_E_LIMIT, "%s: too large to decode", c->name);
-
-    unsigned char *target = malloc(bytes ? bytes : 1);
-    if (has_alpha)
-        c->raw = target;
-    else
-        c->pixels = target;
-    c->rows = malloc(rows_size ? rows_size : 1);
-    if (!target || !c->rows)
-        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory for %s of pixels", c->name,
-                        smp_human_size(bytes, buf));
-    for (png_uint_32 y = 0; y < height; y++)
-        c->rows[y] = target + (size_t)y * row_bytes;
-    png_read_image(c->png, c->rows);
+    img->orientation = png_orientation(c);
+    png_reducer *r = &c->red;
+    r->plan = smp_plan_reduction(limits, img->orientation, width, height);
+    r->width = width;
+    r->height = height;
+    r->has_alpha = channels == 2 || channels == 4;
+    r->cc = r->has_alpha ? channels - 1 : channels;
+    r->bps = bps;
+    r->mask = limits && limits->mask;
+    r->shift = r->plan.factor == 8 ? 3 : r->plan.factor == 4 ? 2 : r->plan.factor == 2 ? 1 : 0;
+    st = reducer_alloc(c, png_get_interlace_type(c->png, c->info) != PNG_INTERLACE_NONE, err);
+    if (st != SMP_OK)
+        return st;
+    c->row = malloc(row_bytes ? row_bytes : 1);
+    if (!c->row)
+        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory for a row of pixels", c->name);
+    read_rows(c);
     /* No png_read_end: chunks after the image data cannot change a pixel,
      * and a file cut after its last IDAT still has all of them. */
-
-    if (has_alpha) {
-        st = png_split_alpha(c, width, height, row_bytes, cc, bps, err);
-        if (st != SMP_OK)
-            return st;
+    img->width = (int)r->plan.width;
+    img->height = (int)r->plan.height;
+    img->channels = r->mask ? 1 : r->cc;
+    img->bits = r->mask ? 8 : bits;
+    smp_scale_set(&img->scale, img->orientation, (int)width, (int)height, r->plan.factor,
+                  r->plan.off_x, r->plan.off_y);
+    if (r->transparent == 0) {
+        free(r->valid);
+        r->valid = NULL;
     }
-    img->orientation = png_orientation(c);
-    img->width = (int)width;
-    img->height = (int)height;
-    img->channels = cc;
-    img->bits = bits;
     return SMP_OK;
 }
 
@@ -312,24 +489,22 @@ smp_status smp_image_decode_png(const char *name, const unsigned char *data, siz
     c.size = size;
     smp_status st = png_run(&c, limits, img, err);
     png_destroy_read_struct(c.png ? &c.png : NULL, c.info ? &c.info : NULL, NULL);
-    free(c.rows);
-    free(c.raw);
+    free(c.row);
+    free(c.red.acc);
+    size_t bpp = (size_t)img->channels * (size_t)(img->bits / 8);
     if (st == SMP_OK)
-        st = smp_image_orient(name, img->orientation,
-                              (size_t)img->channels * (size_t)(img->bits / 8), &c.pixels, &c.valid,
-                              &img->width, &img->height, err);
+        st = smp_image_orient(name, img->orientation, bpp, &c.red.pixels, &c.red.valid, &img->width,
+                              &img->height, err);
     if (st != SMP_OK) {
-        free(c.pixels);
-        free(c.valid);
+        free(c.red.pixels);
+        free(c.red.valid);
         free(c.icc);
         memset(img, 0, sizeof *img);
         return st;
     }
-    if (img->orientation < 1)
-        img->orientation = 1;
-    img->stride = (size_t)img->width * (size_t)img->channels * (size_t)(img->bits / 8);
-    img->pixels = c.pixels;
-    img->valid = c.valid;
+    img->stride = (size_t)img->width * bpp;
+    img->pixels = c.red.pixels;
+    img->valid = c.red.valid;
     img->icc = c.icc;
     img->icc_size = c.icc_size;
     img->format = SMP_FORMAT_PNG;

@@ -516,11 +516,14 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
     smp_regions reg = {0};
     const char *name = r->file;
 
-    smp_load_limits limits = {opt->max_pixels, SMP_DEFAULT_MAX_FILE_BYTES, 0};
+    smp_load_limits limits = {.max_pixels = opt->max_pixels,
+                              .max_file_bytes = SMP_DEFAULT_MAX_FILE_BYTES,
+                              .analysis_size = opt->analysis_size}; /* decoded reduced: image.h */
     if (smp_image_load_memory(name, data, size, &limits, &img, &err) != SMP_OK)
         return fail_result(r, &err);
-    r->image.width = img.width;
-    r->image.height = img.height;
+    smp_scale scale = img.scale; /* analysed pixels over displayed ones */
+    r->image.width = scale.full_width; /* as displayed; img.width is the analysed size */
+    r->image.height = scale.full_height;
     r->image.format = smp_image_format_name(img.format);
     r->image.orientation = img.orientation;
     smp_status st = smp_colour_to_lab(name, &img, &lab, &info, &err);
@@ -537,10 +540,11 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
     if (opt->has_white_roi) {
         smp_rect c;
         const smp_rect *w = &opt->white_roi;
-        if (smp_rect_fit(name, "white", *w, lab.width, lab.height, &c, &r->warnings, &r->n_warnings,
-                         &err) != SMP_OK)
+        if (smp_rect_fit(name, "white", *w, r->image.width, r->image.height, &c, &r->warnings,
+                         &r->n_warnings, &err) != SMP_OK)
             goto failed;
-        st = smp_calibrate_white(&lab, c, &r->calibration);
+        st = smp_calibrate_white(&lab, smp_rect_to_analysed(&scale, c), &r->calibration);
+        r->calibration.roi = c; /* reported in displayed pixels, as given */
         if (st == SMP_E_NOMEM) {
             smp_fail(&err, st, "%s: out of memory during white balance", name);
             goto failed;
@@ -556,7 +560,7 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
                 "photo can be several ΔE00 off");
     }
 
-    if (smp_regions_build(name, opt, lab.width, lab.height, &reg, &r->warnings, &r->n_warnings,
+    if (smp_regions_build(name, opt, &scale, lab.width, lab.height, &reg, &r->warnings, &r->n_warnings,
                           &err) != SMP_OK)
         goto failed;
 

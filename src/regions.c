@@ -7,8 +7,12 @@
  * Not: automatic region finding (regions_auto.c): what has neither a
  *      rectangle nor a mask is left NULL here and found there.
  *
- * Coordinates are those of the photo as displayed (EXIF orientation
- * applied), which is also the analysed resolution for now.
+ * The user's coordinates are pixels of the photo as displayed (EXIF
+ * orientation applied, full size); the masks are at the analysed size,
+ * which is the photo reduced by a factor f (image.h). Rectangles are
+ * clipped and checked against the displayed photo, so messages speak of
+ * the sizes the user sees, then mapped by smp_rect_to_analysed; a mask
+ * file is decoded straight onto the photo's block grid.
  */
 #include "regions.h"
 
@@ -52,20 +56,61 @@ smp_status smp_rect_fit(const char *name, const char *what, smp_rect r, int widt
     return SMP_OK;
 }
 
+smp_rect smp_rect_to_analysed(const smp_scale *s, smp_rect r)
+{
+    if (!s || s->factor <= 1)
+        return r;
+    long f = s->factor;
+    long x0 = ((long)r.x + s->off_x) / f, y0 = ((long)r.y + s->off_y) / f;
+    long x1 = ((long)r.x + r.w + s->off_x + f - 1) / f, y1 = ((long)r.y + r.h + s->off_y + f - 1) / f;
+    smp_rect out = {(int)x0, (int)y0, (int)(x1 - x0), (int)(y1 - y0)};
+    if (out.w < 1) /* only for an empty r; a clipped one always covers a block */
+        out.w = 1;
+    if (out.h < 1)
+        out.h = 1;
+    return out;
+}
+
+void smp_scale_of_photo(smp_scale *s, int orientation, int disp_w, int disp_h, int analysis_size,
+                        int lab_w, int lab_h)
+{
+    int swap = orientation >= 5 && orientation <= 8;
+    int sw = swap ? disp_h : disp_w, sh = swap ? disp_w : disp_h;
+    int f = disp_w > 0 && disp_h > 0
+                ? smp_choose_factor((size_t)(sw > sh ? sw : sh), analysis_size)
+                : 1;
+    smp_scale_set(s, orientation, sw, sh, f, 0, 0);
+    if ((disp_w + s->off_x + f - 1) / f != lab_w || (disp_h + s->off_y + f - 1) / f != lab_h)
+        smp_scale_set(s, 1, lab_w, lab_h, 1, 0, 0);
+}
+
+/* The displayed size of the photo behind a width x height analysed image. */
+static void displayed_size(const smp_scale *s, int width, int height, int *dw, int *dh)
+{
+    int reduced = s && s->factor > 1 && s->full_width > 0 && s->full_height > 0;
+    *dw = reduced ? s->full_width : width;
+    *dh = reduced ? s->full_height : height;
+}
+
 static smp_status rect_mask(const char *name, const char *what, const smp_rect *rois, size_t n,
-                            int width, int height, unsigned char **mask, char ***warnings,
-                            size_t *n_warnings, smp_error *err)
+                            const smp_scale *scale, int width, int height, unsigned char **mask,
+                            char ***warnings, size_t *n_warnings, smp_error *err)
 {
     size_t npx = (size_t)width * height;
+    int dw, dh;
+    displayed_size(scale, width, height, &dw, &dh);
     unsigned char *m = calloc(npx, 1);
     if (!m)
         return smp_fail(err, SMP_E_NOMEM, "%s: out of memory for the %s region", name, what);
     for (size_t i = 0; i < n; i++) {
-        smp_rect c;
-        if (smp_rect_fit(name, what, rois[i], width, height, &c, warnings, n_warnings, err) != SMP_OK) {
+        smp_rect shown, c;
+        if (smp_rect_fit(name, what, rois[i], dw, dh, &shown, warnings, n_warnings, err) != SMP_OK) {
             free(m);
             return SMP_E_ARG;
         }
+        /* Inside the analysed image by construction; the clip only guards. */
+        if (smp_rect_clip(smp_rect_to_analysed(scale, shown), width, height, &c) != 0)
+            continue;
         for (int y = c.y; y < c.y + c.h; y++)
             memset(m + (size_t)y * width + c.x, 1, (size_t)c.w);
     }
@@ -73,48 +118,51 @@ static smp_status rect_mask(const char *name, const char *what, const smp_rect *
     return SMP_OK;
 }
 
-static smp_status file_mask(const char *name, const char *what, const char *path, int width,
-                            int height, unsigned char **mask, smp_error *err)
+/* A mask file: a PNG of the photo's displayed size, decoded in mask mode
+ * on the photo's block grid (image.h), so that it arrives reduced like the
+ * photo and never exists at full size. */
+static smp_status file_mask(const char *name, const char *what, const char *path,
+                            const smp_scale *scale, int width, int height, unsigned char **mask,
+                            smp_error *err)
 {
+    unsigned char *data = NULL;
+    size_t size = 0;
     smp_image img;
     smp_error e;
-    smp_status st = smp_image_load_file(path, NULL, &img, &e);
+    int dw, dh;
+    displayed_size(scale, width, height, &dw, &dh);
+    smp_status st = smp_read_file(path, SMP_DEFAULT_MAX_FILE_BYTES, &data, &size, &e);
     if (st != SMP_OK)
         return smp_fail(err, st, "%s: the %s mask cannot be used: %s", name, what, e.message);
-    if (img.format != SMP_FORMAT_PNG) {
-        smp_image_release(&img);
+    if (smp_image_sniff(data, size) != SMP_FORMAT_PNG) {
+        free(data);
         return smp_fail(err, SMP_E_FORMAT, "%s: the %s mask %s is not a PNG file", name, what, path);
     }
-    if (img.width != width || img.height != height) {
+    smp_load_limits lim = {0};
+    lim.grid = scale;
+    lim.mask = 1;
+    st = smp_image_load_memory(path, data, size, &lim, &img, &e);
+    free(data);
+    if (st != SMP_OK)
+        return smp_fail(err, st, "%s: the %s mask cannot be used: %s", name, what, e.message);
+    if (img.scale.full_width != dw || img.scale.full_height != dh || img.width != width ||
+        img.height != height) {
         smp_fail(err, SMP_E_ARG, "%s: the %s mask %s is %d x %d pixels but the photo is %d x %d",
-                 name, what, path, img.width, img.height, width, height);
+                 name, what, path, img.scale.full_width, img.scale.full_height, dw, dh);
         smp_image_release(&img);
         return SMP_E_ARG;
     }
-    size_t npx = (size_t)width * height;
-    unsigned char *m = malloc(npx);
-    if (!m) {
-        smp_image_release(&img);
-        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory for the %s mask", name, what);
-    }
-    size_t bpp = (size_t)img.channels * (img.bits / 8);
-    for (int y = 0; y < height; y++) {
-        const unsigned char *row = img.pixels + (size_t)y * img.stride;
-        for (int x = 0; x < width; x++) {
-            unsigned char on = 0;
-            for (size_t b = 0; b < bpp; b++)
-                on |= row[(size_t)x * bpp + b];
-            size_t i = (size_t)y * width + x;
-            m[i] = on && !(img.valid && !img.valid[i]);
-        }
-    }
+    /* Mask mode gives 8-bit grey, 255 = in, no validity mask: the pixels
+     * are the mask. */
+    *mask = img.pixels;
+    img.pixels = NULL;
     smp_image_release(&img);
-    *mask = m;
     return SMP_OK;
 }
 
 static smp_status one_region(const char *name, const char *what, const char *mask_path,
-                             const smp_rect *rois, size_t n_rois, int width, int height,
+                             const smp_rect *rois, size_t n_rois, const smp_scale *scale,
+                             int width, int height,
                              unsigned char **mask, smp_source *source, char ***warnings,
                              size_t *n_warnings, smp_error *err)
 {
@@ -122,17 +170,18 @@ static smp_status one_region(const char *name, const char *what, const char *mas
     *source = SMP_SOURCE_NONE;
     smp_status st = SMP_OK;
     if (mask_path) {
-        st = file_mask(name, what, mask_path, width, height, mask, err);
+        st = file_mask(name, what, mask_path, scale, width, height, mask, err);
         *source = SMP_SOURCE_MASK;
     } else if (n_rois > 0) {
-        st = rect_mask(name, what, rois, n_rois, width, height, mask, warnings, n_warnings, err);
+        st = rect_mask(name, what, rois, n_rois, scale, width, height, mask, warnings, n_warnings,
+                       err);
         *source = SMP_SOURCE_ROI;
     }
     return st;
 }
 
-smp_status smp_regions_build(const char *name, const smp_options *opt, int width, int height,
-                             smp_regions *out, char ***warnings, size_t *n_warnings,
+smp_status smp_regions_build(const char *name, const smp_options *opt, const smp_scale *scale,
+                             int width, int height, smp_regions *out, char ***warnings, size_t *n_warnings,
                              smp_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -140,11 +189,11 @@ smp_status smp_regions_build(const char *name, const smp_options *opt, int width
         return smp_fail(err, SMP_E_ARG, "%s: more than %d rectangles of one kind", name, SMP_MAX_ROIS);
     if ((opt->hair_mask && opt->n_hair_roi) || (opt->scalp_mask && opt->n_scalp_roi))
         return smp_fail(err, SMP_E_ARG, "%s: a mask and rectangles were both given for one region", name);
-    smp_status st = one_region(name, "hair", opt->hair_mask, opt->hair_roi, opt->n_hair_roi, width,
-                               height, &out->hair, &out->hair_source, warnings, n_warnings, err);
+    smp_status st = one_region(name, "hair", opt->hair_mask, opt->hair_roi, opt->n_hair_roi, scale,
+                               width, height, &out->hair, &out->hair_source, warnings, n_warnings, err);
     if (st == SMP_OK)
-        st = one_region(name, "scalp", opt->scalp_mask, opt->scalp_roi, opt->n_scalp_roi, width,
-                        height, &out->scalp, &out->scalp_source, warnings, n_warnings, err);
+        st = one_region(name, "scalp", opt->scalp_mask, opt->scalp_roi, opt->n_scalp_roi, scale,
+                        width, height, &out->scalp, &out->scalp_source, warnings, n_warnings, err);
     if (st != SMP_OK)
         smp_regions_release(out);
     return st;

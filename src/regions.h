@@ -1,9 +1,11 @@
 /*
  * regions.h: the `regions` stage (private).
  *
- * In:  the options (rectangles, mask files) and the photo's size.
- * Out: a hair mask and a scalp mask (width*height bytes, non-zero = in), or
- *      none, meaning "measure the whole photo".
+ * In:  the options (rectangles, mask files, in pixels of the photo as
+ *      displayed), the analysed image's size and how it lies over the photo
+ *      (smp_scale).
+ * Out: a hair mask and a scalp mask at the analysed size (width*height
+ *      bytes, non-zero = in), or none, meaning "measure the whole photo".
  * Not: automatic hair/skin finding, which is regions_auto.c (declared below).
  */
 #ifndef SMP_REGIONS_H
@@ -27,14 +29,35 @@ int smp_rect_clip(smp_rect r, int width, int height, smp_rect *out);
 smp_status smp_rect_fit(const char *name, const char *what, smp_rect r, int width, int height,
                         smp_rect *out, char ***warnings, size_t *n_warnings, smp_error *err);
 
-/* Builds the masks from opt. A mask file and rectangles for the same region
+/* Rectangle `r`, in pixels of the photo as displayed and already clipped to
+ * it, in pixels of the analysed image: every analysed pixel whose block
+ * touches r. Never empty (a rectangle inside one block gives that block,
+ * 1 x 1). Every user rectangle goes through here (regions, white patch,
+ * --region areas). `s` NULL or factor <= 1: r unchanged. */
+smp_rect smp_rect_to_analysed(const smp_scale *s, smp_rect r);
+
+/* The scale the loader used for a photo shown disp_w x disp_h with EXIF
+ * `orientation`, analysed at `analysis_size` (the same rule, image.h:
+ * smp_choose_factor on the long side, blocks from the stored top-left
+ * corner), when a stage has only the result and the options to go by. When
+ * that does not give the analysed size lab_w x lab_h (the Lab image was not
+ * made by the loader), the identity. */
+void smp_scale_of_photo(smp_scale *s, int orientation, int disp_w, int disp_h, int analysis_size,
+                        int lab_w, int lab_h);
+
+/* Builds the masks from opt, at the analysed size width x height; `scale`
+ * (NULL: not reduced) maps the user's displayed pixels onto it. Rectangles
+ * are clipped to the displayed photo and mapped (smp_rect_to_analysed); a
+ * mask file must have the displayed size and is reduced on the same block
+ * grid as the photo, a reduced pixel being in when at least half of its
+ * block is. A mask file and rectangles for the same region
  * is an error (which to measure would be a guess), and so are more than
  * SMP_MAX_ROIS rectangles. `name` is the photo's name for messages; warnings (a rectangle
  * partly outside the photo) are appended to (*warnings, *n_warnings).
  * Errors: a rectangle wholly outside the photo, a mask file that cannot be
  * read, is not a PNG, or has another size than the photo. */
-smp_status smp_regions_build(const char *name, const smp_options *opt, int width, int height,
-                             smp_regions *out, char ***warnings, size_t *n_warnings,
+smp_status smp_regions_build(const char *name, const smp_options *opt, const smp_scale *scale,
+                             int width, int height, smp_regions *out, char ***warnings, size_t *n_warnings,
                              smp_error *err);
 
 void smp_regions_release(smp_regions *r);

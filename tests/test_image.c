@@ -244,7 +244,7 @@ static void test_file_level(void **state)
     assert_null(img.pixels);
     smp_image_release(&img); /* twice is fine */
 
-    smp_load_limits lim = {0, 100, 0};
+    smp_load_limits lim = {.max_file_bytes = 100};
     st = smp_image_load_file(path, &lim, &img, &err);
     expect_failure(st, SMP_E_LIMIT, &img, &err, path, "over the 100 bytes limit");
 
@@ -609,7 +609,7 @@ static void test_icc_jpeg_and_png(void **state)
         smp_image_release(&img);
 
         /* A profile over the caller's limit is refused, not dropped. */
-        smp_load_limits lim = {0, 0, 100};
+        smp_load_limits lim = {.max_icc_bytes = 100};
         smp_status st = load("tagged.jpg", jpg, n, &lim, &img, &err);
         expect_failure(st, SMP_E_LIMIT, &img, &err, "tagged.jpg", "colour profile");
         free(jpg);
@@ -1165,7 +1165,7 @@ static void test_huge_headers(void **state)
 
     /* A caller's own, smaller limit. */
     png = make_png(px, 16, 16, ENC_PNG_RGB, NULL, &n);
-    smp_load_limits lim = {255, 0, 0};
+    smp_load_limits lim = {.max_pixels = 255};
     expect_failure(load("small.png", png, n, &lim, &img, &err), SMP_E_LIMIT, &img, &err,
                    "small.png", "16 x 16 pixels is over the");
     lim.max_pixels = 256;

@@ -65,7 +65,7 @@ static void test_rectangles(void **state)
     char **warn = NULL;
     size_t nwarn = 0;
     smp_error err;
-    assert_int_equal(smp_regions_build("p.jpg", &opt, 100, 50, &reg, &warn, &nwarn, &err), SMP_OK);
+    assert_int_equal(smp_regions_build("p.jpg", &opt, NULL, 100, 50, &reg, &warn, &nwarn, &err), SMP_OK);
     assert_int_equal(reg.hair_source, SMP_SOURCE_ROI);
     assert_int_equal(count(reg.hair, 5000), 175);
     assert_int_equal(count(reg.scalp, 5000), 100);
@@ -78,7 +78,7 @@ static void test_rectangles(void **state)
     opt.hair_roi[1] = (smp_rect){200, 0, 10, 10};
     warn = NULL;
     nwarn = 0;
-    assert_int_equal(smp_regions_build("p.jpg", &opt, 100, 50, &reg, &warn, &nwarn, &err), SMP_E_ARG);
+    assert_int_equal(smp_regions_build("p.jpg", &opt, NULL, 100, 50, &reg, &warn, &nwarn, &err), SMP_E_ARG);
     assert_true(strncmp(err.message, "p.jpg: ", 7) == 0);
     assert_non_null(strstr(err.message, "outside the 100 x 50 photo"));
     assert_null(reg.hair);
@@ -89,17 +89,17 @@ static void test_rectangles(void **state)
     /* More rectangles than the options hold: refused, never read past. */
     opt.hair_roi[1] = (smp_rect){5, 5, 10, 10};
     opt.n_hair_roi = SMP_MAX_ROIS + 1;
-    assert_int_equal(smp_regions_build("p.jpg", &opt, 100, 50, &reg, &warn, &nwarn, &err), SMP_E_ARG);
+    assert_int_equal(smp_regions_build("p.jpg", &opt, NULL, 100, 50, &reg, &warn, &nwarn, &err), SMP_E_ARG);
     assert_non_null(strstr(err.message, "more than"));
     /* A mask and rectangles for one region: which to measure would be a guess. */
     opt.n_hair_roi = 1;
     opt.hair_mask = "m.png";
-    assert_int_equal(smp_regions_build("p.jpg", &opt, 100, 50, &reg, &warn, &nwarn, &err), SMP_E_ARG);
+    assert_int_equal(smp_regions_build("p.jpg", &opt, NULL, 100, 50, &reg, &warn, &nwarn, &err), SMP_E_ARG);
     assert_non_null(strstr(err.message, "both"));
 
     /* Nothing given: no masks (the pipeline measures the whole photo). */
     smp_options_init(&opt);
-    assert_int_equal(smp_regions_build("p.jpg", &opt, 100, 50, &reg, &warn, &nwarn, &err), SMP_OK);
+    assert_int_equal(smp_regions_build("p.jpg", &opt, NULL, 100, 50, &reg, &warn, &nwarn, &err), SMP_OK);
     assert_null(reg.hair);
     assert_null(reg.scalp);
 }
@@ -122,24 +122,24 @@ static void test_mask_files(void **state)
     char **warn = NULL;
     size_t nwarn = 0;
     smp_error err;
-    assert_int_equal(smp_regions_build("p.jpg", &opt, 40, 30, &reg, &warn, &nwarn, &err), SMP_OK);
+    assert_int_equal(smp_regions_build("p.jpg", &opt, NULL, 40, 30, &reg, &warn, &nwarn, &err), SMP_OK);
     assert_int_equal(reg.hair_source, SMP_SOURCE_MASK);
     assert_int_equal(count(reg.hair, 1200), 70);
     assert_true(reg.hair[15 * 40 + 5] && !reg.hair[15 * 40 + 4]);
     smp_regions_release(&reg);
 
-    assert_int_equal(smp_regions_build("p.jpg", &opt, 41, 30, &reg, &warn, &nwarn, &err), SMP_E_ARG);
+    assert_int_equal(smp_regions_build("p.jpg", &opt, NULL, 41, 30, &reg, &warn, &nwarn, &err), SMP_E_ARG);
     assert_non_null(strstr(err.message, "40 x 30"));
     assert_true(strncmp(err.message, "p.jpg: ", 7) == 0);
 
     const char *jpg = tu_path("mask.jpg");
     assert_int_equal(enc_jpeg(jpg, NULL, NULL, px, 40, 30, 1, &(enc_jpeg_opts){.quality = 90}), 0);
     opt.hair_mask = jpg;
-    assert_int_equal(smp_regions_build("p.jpg", &opt, 40, 30, &reg, &warn, &nwarn, &err), SMP_E_FORMAT);
+    assert_int_equal(smp_regions_build("p.jpg", &opt, NULL, 40, 30, &reg, &warn, &nwarn, &err), SMP_E_FORMAT);
     assert_non_null(strstr(err.message, "not a PNG"));
 
     opt.hair_mask = tu_path("no-such-mask.png");
-    assert_int_not_equal(smp_regions_build("p.jpg", &opt, 40, 30, &reg, &warn, &nwarn, &err), SMP_OK);
+    assert_int_not_equal(smp_regions_build("p.jpg", &opt, NULL, 40, 30, &reg, &warn, &nwarn, &err), SMP_OK);
     assert_non_null(strstr(err.message, "no such file"));
     assert_non_null(strstr(err.message, "hair mask"));
     assert_int_equal(nwarn, 0);
