@@ -4,11 +4,14 @@
  *
  * In:  an output directory; --coverage DIR (also write each sample scene's
  *      hair-coverage map as an 8-bit grey PNG, 255 = fully covered, in
- *      displayed coordinates); or --eval DIR [--count N] [--jobs N].
+ *      displayed coordinates); or --eval DIR [--count N] [--jobs N]; or
+ *      --photo WIDTH HEIGHT OUT.jpg|png [--seed N] [--orientation O]
+ *      [--quality Q].
  * Out: samples mode: the 9 committed samples and truth.csv. Eval mode: N
  *      (default 120) photos DIR/<id>.jpg|png, their truth masks
  *      DIR/<id>.hair.png and DIR/<id>.skin.png (8-bit grey, 255 = in, the
- *      size of the photo as displayed) and DIR/truth.csv.
+ *      size of the photo as displayed) and DIR/truth.csv. Photo mode: one
+ *      consult-like photo of that size as stored, no truth (bench/speed).
  * Not: the renderer (tools/render.c) or a photo simulator. It never links
  *      libsmpmatch: it is the independent source of truth that library is
  *      tested against.
@@ -959,14 +962,117 @@ static int make_eval(const char *dir, int count, int jobs)
     return rc;
 }
 
+/* ------------------------------------------------------- one big photo -- */
+
+/* One consult-like scene at any size, for the speed benchmark (bench/speed):
+ * WIDTH x HEIGHT is the size as stored, as a phone writes it; with EXIF
+ * orientation 6 or 8 the scene is rendered HEIGHT x WIDTH as displayed and
+ * stored rotated, as a phone held upright does. The seed picks the hair and
+ * skin colours and the layout from the evaluation set's tables, so a few
+ * seeds give a few distinct photos. No truth is written: the benchmark times
+ * the analysis, it does not score it. */
+typedef struct photo_opts {
+    int width, height;   /* as stored */
+    const char *out;     /* .png: 8-bit PNG; anything else: JPEG */
+    uint64_t seed;
+    int orientation;     /* 1, 3, 6 or 8 */
+    int quality;         /* JPEG */
+} photo_opts;
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static void photo_params(const photo_opts *po, rnd_params *p, output_def *od)
+{
+    prng g = {0xb16f07011ULL + po->seed * 0x100000001b3ULL};
+    rnd_params_init(p);
+    p->seed = 0x5a17b1600000ULL + po->seed;
+    p->shade_global = 1;
+    p->min_half_width = 1.0;
+    int rotated = po->orientation == 6 || po->orientation == 8;
+    p->width = rotated ? po->height : po->width;
+    p->height = rotated ? po->width : po->height;
+    /* Salt-and-pepper and stubble are left out: one plain colour, medium
+     * strands, the commonest consult. */
+    p->hair = FAMILY_LAB[prng_int(&g, N_FAMILY - 1)][prng_int(&g, 3)];
+    p->hair2 = p->hair;
+    p->skin = SKIN_LAB[prng_int(&g, N_SKIN)][prng_int(&g, 3)];
+    const hair_profile *hp = &PROFILES[2];
+    memcpy(p->strand_width, hp->width, sizeof p->strand_width);
+    memcpy(p->strand_length, hp->length, sizeof p->strand_length);
+    p->spread_deg = hp->spread_deg;
+    p->coverage = hp->coverage;
+    const eval_template *tp = &TEMPLATES[prng_int(&g, N_TEMPLATES - 1)];
+    p->layout = tp->lay;
+    memcpy(p->hair_roi, tp->hair_roi, sizeof p->hair_roi);
+    memcpy(p->scalp_roi, tp->scalp_roi, sizeof p->scalp_roi);
+
+    memset(od, 0, sizeof *od);
+    od->space = RND_SRGB;
+    od->tag = TAG_NONE;
+    od->png_bits = ends_with(po->out, ".png") || ends_with(po->out, ".PNG") ? 8 : 0;
+    od->quality = po->quality;
+    od->sub420 = 1; /* as phones store JPEGs */
+    od->orientation = po->orientation;
+    od->noise = 1.8;
+    p->noise = od->noise;
+}
+
+static int make_photo(const photo_opts *po)
+{
+    rnd_params p;
+    output_def od;
+    photo_params(po, &p, &od);
+    char err[256];
+    if (rnd_rects(&p, NULL, NULL, NULL, NULL, err, sizeof err) != 0) {
+        /* A frame far from 4:3 may not fit a layout's rectangles: the
+         * defaults (a crown close-up) fit any reasonable frame. */
+        rnd_params q;
+        rnd_params_init(&q);
+        p.layout = q.layout;
+        memcpy(p.hair_roi, q.hair_roi, sizeof p.hair_roi);
+        memcpy(p.scalp_roi, q.scalp_roi, sizeof p.scalp_roi);
+    }
+    rnd_image img;
+    if (rnd_render(&p, &img, err, sizeof err) != 0) {
+        fprintf(stderr, "smp-gen-samples: %s: %s\n", po->out, err);
+        return 1;
+    }
+    /* write_photo joins a folder and a file name. */
+    size_t n = strlen(po->out) + 1;
+    char *dir = xcalloc(n, 1);
+    memcpy(dir, po->out, n);
+    char *slash = strrchr(dir, '/');
+    const char *file = slash ? po->out + (slash - dir) + 1 : po->out;
+    if (slash)
+        *slash = '\0';
+    od.file = file;
+    int rc = write_photo(&img, &od, slash ? dir : ".");
+    if (rc != 0)
+        fprintf(stderr, "smp-gen-samples: cannot write %s\n", po->out);
+    else
+        printf("%s %dx%d stored, orientation %d, %d strands\n", po->out, po->width, po->height,
+               po->orientation, img.n_strands);
+    free(dir);
+    rnd_image_free(&img);
+    return rc != 0;
+}
+
 /* ---------------------------------------------------------------- main -- */
 
 static int usage(void)
 {
     fprintf(stderr, "usage: smp-gen-samples [--coverage DIR] OUTDIR\n"
                     "       smp-gen-samples --eval DIR [--count N] [--jobs N]\n"
+                    "       smp-gen-samples --photo WIDTH HEIGHT OUT.jpg|OUT.png [--seed N]\n"
+                    "                       [--orientation 1|3|6|8] [--quality Q]\n"
                     "Renders the sample consult photos and OUTDIR/truth.csv, or the labelled\n"
-                    "evaluation set (default 120 photos) with masks and DIR/truth.csv.\n");
+                    "evaluation set (default 120 photos) with masks and DIR/truth.csv, or one\n"
+                    "consult-like photo of WIDTH x HEIGHT as stored (JPEG 4:2:0, quality 90 by\n"
+                    "default, or 8-bit PNG), for the speed benchmark.\n");
     return 2;
 }
 
@@ -986,9 +1092,25 @@ int main(int argc, char **argv)
     const char *cov_dir = NULL, *out_dir = NULL, *eval_dir = NULL;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     int count = 120, jobs = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu;
-    int bad = 0;
+    int bad = 0, photo = 0, photo_only = 0, seed = 1;
+    photo_opts po = {0, 0, NULL, 1, 1, 90};
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--coverage") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--photo") == 0 && i + 3 < argc) {
+            photo = 1;
+            bad |= parse_int(argv[++i], 16, 30000, &po.width) != 0;
+            bad |= parse_int(argv[++i], 16, 30000, &po.height) != 0;
+            po.out = argv[++i];
+        } else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+            photo_only = 1;
+            bad |= parse_int(argv[++i], 0, 1000000000, &seed) != 0;
+        } else if (strcmp(argv[i], "--orientation") == 0 && i + 1 < argc) {
+            photo_only = 1;
+            bad |= parse_int(argv[++i], 1, 8, &po.orientation) != 0;
+            bad |= po.orientation != 1 && po.orientation != 3 && po.orientation != 6 && po.orientation != 8;
+        } else if (strcmp(argv[i], "--quality") == 0 && i + 1 < argc) {
+            photo_only = 1;
+            bad |= parse_int(argv[++i], 1, 100, &po.quality) != 0;
+        } else if (strcmp(argv[i], "--coverage") == 0 && i + 1 < argc)
             cov_dir = argv[++i];
         else if (strcmp(argv[i], "--eval") == 0 && i + 1 < argc)
             eval_dir = argv[++i];
@@ -1001,7 +1123,13 @@ int main(int argc, char **argv)
         else
             bad = 1;
     }
-    if (bad || (eval_dir ? (out_dir || cov_dir) : !out_dir))
+    if (photo) {
+        if (bad || eval_dir || out_dir || cov_dir)
+            return usage();
+        po.seed = (uint64_t)seed;
+        return make_photo(&po);
+    }
+    if (bad || photo_only || (eval_dir ? (out_dir || cov_dir) : !out_dir))
         return usage();
     if (eval_dir)
         return make_eval(eval_dir, count, jobs);

@@ -22,6 +22,11 @@ esac
 # Build tools and the libraries smpmatch uses (README "Dependencies").
 packages=(build-essential cmake pkg-config
     libjpeg62-turbo-dev libpng-dev liblcms2-dev libjansson-dev libcmocka-dev)
+# The test suite also runs the GNU parallel recipe (tests/test_parallel.sh,
+# which skips without it).
+if [ "$mode" = test ]; then
+    packages+=(parallel)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
