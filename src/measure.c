@@ -39,40 +39,10 @@ static double dist2(const float *p, const double c[3])
     return d0 * d0 + d1 * d1 + d2 * d2;
 }
 
-/* Hoare's quickselect: the k-th smallest of v[0..n-1] (v is reordered). */
-static float select_kth(float *v, size_t n, size_t k)
-{
-    ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
-    while (hi > lo) {
-        float pivot = v[lo + (hi - lo) / 2];
-        ptrdiff_t i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i <= j) {
-                float t = v[i];
-                v[i++] = v[j];
-                v[j--] = t;
-            }
-        }
-        if (kk <= j)
-            hi = j;
-        else if (kk >= i)
-            lo = i;
-        else
-            break;
-    }
-    return v[kk];
-}
-
 /* Median of channel c of n Lab triples; scratch holds n floats. */
 static double channel_median(const float *px, size_t n, int c, float *scratch)
 {
-    for (size_t i = 0; i < n; i++)
-        scratch[i] = px[3 * i + c];
-    return select_kth(scratch, n, n / 2);
+    return smp_kth_float(px + c, n, 3, n / 2, scratch);
 }
 
 void smp_centre_mean(const float *px, size_t n, double out[3])
@@ -96,40 +66,40 @@ smp_status smp_centre_median(const float *px, size_t n, double out[3])
     return SMP_OK;
 }
 
-smp_status smp_centre_mode(const float *px, size_t n, double out[3])
+/* One step of the flat-kernel mean shift: the mean of the pixels within
+ * sqrt(r2) of c (into next); returns how many.
+ * Branch-free, since about one pixel in ten lies near the kernel's edge:
+ * adding a 0 leaves a sum exactly as it was. */
+static size_t shift_step(const float *px, size_t n, const double c[3], double r2, double next[3])
 {
-    if (smp_centre_median(px, n, out) != SMP_OK)
-        return SMP_E_NOMEM;
-    if (n == 0)
-        return SMP_OK;
-    /* Kernel radius from the data: the median distance from the median,
-     * which for the pure material's noise cloud is about 1.5 sigma; kept
-     * between 2 and 6 ΔE76 so that a noisy dark photo still converges and a
-     * mixed one cannot swallow its mixtures. */
-    float *d = malloc(n * sizeof *d);
-    if (!d)
-        return SMP_E_NOMEM;
-    for (size_t i = 0; i < n; i++)
-        d[i] = (float)sqrt(dist2(px + 3 * i, out));
-    double r = select_kth(d, n, n / 2);
-    free(d);
-    r = r < 2.0 ? 2.0 : r > 6.0 ? 6.0 : r;
-    double r2 = r * r;
+    const double c0 = c[0], c1 = c[1], c2 = c[2];
+    double s0 = 0, s1 = 0, s2 = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *p = px + 3 * i;
+        double d0 = p[0] - c0, d1 = p[1] - c1, d2 = p[2] - c2;
+        int in = d0 * d0 + d1 * d1 + d2 * d2 <= r2;
+        double w = in;
+        s0 += w * p[0];
+        s1 += w * p[1];
+        s2 += w * p[2];
+        m += (size_t)in;
+    }
+    if (m) {
+        next[0] = s0 / m;
+        next[1] = s1 / m;
+        next[2] = s2 / m;
+    }
+    return m;
+}
+
+/* Mean shift from out[] until a step moves it by less than 0.001. */
+static void mean_shift(const float *px, size_t n, double r2, double out[3])
+{
     for (int iter = 0; iter < 100; iter++) {
-        double s[3] = {0, 0, 0};
-        size_t m = 0;
-        for (size_t i = 0; i < n; i++) {
-            const float *p = px + 3 * i;
-            if (dist2(p, out) <= r2) {
-                s[0] += p[0];
-                s[1] += p[1];
-                s[2] += p[2];
-                m++;
-            }
-        }
-        if (m == 0)
+        double next[3];
+        if (shift_step(px, n, out, r2, next) == 0)
             break;
-        double next[3] = {s[0] / m, s[1] / m, s[2] / m};
         double shift = (next[0] - out[0]) * (next[0] - out[0]) +
                        (next[1] - out[1]) * (next[1] - out[1]) +
                        (next[2] - out[2]) * (next[2] - out[2]);
@@ -137,6 +107,30 @@ smp_status smp_centre_mode(const float *px, size_t n, double out[3])
         if (shift < 1e-6)
             break;
     }
+}
+
+smp_status smp_centre_mode(const float *px, size_t n, double out[3])
+{
+    if (n == 0) {
+        out[0] = out[1] = out[2] = 0.0;
+        return SMP_OK;
+    }
+    float *d = smp_alloc_work(2 * n * sizeof *d);
+    if (!d)
+        return SMP_E_NOMEM;
+    float *scratch = d + n;
+    for (int c = 0; c < 3; c++)
+        out[c] = channel_median(px, n, c, scratch);
+    /* Kernel radius from the data: the median distance from the median,
+     * which for the pure material's noise cloud is about 1.5 sigma; kept
+     * between 2 and 6 ΔE76 so that a noisy dark photo still converges and a
+     * mixed one cannot swallow its mixtures. */
+    for (size_t i = 0; i < n; i++)
+        d[i] = (float)sqrt(dist2(px + 3 * i, out));
+    double r = smp_kth_float(d, n, 1, n / 2, scratch);
+    free(d);
+    r = r < 2.0 ? 2.0 : r > 6.0 ? 6.0 : r;
+    mean_shift(px, n, r * r, out);
     return SMP_OK;
 }
 
@@ -154,27 +148,24 @@ static smp_status gather(const smp_lab_image *img, const unsigned char *mask, sa
     size_t total = (size_t)img->width * img->height;
     memset(s, 0, sizeof *s);
     for (size_t i = 0; i < total; i++) {
-        if (mask && !mask[i])
-            continue;
-        s->region++;
-        if (!(img->flags[i] & skip))
-            s->usable++;
+        size_t in = !mask || mask[i]; /* counted without branches: masks are ragged */
+        s->region += in;
+        s->usable += in & !(img->flags[i] & skip);
     }
     if (s->usable == 0)
         return SMP_OK;
     size_t stride = (s->usable + SAMPLE_MAX - 1) / SAMPLE_MAX;
     size_t cap = s->usable / stride + 1;
-    s->px = malloc(cap * 3 * sizeof(float));
+    s->px = smp_alloc_work(cap * 3 * sizeof(float));
     if (!s->px)
         return SMP_E_NOMEM;
-    size_t k = 0;
+    size_t skipped = 0; /* usable pixels since the last one taken, on the stride */
     for (size_t i = 0; i < total && s->n < cap; i++) {
         if ((mask && !mask[i]) || (img->flags[i] & skip))
             continue;
-        if (k++ % stride == 0) {
-            memcpy(s->px + 3 * s->n, img->lab + 3 * i, 3 * sizeof(float));
-            s->n++;
-        }
+        if (skipped == 0)
+            memcpy(s->px + 3 * s->n++, img->lab + 3 * i, 3 * sizeof(float));
+        skipped = skipped + 1 == stride ? 0 : skipped + 1;
     }
     return SMP_OK;
 }
@@ -183,10 +174,8 @@ static smp_status gather(const smp_lab_image *img, const unsigned char *mask, sa
  * Fills the two centres and, when `label` is given, each pixel's group. */
 static void two_means(const float *px, size_t n, float *scratch, double c[2][3], unsigned char *label)
 {
-    for (size_t i = 0; i < n; i++)
-        scratch[i] = px[3 * i];
-    float q1 = select_kth(scratch, n, n / 4);
-    float q3 = select_kth(scratch, n, (3 * n) / 4);
+    float q1 = smp_kth_float(px, n, 3, n / 4, scratch);
+    float q3 = smp_kth_float(px, n, 3, (3 * n) / 4, scratch);
     double s[2][3] = {{0}};
     size_t m[2] = {0, 0};
     for (size_t i = 0; i < n; i++) {
@@ -203,15 +192,28 @@ static void two_means(const float *px, size_t n, float *scratch, double c[2][3],
             c[g][k] = m[g] ? s[g][k] / m[g] : 0.0;
 
     for (int iter = 0; iter < 30; iter++) {
-        memset(s, 0, sizeof s);
+        double s00 = 0, s01 = 0, s02 = 0, s10 = 0, s11 = 0, s12 = 0;
         m[0] = m[1] = 0;
+        const double a0 = c[0][0], a1 = c[0][1], a2 = c[0][2];
+        const double b0 = c[1][0], b1 = c[1][1], b2 = c[1][2];
         for (size_t i = 0; i < n; i++) {
             const float *p = px + 3 * i;
-            int g = dist2(p, c[1]) < dist2(p, c[0]);
-            for (int k = 0; k < 3; k++)
-                s[g][k] += p[k];
+            double da = (p[0] - a0) * (p[0] - a0) + (p[1] - a1) * (p[1] - a1) + (p[2] - a2) * (p[2] - a2);
+            double db = (p[0] - b0) * (p[0] - b0) + (p[1] - b1) * (p[1] - b1) + (p[2] - b2) * (p[2] - b2);
+            int g = db < da;
+            /* both sums take the pixel, one of them times 0 (which leaves it
+             * exactly as it was): six sums in registers, no stalls on s[g] */
+            double w1 = g, w0 = 1 - g;
+            s00 += w0 * p[0];
+            s01 += w0 * p[1];
+            s02 += w0 * p[2];
+            s10 += w1 * p[0];
+            s11 += w1 * p[1];
+            s12 += w1 * p[2];
             m[g]++;
         }
+        s[0][0] = s00, s[0][1] = s01, s[0][2] = s02;
+        s[1][0] = s10, s[1][1] = s11, s[1][2] = s12;
         double moved = 0;
         for (int g = 0; g < 2; g++) {
             if (!m[g])
@@ -275,26 +277,36 @@ static int pick_group(double c[2][3], const size_t count[2], const double *other
     return target == SMP_TARGET_SKIN ? skin : 1 - skin;
 }
 
+/* Pixel i to place to (to <= i): compacting a list in place. */
+static void move_px(float *px, size_t to, size_t i)
+{
+    float l = px[3 * i], a = px[3 * i + 1], b = px[3 * i + 2];
+    px[3 * to] = l;
+    px[3 * to + 1] = a;
+    px[3 * to + 2] = b;
+}
+
 /* Keeps, in place, the pixels of group g (or all) whose L* lies within
- * OUTLIER_Z robust standard deviations of the group's median L*. */
+ * OUTLIER_Z robust standard deviations of the group's median L*. scratch
+ * holds 2n floats. */
 static size_t keep_group(float *px, size_t n, const unsigned char *label, int g, float *scratch)
 {
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (g < 0 || label[i] == g)
-            memmove(px + 3 * m++, px + 3 * i, 3 * sizeof(float));
+            move_px(px, m++, i);
     if (m == 0)
         return 0;
     double med = channel_median(px, m, 0, scratch);
     for (size_t i = 0; i < m; i++)
         scratch[i] = (float)fabs(px[3 * i] - med);
-    double sigma = MAD_TO_SIGMA * select_kth(scratch, m, m / 2);
+    double sigma = MAD_TO_SIGMA * smp_kth_float(scratch, m, 1, m / 2, scratch + m);
     if (sigma < 0.5)
         sigma = 0.5; /* 8-bit quantisation of dark tones alone is ~0.3 L* */
     size_t k = 0;
     for (size_t i = 0; i < m; i++)
         if (fabs(px[3 * i] - med) <= OUTLIER_Z * sigma)
-            memmove(px + 3 * k++, px + 3 * i, 3 * sizeof(float));
+            move_px(px, k++, i);
     return k;
 }
 
@@ -305,7 +317,7 @@ static double spread_de00(const float *px, size_t n, const double centre[3], flo
         double p[3] = {px[3 * i], px[3 * i + 1], px[3 * i + 2]};
         scratch[m++] = (float)smp_de00(p, centre);
     }
-    return m ? select_kth(scratch, m, m / 2) : 0.0;
+    return m ? smp_kth_float(scratch, m, 1, m / 2, scratch + m) : 0.0;
 }
 
 smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mask,
@@ -322,8 +334,8 @@ smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mas
         free(s.px);
         return SMP_OK;
     }
-    float *scratch = malloc(s.n * sizeof *scratch);
-    unsigned char *label = malloc(s.n);
+    float *scratch = smp_alloc_work(2 * s.n * sizeof *scratch);
+    unsigned char *label = smp_alloc_work(s.n);
     if (!scratch || !label) {
         free(s.px);
         free(scratch);
@@ -416,9 +428,9 @@ size_t smp_measure_clusters(const smp_lab_image *img, const unsigned char *mask,
     size_t m = 0, stride = s.n > GROUP_SAMPLE ? s.n / GROUP_SAMPLE : 1;
     for (size_t i = 0; i < s.n; i += stride)
         if (!skin || sqrt(dist2(s.px + 3 * i, skin)) >= GROUP_SKIN_DE76)
-            memmove(s.px + 3 * m++, s.px + 3 * i, 3 * sizeof(float));
-    float *scratch = m ? malloc(m * sizeof *scratch) : NULL;
-    unsigned char *label = m ? malloc(m) : NULL;
+            move_px(s.px, m++, i);
+    float *scratch = m ? smp_alloc_work(m * sizeof *scratch) : NULL;
+    unsigned char *label = m ? smp_alloc_work(m) : NULL;
     if (m < SMP_MEASURE_MIN_PIXELS || !scratch || !label) {
         *status = (m >= SMP_MEASURE_MIN_PIXELS) ? SMP_E_NOMEM : SMP_OK;
         free(scratch);
@@ -429,11 +441,9 @@ size_t smp_measure_clusters(const smp_lab_image *img, const unsigned char *mask,
     /* 3-means started at the 15th, 50th and 85th L* percentiles: enough for
      * dark strands, grey strands and sun-lightened ends. */
     group g[3];
-    for (size_t i = 0; i < m; i++)
-        scratch[i] = s.px[3 * i];
     const double q[3] = {0.15, 0.5, 0.85};
     for (int j = 0; j < 3; j++) {
-        float l = select_kth(scratch, m, (size_t)(q[j] * (m - 1)));
+        float l = smp_kth_float(s.px, m, 3, (size_t)(q[j] * (m - 1)), scratch);
         double best = 1e30;
         for (size_t i = 0; i < m; i++) {
             double d = fabs(s.px[3 * i] - l);
@@ -444,18 +454,21 @@ size_t smp_measure_clusters(const smp_lab_image *img, const unsigned char *mask,
             }
         }
     }
+    /* Lloyd's iterations, at most 30; once no pixel changes group the
+     * centres cannot move any more, so the rest would repeat this one. */
     for (int iter = 0; iter < 30; iter++) {
         double sum[3][3] = {{0}};
-        size_t cnt[3] = {0, 0, 0};
+        size_t cnt[3] = {0, 0, 0}, changed = 0;
         for (size_t i = 0; i < m; i++) {
-            int b = 0;
-            for (int j = 1; j < 3; j++)
-                if (dist2(s.px + 3 * i, g[j].c) < dist2(s.px + 3 * i, g[b].c))
-                    b = j;
+            const float *p = s.px + 3 * i;
+            double d0 = dist2(p, g[0].c), d1 = dist2(p, g[1].c), d2 = dist2(p, g[2].c);
+            int b = d1 < d0 ? 1 : 0;
+            b = d2 < (b ? d1 : d0) ? 2 : b;
+            changed += iter == 0 || label[i] != b;
             label[i] = (unsigned char)b;
             cnt[b]++;
             for (int k = 0; k < 3; k++)
-                sum[b][k] += s.px[3 * i + k];
+                sum[b][k] += p[k];
         }
         for (int j = 0; j < 3; j++) {
             g[j].n = cnt[j];
@@ -463,6 +476,8 @@ size_t smp_measure_clusters(const smp_lab_image *img, const unsigned char *mask,
                 for (int k = 0; k < 3; k++)
                     g[j].c[k] = sum[j][k] / cnt[j];
         }
+        if (changed == 0)
+            break;
     }
     /* Merge near groups, then drop mixtures and specks. */
     int alive[3] = {g[0].n > 0, g[1].n > 0, g[2].n > 0};
@@ -500,7 +515,7 @@ size_t smp_measure_clusters(const smp_lab_image *img, const unsigned char *mask,
         for (size_t i = 0; i < m; i++)
             if (label[i] == j)
                 c++;
-        float *px = malloc(c * 3 * sizeof(float));
+        float *px = smp_alloc_work(c * 3 * sizeof(float));
         if (!px) {
             *status = SMP_E_NOMEM;
             break;

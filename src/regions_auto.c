@@ -45,28 +45,41 @@
  * (they are 8-25 px there) and the work near 0.1 s. */
 #define AUTO_MAX_PIXELS 1200000
 
-#define INF_DIST (INT32_MAX / 4)
-
 /* A hair pixel is at least this fraction of the way from the skin to the
  * hair's mode: strand edges mixed with skin stay out. */
 #ifndef HAIR_FRACTION
 #define HAIR_FRACTION 0.5
 #endif
 
+/* What each pixel of the small image is, one byte of bits: the masks of
+ * every step share it, so a step is one pass over n bytes and the working
+ * memory is two bytes a pixel (this and a distance map). */
+#define C_OK 0x01      /* usable: no transparent or clipped pixel in its block */
+#define C_SEED 0x02    /* skin-coloured, then: smooth too (step 1) */
+#define C_SKIN 0x04    /* within T_s of the skin colour (step 2) */
+#define C_NONSKIN 0x08 /* usable and not skin */
+#define C_THICK 0x10   /* non-skin far from skin: the core of a thick object */
+#define C_THIN 0x20    /* non-skin not near a thick core: hair candidate */
+#define C_HAIR 0x40    /* step 4 */
+#define C_SCALP 0x80   /* step 5 */
+
 typedef struct small {
-    int w, h, f;    /* size and the factor it was shrunk by */
-    float *lab;     /* 3 per pixel */
-    unsigned char *ok; /* 1 = usable (no transparent or clipped pixel in its block) */
+    int w, h, f;       /* size and the factor it was shrunk by */
+    const float *lab;  /* 3 per pixel: the image's own when f is 1 */
+    float *own;        /* the block means when f > 1 */
+    unsigned char *cls; /* C_* bits per pixel */
 } small;
 
 static void small_release(small *s)
 {
-    free(s->lab);
-    free(s->ok);
+    free(s->own);
+    free(s->cls);
 }
 
 /* Block means of Lab: good enough to find regions (measuring uses the full
- * image); a block with a transparent or clipped pixel is not usable. */
+ * image); a block with a transparent or clipped pixel is not usable. At
+ * factor 1 (the loader has usually reduced the photo already) the image's
+ * own pixels are used, not copied. */
 static smp_status shrink(const smp_lab_image *img, small *s)
 {
     int f = 1;
@@ -78,11 +91,20 @@ static smp_status shrink(const smp_lab_image *img, small *s)
     if (s->w < 8 || s->h < 8)
         return SMP_E_ARG;
     size_t n = (size_t)s->w * s->h;
-    s->lab = malloc(n * 3 * sizeof(float));
-    s->ok = malloc(n);
-    if (!s->lab || !s->ok)
+    s->cls = smp_alloc_work(n);
+    if (!s->cls)
         return SMP_E_NOMEM;
     const unsigned char bad = SMP_PX_TRANSPARENT | SMP_PX_CLIPPED_HIGH | SMP_PX_CLIPPED_LOW;
+    if (f == 1) {
+        s->lab = img->lab;
+        for (size_t i = 0; i < n; i++)
+            s->cls[i] = (img->flags[i] & bad) ? 0 : C_OK;
+        return SMP_OK;
+    }
+    s->own = smp_alloc_work(n * 3 * sizeof(float));
+    if (!s->own)
+        return SMP_E_NOMEM;
+    s->lab = s->own;
     for (int y = 0; y < s->h; y++)
         for (int x = 0; x < s->w; x++) {
             double acc[3] = {0, 0, 0};
@@ -96,87 +118,112 @@ static smp_status shrink(const smp_lab_image *img, small *s)
                 }
             size_t q = (size_t)y * s->w + x;
             for (int c = 0; c < 3; c++)
-                s->lab[3 * q + c] = (float)(acc[c] / (f * f));
-            s->ok[q] = (unsigned char)okay;
+                s->own[3 * q + c] = (float)(acc[c] / (f * f));
+            s->cls[q] = okay ? C_OK : 0;
         }
     return SMP_OK;
 }
 
-/* Local standard deviation of L* over a (2r+1)^2 window, from integral
- * images of L and L^2. */
+/* Local standard deviation of L* over a (2r+1)^2 window (clipped at the
+ * borders), for the pixels with C_SEED only, in raster order into out[].
+ * Running column sums of L and L^2 over the window's rows, then running
+ * sums along the row: two rows of doubles instead of two integral images
+ * of the whole photo. */
 static smp_status local_std(const small *s, int r, float *out)
 {
-    size_t W = (size_t)s->w + 1;
-    double *i1 = calloc(W * (s->h + 1), sizeof *i1), *i2 = calloc(W * (s->h + 1), sizeof *i2);
-    if (!i1 || !i2) {
-        free(i1);
-        free(i2);
+    size_t w = (size_t)s->w;
+    double *c1 = calloc(4 * (w + 1), sizeof *c1);
+    if (!c1)
         return SMP_E_NOMEM;
-    }
-    for (int y = 0; y < s->h; y++) {
-        double a = 0, b = 0;
-        for (int x = 0; x < s->w; x++) {
-            double l = s->lab[3 * ((size_t)y * s->w + x)];
-            a += l;
-            b += l * l;
-            i1[(y + 1) * W + x + 1] = i1[y * W + x + 1] + a;
-            i2[(y + 1) * W + x + 1] = i2[y * W + x + 1] + b;
-        }
-    }
+    double *c2 = c1 + (w + 1), *p1 = c2 + (w + 1), *p2 = p1 + (w + 1);
+    int lo = 0, hi = 0; /* rows [lo, hi) are in the column sums */
+    size_t m = 0;
     for (int y = 0; y < s->h; y++) {
         int y0 = y - r < 0 ? 0 : y - r, y1 = y + r + 1 > s->h ? s->h : y + r + 1;
+        for (; hi < y1; hi++)
+            for (size_t x = 0; x < w; x++) {
+                double l = s->lab[3 * ((size_t)hi * w + x)];
+                c1[x] += l;
+                c2[x] += l * l;
+            }
+        for (; lo < y0; lo++)
+            for (size_t x = 0; x < w; x++) {
+                double l = s->lab[3 * ((size_t)lo * w + x)];
+                c1[x] -= l;
+                c2[x] -= l * l;
+            }
+        const unsigned char *row = s->cls + (size_t)y * w;
+        int any = 0;
+        for (size_t x = 0; x < w && !any; x++)
+            any = row[x] & C_SEED;
+        if (!any)
+            continue;
+        p1[0] = p2[0] = 0;
+        for (size_t x = 0; x < w; x++) {
+            p1[x + 1] = p1[x] + c1[x];
+            p2[x + 1] = p2[x] + c2[x];
+        }
         for (int x = 0; x < s->w; x++) {
+            if (!(row[x] & C_SEED))
+                continue;
             int x0 = x - r < 0 ? 0 : x - r, x1 = x + r + 1 > s->w ? s->w : x + r + 1;
             double n = (double)(y1 - y0) * (x1 - x0);
-            double a = i1[y1 * W + x1] - i1[y0 * W + x1] - i1[y1 * W + x0] + i1[y0 * W + x0];
-            double b = i2[y1 * W + x1] - i2[y0 * W + x1] - i2[y1 * W + x0] + i2[y0 * W + x0];
+            double a = p1[x1] - p1[x0], b = p2[x1] - p2[x0];
             double v = b / n - (a / n) * (a / n);
-            out[(size_t)y * s->w + x] = (float)sqrt(v > 0 ? v : 0);
+            out[m++] = (float)sqrt(v > 0 ? v : 0);
         }
     }
-    free(i1);
-    free(i2);
+    free(c1);
     return SMP_OK;
 }
 
-/* Chamfer 3-4 distance (in thirds of a pixel) from every pixel to the
- * nearest pixel with src != 0 (Borgefors 1986, two raster passes). */
-static void chamfer(const unsigned char *src, int w, int h, int32_t *d)
+/* Chamfer 3-4 distance (in thirds of a pixel, Borgefors 1986, two raster
+ * passes) from every pixel to the nearest pixel with (cls & bit), capped
+ * at 255: callers only compare it with the opening radius, at most 54 at
+ * 1.2 MP (see segment). The cap is exact below 255 because the distance
+ * only ever shrinks from 255. Each pass first takes the row before (which
+ * vectorises), then runs along the row. */
+static void chamfer(const unsigned char *cls, unsigned char bit, int w, int h, unsigned char *d)
 {
-    for (size_t i = 0; i < (size_t)w * h; i++)
-        d[i] = src[i] ? 0 : INF_DIST;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            int32_t *p = d + (size_t)y * w + x, v = *p;
-            if (x > 0 && p[-1] + 3 < v)
-                v = p[-1] + 3;
-            if (y > 0) {
-                const int32_t *u = p - w;
-                if (u[0] + 3 < v)
-                    v = u[0] + 3;
-                if (x > 0 && u[-1] + 4 < v)
-                    v = u[-1] + 4;
-                if (x + 1 < w && u[1] + 4 < v)
-                    v = u[1] + 4;
+    for (int y = 0; y < h; y++) {
+        unsigned char *p = d + (size_t)y * w;
+        const unsigned char *c = cls + (size_t)y * w;
+        for (int x = 0; x < w; x++)
+            p[x] = (c[x] & bit) ? 0 : 255;
+        if (y > 0) {
+            const unsigned char *u = p - w;
+            for (int x = 0; x < w; x++) {
+                int v = p[x], t = u[x] + 3;
+                v = t < v ? t : v;
+                if (x > 0 && (t = u[x - 1] + 4) < v)
+                    v = t;
+                if (x + 1 < w && (t = u[x + 1] + 4) < v)
+                    v = t;
+                p[x] = (unsigned char)v;
             }
-            *p = v;
         }
-    for (int y = h - 1; y >= 0; y--)
-        for (int x = w - 1; x >= 0; x--) {
-            int32_t *p = d + (size_t)y * w + x, v = *p;
-            if (x + 1 < w && p[1] + 3 < v)
-                v = p[1] + 3;
-            if (y + 1 < h) {
-                const int32_t *u = p + w;
-                if (u[0] + 3 < v)
-                    v = u[0] + 3;
-                if (x + 1 < w && u[1] + 4 < v)
-                    v = u[1] + 4;
-                if (x > 0 && u[-1] + 4 < v)
-                    v = u[-1] + 4;
+        for (int x = 1; x < w; x++)
+            if (p[x - 1] + 3 < p[x])
+                p[x] = (unsigned char)(p[x - 1] + 3);
+    }
+    for (int y = h - 1; y >= 0; y--) {
+        unsigned char *p = d + (size_t)y * w;
+        if (y + 1 < h) {
+            const unsigned char *u = p + w;
+            for (int x = 0; x < w; x++) {
+                int v = p[x], t = u[x] + 3;
+                v = t < v ? t : v;
+                if (x > 0 && (t = u[x - 1] + 4) < v)
+                    v = t;
+                if (x + 1 < w && (t = u[x + 1] + 4) < v)
+                    v = t;
+                p[x] = (unsigned char)v;
             }
-            *p = v;
         }
+        for (int x = w - 2; x >= 0; x--)
+            if (p[x + 1] + 3 < p[x])
+                p[x] = (unsigned char)(p[x + 1] + 3);
+    }
 }
 
 /* Scalp skin in CIELAB D50, every ITA° category: L* 20-92, a* 4-20 (the
@@ -190,11 +237,18 @@ static void chamfer(const unsigned char *src, int w, int h, int32_t *d)
  * A photo whose "skin" is outside it is not taken for a scalp, so a strong
  * uncorrected colour cast can make a scalp look like something else: the
  * grey card (--white-roi) is applied before this. */
+/* tan 25° and tan 72°: the hue bounds as slopes of b* over a*, so that a pixel
+ * needs no atan2 (a* is positive inside the box). */
+#define TAN_HUE_MIN 0.46630765815499859
+#define TAN_HUE_MAX 3.07768353717525340
+
 static int is_skin_colour(const float *p)
 {
-    double c = hypot(p[1], p[2]), h = atan2(p[2], p[1]) * 180.0 / SMP_PI;
-    return p[0] >= 20 && p[0] <= 92 && p[1] >= 4 && p[1] <= 20 && p[2] >= 3 && p[2] <= 27 &&
-           c >= 7 && c <= 30 && h >= 25 && h <= 72;
+    double l = p[0], a = p[1], b = p[2];
+    if (!(l >= 20 && l <= 92 && a >= 4 && a <= 20 && b >= 3 && b <= 27))
+        return 0;
+    double c2 = a * a + b * b;
+    return c2 >= 7.0 * 7.0 && c2 <= 30.0 * 30.0 && b >= a * TAN_HUE_MIN && b <= a * TAN_HUE_MAX;
 }
 
 /* When the hair's colour is skin-like too (brown or red hair so dense that
@@ -211,76 +265,147 @@ static int pick_skin_b(const double a[3], const double b[3])
     return red_hair ? !b_redder : b_redder;
 }
 
-static double dist_lab(const float *p, const double c[3])
+static double dist2_lab(const float *p, const double c[3])
 {
     double a = p[0] - c[0], b = p[1] - c[1], d = p[2] - c[2];
-    return sqrt(a * a + b * b + d * d);
+    return a * a + b * b + d * d;
 }
 
-/* Collects the Lab of pixels where sel[i] != 0 (at most `cap`, on a fixed
+/* Collects the Lab of pixels with (cls & bit) (at most `cap`, on a fixed
  * stride) into a new array; *n is the count. */
-static float *collect(const small *s, const unsigned char *sel, size_t count, size_t cap, size_t *n)
+static float *collect(const small *s, unsigned char bit, size_t count, size_t cap, size_t *n)
 {
     size_t stride = count > cap ? (count + cap - 1) / cap : 1, k = 0, m = 0;
-    float *px = malloc((count / stride + 1) * 3 * sizeof(float));
+    float *px = smp_alloc_work((count / stride + 1) * 3 * sizeof(float));
     if (!px)
         return NULL;
     for (size_t i = 0; i < (size_t)s->w * s->h; i++) {
-        if (!sel[i])
+        if (!(s->cls[i] & bit))
             continue;
-        if (k++ % stride == 0) {
-            memcpy(px + 3 * m, s->lab + 3 * i, 3 * sizeof(float));
-            m++;
-        }
+        if (k == 0)
+            memcpy(px + 3 * m++, s->lab + 3 * i, 3 * sizeof(float));
+        k = k + 1 == stride ? 0 : k + 1; /* taken: every stride-th */
     }
     *n = m;
     return px;
 }
 
-/* Scales a mask of the small image up to the full size (nearest). */
-static unsigned char *upscale(const unsigned char *m, const small *s, int w, int h)
+/* The pixels with (cls & bit) as a 0/1 mask at the full size (nearest). */
+static unsigned char *upscale(const small *s, unsigned char bit, int w, int h)
 {
-    unsigned char *out = malloc((size_t)w * h);
+    unsigned char *out = smp_alloc_work((size_t)w * h);
     if (!out)
         return NULL;
+    if (s->f == 1 && w == s->w && h == s->h) {
+        for (size_t i = 0; i < (size_t)w * h; i++)
+            out[i] = (s->cls[i] & bit) != 0;
+        return out;
+    }
     for (int y = 0; y < h; y++) {
         int sy = y / s->f < s->h ? y / s->f : s->h - 1;
+        const unsigned char *c = s->cls + (size_t)sy * s->w;
         for (int x = 0; x < w; x++) {
             int sx = x / s->f < s->w ? x / s->f : s->w - 1;
-            out[(size_t)y * w + x] = m[(size_t)sy * s->w + sx];
+            out[(size_t)y * w + x] = (c[sx] & bit) != 0;
         }
     }
     return out;
 }
 
-/* Keeps only the core of the hair mask: pixels whose 3x3 neighbourhood is
- * all hair. Phone JPEGs keep colour at half resolution (4:2:0), so the
- * pixels at a strand's edge carry the skin's chroma; on fine strands that
- * biases the hair towards the skin by 2-5 ΔE00 in the evaluation set. When
- * fewer than a fifth of the pixels would remain (stubble), the mask is kept
- * whole: some colour beats none. */
-static void core_of(unsigned char *m, int w, int h)
+/* One row of the 3x3 erosion of a 0/1 mask: e[x] = 1 when a, b, c (the
+ * rows above, at and below) are all 1 over x-1..x+1; 0 on the border. */
+static size_t erode_row(const unsigned char *a, const unsigned char *b, const unsigned char *c, int w,
+                        unsigned char *col, unsigned char *e)
 {
-    size_t n = (size_t)w * h, before = 0, after = 0;
-    unsigned char *e = malloc(n);
-    if (!e)
-        return;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            size_t i = (size_t)y * w + x;
-            int in = m[i] != 0;
-            before += in;
-            for (int dy = -1; in && dy <= 1; dy++)
-                for (int dx = -1; in && dx <= 1; dx++) {
-                    int yy = y + dy, xx = x + dx;
-                    in = yy >= 0 && yy < h && xx >= 0 && xx < w && m[(size_t)yy * w + xx];
-                }
-            e[i] = (unsigned char)in;
-            after += in;
+    size_t count = 0;
+    for (int x = 0; x < w; x++)
+        col[x] = a[x] & b[x] & c[x];
+    e[0] = e[w - 1] = 0;
+    for (int x = 1; x < w - 1; x++) {
+        e[x] = col[x - 1] & col[x] & col[x + 1];
+        count += e[x];
+    }
+    return count;
+}
+
+/* Keeps only the core of the hair mask (0/1 bytes): pixels whose 3x3
+ * neighbourhood is all hair. Phone JPEGs keep colour at half resolution
+ * (4:2:0), so the pixels at a strand's edge carry the skin's chroma; on
+ * fine strands that biases the hair towards the skin by 2-5 ΔE00 in the
+ * evaluation set. When fewer than a fifth of the pixels would remain
+ * (stubble), the mask is kept whole: some colour beats none. A first pass
+ * counts, a second erodes in place keeping two rows of the original. */
+static smp_status core_of(unsigned char *m, int w, int h)
+{
+    if (w < 3 || h < 3)
+        return SMP_OK; /* no pixel has a whole neighbourhood: kept whole */
+    unsigned char *buf = malloc(4 * (size_t)w);
+    if (!buf)
+        return SMP_E_NOMEM;
+    unsigned char *col = buf, *e = buf + w, *above = buf + 2 * (size_t)w, *here = buf + 3 * (size_t)w;
+    size_t before = 0, after = 0;
+    for (size_t i = 0; i < (size_t)w * h; i++)
+        before += m[i];
+    for (int y = 1; y < h - 1; y++) {
+        const unsigned char *r = m + (size_t)y * w;
+        after += erode_row(r - w, r, r + w, w, col, e);
+    }
+    if (after * 5 >= before) {
+        memcpy(above, m, (size_t)w);
+        memset(m, 0, (size_t)w);
+        for (int y = 1; y < h - 1; y++) {
+            unsigned char *r = m + (size_t)y * w;
+            memcpy(here, r, (size_t)w);
+            erode_row(above, here, r + w, w, col, r);
+            unsigned char *t = above;
+            above = here;
+            here = t;
         }
-    if (after * 5 >= before)
-        memcpy(m, e, n);
-    free(e);
+        memset(m + (size_t)(h - 1) * w, 0, (size_t)w);
+    }
+    free(buf);
+    return SMP_OK;
+}
+
+/* tan of 5°, 10°, ... 85°: the boundaries of the orientation bands as
+ * slopes (45° exactly 1, as atan2 gives it exactly 45°). */
+static const double band_tan[17] = {
+    0.087488663525924007, 0.17632698070846498, 0.2679491924311227,
+    0.36397023426620234, 0.46630765815499858, 0.57735026918962573,
+    0.70020753820970971, 0.83909963117727993, 1.0,
+    1.19175359259421, 1.4281480067421144, 1.7320508075688767,
+    2.1445069205095586, 2.7474774194546216, 3.7320508075688776,
+    5.6712818196177066, 11.430052302761348};
+
+/* Number of band boundaries below slope t (strictly when `strict`): a
+ * binary search of fixed steps, without branches to mispredict. */
+static int bands_below(double t, int strict)
+{
+    int lo = 0;
+    for (int step = 16; step > 0; step /= 2) {
+        int at = lo + step - 1; /* boundary index to test */
+        int below = at < 17 && (strict ? band_tan[at] < t : band_tan[at] <= t);
+        lo += below ? step : 0;
+    }
+    return lo;
+}
+
+/* The 5° band (0-35) of the orientation of (gx, gy) modulo 180°, as
+ * floor(atan2(gy, gx) in degrees, folded to [0, 180), / 5), from slopes. */
+static int orientation_band(double gx, double gy)
+{
+    if (gy < 0) {
+        gx = -gx;
+        gy = -gy;
+    }
+    if (gy == 0)
+        return 0; /* 0° or 180° */
+    if (gx > 0)
+        return bands_below(gy / gx, 0);
+    if (gx == 0)
+        return 18;
+    /* 90-180°: 180° minus the angle of (-gx, gy) */
+    return 35 - bands_below(gy / -gx, 1);
 }
 
 /* How straight the hair's edges are: the largest share of the gradient
@@ -289,13 +414,13 @@ static void core_of(unsigned char *m, int w, int h)
  * spread over many bands (at most 0.27 on the 114 consult photos of the
  * evaluation set, 0.15 on most); the straight parallel lines of brick mortar
  * and wood grain put 0.37 and 0.34 in one band. */
-static double straightness(const small *s, const unsigned char *hair)
+static double straightness(const small *s)
 {
     double hist[36] = {0}, total = 0;
     for (int y = 1; y < s->h - 1; y++)
         for (int x = 1; x < s->w - 1; x++) {
             size_t i = (size_t)y * s->w + x;
-            if (!hair[i])
+            if (!(s->cls[i] & C_HAIR))
                 continue;
 #define LSTAR(dx, dy) s->lab[3 * (i + (ptrdiff_t)(dy) * s->w + (dx))]
             double gx = LSTAR(1, -1) + 2 * LSTAR(1, 0) + LSTAR(1, 1) - LSTAR(-1, -1) - 2 * LSTAR(-1, 0) -
@@ -306,10 +431,7 @@ static double straightness(const small *s, const unsigned char *hair)
             double m = gx * gx + gy * gy;
             if (m < 1.0)
                 continue; /* flat: no edge to orient */
-            double a = atan2(gy, gx) * 180.0 / SMP_PI;
-            if (a < 0)
-                a += 180.0;
-            hist[(int)(a / 5.0) % 36] += m;
+            hist[orientation_band(gx, gy)] += m;
             total += m;
         }
     double peak = 0;
@@ -333,73 +455,68 @@ static double straightness(const small *s, const unsigned char *hair)
 
 typedef struct work {
     small s;
-    float *sd;
-    unsigned char *skin, *nonskin, *hair, *scalp, *tmp;
-    int32_t *d1, *d2;
-    float *px;
+    unsigned char *dist; /* a chamfer distance map */
+    unsigned char *row;  /* one row of scratch */
 } work;
 
 static void work_release(work *k)
 {
     small_release(&k->s);
-    free(k->sd);
-    free(k->skin);
-    free(k->nonskin);
-    free(k->hair);
-    free(k->scalp);
-    free(k->tmp);
-    free(k->d1);
-    free(k->d2);
-    free(k->px);
+    free(k->dist);
+    free(k->row);
 }
 
 /* Step 1-2: the skin colour from smooth skin-coloured pixels. Returns 0
- * when there are too few (not a photo of skin). */
+ * when there are too few (not a photo of skin), -1 when memory ran out.
+ * Leaves C_SEED on the seeds. */
 static int find_skin(work *k, double skin[3], double *ts)
 {
     small *s = &k->s;
     size_t n = (size_t)s->w * s->h, cand = 0;
-    for (size_t i = 0; i < n; i++) {
-        k->tmp[i] = s->ok[i] && is_skin_colour(s->lab + 3 * i);
-        cand += k->tmp[i];
-    }
+    for (size_t i = 0; i < n; i++)
+        if ((s->cls[i] & C_OK) && is_skin_colour(s->lab + 3 * i)) {
+            s->cls[i] |= C_SEED;
+            cand++;
+        }
     /* 1 % of the photo: less bare skin than that gives no reliable colour. */
     if (cand < n / 100 || cand < 50)
         return 0;
-    float *sds = malloc(cand * sizeof *sds);
-    if (!sds)
+    /* The smoothest 30 %: local L* deviation (radius 2) up to its 30th
+     * percentile. */
+    float *sds = smp_alloc_work(2 * cand * sizeof *sds);
+    if (!sds || local_std(s, 2, sds) != SMP_OK) {
+        free(sds);
         return -1;
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (k->tmp[i])
-            sds[m++] = k->sd[i];
-    qsort(sds, m, sizeof *sds, smp_cmp_float);
-    float tau = sds[(m * 3) / 10];
-    free(sds);
-    size_t seeds = 0;
-    for (size_t i = 0; i < n; i++) {
-        k->tmp[i] = k->tmp[i] && k->sd[i] <= tau;
-        seeds += k->tmp[i];
     }
+    float tau = smp_kth_float(sds, cand, 1, (cand * 3) / 10, sds + cand);
+    size_t seeds = 0, j = 0;
+    for (size_t i = 0; i < n; i++)
+        if (s->cls[i] & C_SEED) {
+            if (sds[j++] <= tau)
+                seeds++;
+            else
+                s->cls[i] &= (unsigned char)~C_SEED;
+        }
+    free(sds);
     size_t np;
-    free(k->px);
-    k->px = collect(s, k->tmp, seeds, 200000, &np);
-    if (!k->px || smp_centre_mode(k->px, np, skin) != SMP_OK)
+    float *px = collect(s, C_SEED, seeds, 200000, &np);
+    if (!px || smp_centre_mode(px, np, skin) != SMP_OK) {
+        free(px);
         return -1;
+    }
     /* The seeds' mode must itself be a skin colour: brick or wood whose
      * texture strays into the skin box pixel by pixel is not skin. */
     float sf[3] = {(float)skin[0], (float)skin[1], (float)skin[2]};
-    if (!is_skin_colour(sf))
+    if (!is_skin_colour(sf)) {
+        free(px);
         return 0;
+    }
     /* Noise spread of the skin: median distance of the seeds from S. */
-    float *d = malloc(np * sizeof *d);
-    if (!d)
-        return -1;
+    float *d = px; /* the distances overwrite the pixels they come from */
     for (size_t i = 0; i < np; i++)
-        d[i] = (float)dist_lab(k->px + 3 * i, skin);
-    qsort(d, np, sizeof *d, smp_cmp_float);
-    double spread = d[np / 2];
-    free(d);
+        d[i] = (float)sqrt(dist2_lab(px + 3 * i, skin));
+    double spread = smp_select_float(d, np, np / 2);
+    free(px);
     /* 3 spreads (plus 2 for texture the seeds missed), kept within 5-12
      * ΔE76: hair of every colour in the evaluation set differs from its
      * skin by 12 or more. */
@@ -408,67 +525,98 @@ static int find_skin(work *k, double skin[3], double *ts)
     return 1;
 }
 
-/* Steps 2-5 for a given skin colour: fills k->skin, nonskin, hair, scalp
- * and returns the hair's mode in hair[] (zero when none). */
+/* Step 5: skin with no non-skin pixel among its 8 neighbours, which is a
+ * chamfer distance of 6 (2 px) or more from non-skin. Returns the count. */
+static size_t mark_scalp(work *k)
+{
+    small *s = &k->s;
+    int w = s->w;
+    size_t count = 0;
+    for (int y = 0; y < s->h; y++) {
+        unsigned char *c = s->cls + (size_t)y * w;
+        for (int x = 0; x < w; x++) {
+            unsigned char v = c[x];
+            if (y > 0)
+                v |= c[x - w];
+            if (y + 1 < s->h)
+                v |= c[x + w];
+            k->row[x] = v & C_NONSKIN;
+        }
+        for (int x = 0; x < w; x++) {
+            int near = k->row[x] | (x > 0 ? k->row[x - 1] : 0) | (x + 1 < w ? k->row[x + 1] : 0);
+            if ((c[x] & C_SKIN) && !near) {
+                c[x] |= C_SCALP;
+                count++;
+            }
+        }
+    }
+    return count;
+}
+
+/* Steps 2-5 for a given skin colour: sets C_SKIN, C_NONSKIN, C_THICK,
+ * C_THIN, C_HAIR and C_SCALP afresh and returns the hair's mode in hair[]
+ * (zero when none). */
 static smp_status segment(work *k, const double skin[3], double ts, double hair[3], size_t *nskin_out,
                           size_t *nhair_out, size_t *nscalp_out)
 {
     small *s = &k->s;
     size_t n = (size_t)s->w * s->h;
     size_t nskin = 0;
+    const double ts2 = ts * ts;
     for (size_t i = 0; i < n; i++) {
-        double d = dist_lab(s->lab + 3 * i, skin);
-        k->skin[i] = s->ok[i] && d < ts;
-        k->nonskin[i] = s->ok[i] && d >= ts;
-        nskin += k->skin[i];
+        unsigned char c = s->cls[i] & (C_OK | C_SEED);
+        if (c & C_OK)
+            c |= dist2_lab(s->lab + 3 * i, skin) < ts2 ? C_SKIN : C_NONSKIN;
+        nskin += (c & C_SKIN) != 0;
+        s->cls[i] = c;
     }
 
     /* Step 3: thick non-skin (opening of radius R) is background. R: twice
      * the widest strand at the analysis scale (about 1/60 of the short
-     * side), at least 8 px. */
+     * side), at least 8 px; at most 18 px at 1.2 MP, so within the
+     * distance map's 255. */
     int shortside = s->w < s->h ? s->w : s->h;
-    int32_t R = 3 * (shortside / 60 > 8 ? shortside / 60 : 8); /* chamfer units */
-    chamfer(k->skin, s->w, s->h, k->d1);
+    int R = 3 * (shortside / 60 > 8 ? shortside / 60 : 8); /* chamfer units */
+    if (R > 250)
+        R = 250;
+    chamfer(s->cls, C_SKIN, s->w, s->h, k->dist);
     for (size_t i = 0; i < n; i++)
-        k->tmp[i] = k->nonskin[i] && k->d1[i] > R;
-    chamfer(k->tmp, s->w, s->h, k->d2);
+        if ((s->cls[i] & C_NONSKIN) && k->dist[i] > R)
+            s->cls[i] |= C_THICK;
+    chamfer(s->cls, C_THICK, s->w, s->h, k->dist);
     size_t ncand = 0;
-    for (size_t i = 0; i < n; i++) {
-        k->tmp[i] = k->nonskin[i] && k->d2[i] > R; /* thin non-skin: hair candidates */
-        ncand += k->tmp[i];
-    }
+    for (size_t i = 0; i < n; i++)
+        if ((s->cls[i] & C_NONSKIN) && k->dist[i] > R) {
+            s->cls[i] |= C_THIN; /* thin non-skin: hair candidates */
+            ncand++;
+        }
 
     /* Step 4: the hair's mode, then the pixels at least half as far from
      * the skin as it is. */
-    double dh = 0;
     hair[0] = hair[1] = hair[2] = 0;
-    memset(k->hair, 0, n);
     size_t nhair = 0;
     if (ncand >= 50) {
         size_t np;
-        free(k->px);
-        k->px = collect(s, k->tmp, ncand, 200000, &np);
-        if (!k->px || smp_centre_mode(k->px, np, hair) != SMP_OK)
+        float *px = collect(s, C_THIN, ncand, 200000, &np);
+        if (!px || smp_centre_mode(px, np, hair) != SMP_OK) {
+            free(px);
             return SMP_E_NOMEM;
-        dh = sqrt((hair[0] - skin[0]) * (hair[0] - skin[0]) + (hair[1] - skin[1]) * (hair[1] - skin[1]) +
-                  (hair[2] - skin[2]) * (hair[2] - skin[2]));
-        for (size_t i = 0; i < n; i++) {
-            k->hair[i] = k->tmp[i] && dist_lab(s->lab + 3 * i, skin) >= HAIR_FRACTION * dh;
-            nhair += k->hair[i];
         }
-    }
-
-    /* Step 5: bare scalp, 2 px (6 chamfer units) clear of non-skin. */
-    chamfer(k->nonskin, s->w, s->h, k->d1);
-    size_t nscalp = 0;
-    for (size_t i = 0; i < n; i++) {
-        k->scalp[i] = k->skin[i] && k->d1[i] >= 6;
-        nscalp += k->scalp[i];
+        free(px);
+        double dh = sqrt((hair[0] - skin[0]) * (hair[0] - skin[0]) +
+                         (hair[1] - skin[1]) * (hair[1] - skin[1]) +
+                         (hair[2] - skin[2]) * (hair[2] - skin[2]));
+        double lim2 = (HAIR_FRACTION * dh) * (HAIR_FRACTION * dh);
+        for (size_t i = 0; i < n; i++)
+            if ((s->cls[i] & C_THIN) && dist2_lab(s->lab + 3 * i, skin) >= lim2) {
+                s->cls[i] |= C_HAIR;
+                nhair++;
+            }
     }
 
     *nskin_out = nskin;
     *nhair_out = nhair;
-    *nscalp_out = nscalp;
+    *nscalp_out = mark_scalp(k);
     return SMP_OK;
 }
 
@@ -485,16 +633,9 @@ smp_status smp_regions_auto(const smp_lab_image *lab, smp_regions *out, smp_auto
     }
     small *s = &k.s;
     size_t n = (size_t)s->w * s->h;
-    k.sd = malloc(n * sizeof *k.sd);
-    k.skin = calloc(n, 1);
-    k.nonskin = calloc(n, 1);
-    k.hair = calloc(n, 1);
-    k.scalp = calloc(n, 1);
-    k.tmp = calloc(n, 1);
-    k.d1 = malloc(n * sizeof *k.d1);
-    k.d2 = malloc(n * sizeof *k.d2);
-    if (!k.sd || !k.skin || !k.nonskin || !k.hair || !k.scalp || !k.tmp || !k.d1 || !k.d2 ||
-        local_std(s, 2, k.sd) != SMP_OK) {
+    k.dist = smp_alloc_work(n);
+    k.row = malloc((size_t)s->w);
+    if (!k.dist || !k.row) {
         work_release(&k);
         return SMP_E_NOMEM;
     }
@@ -538,20 +679,20 @@ smp_status smp_regions_auto(const smp_lab_image *lab, smp_regions *out, smp_auto
      * scalp, the two really differ (3 ΔE00, twice the acceptability
      * threshold, below which no mask can separate them), and the strands
      * are not ruler-straight lines. */
-    info->straightness = nhair ? straightness(s, k.hair) : 0.0;
+    info->straightness = nhair ? straightness(s) : 0.0;
     info->looks_like_scalp = nhair >= 50 && nscalp >= 50 && (double)nscalp >= MIN_SCALP_SHARE * n &&
                              info->contrast_de00 >= 3.0 && info->straightness <= MAX_STRAIGHTNESS;
 
+    st = SMP_OK;
     if (nhair) {
-        out->hair = upscale(k.hair, s, lab->width, lab->height);
-        if (out->hair)
-            core_of(out->hair, lab->width, lab->height);
+        out->hair = upscale(s, C_HAIR, lab->width, lab->height);
+        if (!out->hair || core_of(out->hair, lab->width, lab->height) != SMP_OK)
+            st = SMP_E_NOMEM;
     }
-    if (nscalp)
-        out->scalp = upscale(k.scalp, s, lab->width, lab->height);
+    if (nscalp && st == SMP_OK && !(out->scalp = upscale(s, C_SCALP, lab->width, lab->height)))
+        st = SMP_E_NOMEM;
     out->hair_source = out->hair ? SMP_SOURCE_AUTO : SMP_SOURCE_NONE;
     out->scalp_source = out->scalp ? SMP_SOURCE_AUTO : SMP_SOURCE_NONE;
-    st = ((nhair && !out->hair) || (nscalp && !out->scalp)) ? SMP_E_NOMEM : SMP_OK;
     if (st != SMP_OK)
         smp_regions_release(out);
     work_release(&k);

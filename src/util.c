@@ -1,5 +1,6 @@
 /*
- * util.c: error formatting, checked size arithmetic, file reading.
+ * util.c: error formatting, checked size arithmetic, file reading, order
+ * statistics.
  */
 #define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include "util.h"
@@ -191,8 +192,76 @@ void *smp_alloc_large(size_t n)
     return malloc(n ? n : 1);
 }
 
+void *smp_alloc_work(size_t n)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (n >= HUGE_PAGE / 2 && n <= SIZE_MAX - HUGE_PAGE) {
+        size_t whole = (n + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+        void *p = NULL;
+        if (posix_memalign(&p, HUGE_PAGE, whole) != 0)
+            return NULL;
+        madvise(p, whole, MADV_HUGEPAGE); /* a hint: failure changes nothing */
+        return p;
+    }
+#endif
+    return malloc(n ? n : 1);
+}
+
 int smp_cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;
     return (x > y) - (x < y);
+}
+
+float smp_select_float(float *v, size_t n, size_t k)
+{
+    ptrdiff_t lo = 0, hi = (ptrdiff_t)n - 1, kk = (ptrdiff_t)k;
+    while (hi > lo) {
+        float pivot = v[lo + (hi - lo) / 2];
+        ptrdiff_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                float t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        if (kk <= j)
+            hi = j;
+        else if (kk >= i)
+            lo = i;
+        else
+            break;
+    }
+    return v[kk];
+}
+
+#define KTH_BINS 4096 /* 1/8 unit each over -256..256: Lab and ΔE values */
+
+static int kth_bin(float x)
+{
+    float t = (x + 256.0f) * 8.0f; /* monotone in x, so bins keep the order */
+    return t >= 0.0f ? (t < (float)(KTH_BINS - 1) ? (int)t : KTH_BINS - 1) : 0;
+}
+
+float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *scratch)
+{
+    size_t hist[KTH_BINS] = {0};
+    for (size_t i = 0; i < n; i++)
+        hist[kth_bin(v[i * stride])]++;
+    size_t below = 0;
+    int b = 0;
+    while (below + hist[b] <= k)
+        below += hist[b++];
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        float x = v[i * stride];
+        if (kth_bin(x) == b)
+            scratch[m++] = x;
+    }
+    return smp_select_float(scratch, m, k - below);
 }

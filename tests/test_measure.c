@@ -14,6 +14,7 @@
 
 #include "colour.h"
 #include "measure.h"
+#include "util.h"
 
 /* A small deterministic generator (xorshift64*) and Box–Muller normals. */
 static uint64_t rng = 88172645463325252ull;
@@ -260,6 +261,48 @@ static void test_mask_and_flags(void **state)
     smp_lab_image_release(&img);
 }
 
+/* The order statistics that the medians and percentiles rest on must give
+ * exactly what a full sort gives, for any k: values spread over many
+ * histogram bins, piled into one bin, repeated, and outside the binned
+ * range (-256..256), read with a stride as from Lab triples. */
+static void test_kth_matches_sort(void **state)
+{
+    (void)state;
+    enum { N = 3001 };
+    float *v = malloc(3 * N * sizeof *v), *sorted = malloc(N * sizeof *sorted);
+    float *scratch = malloc(N * sizeof *scratch), *copy = malloc(N * sizeof *copy);
+    assert_non_null(v);
+    assert_non_null(sorted);
+    assert_non_null(scratch);
+    assert_non_null(copy);
+    unsigned seed = 12345;
+    for (int kind = 0; kind < 4; kind++) {
+        for (size_t i = 0; i < N; i++) {
+            seed = seed * 1103515245u + 12345u;
+            float u = (float)((seed >> 8) & 0xffff) / 65536.0f;
+            float x = kind == 0 ? 100.0f * u - 50.0f           /* many bins */
+                      : kind == 1 ? 66.0f + 0.1f * u           /* one bin */
+                      : kind == 2 ? (float)((seed >> 8) % 5)   /* repeats */
+                                  : 2000.0f * u - 1000.0f;     /* beyond the bins */
+            v[3 * i + 1] = x;
+            v[3 * i] = v[3 * i + 2] = -1e9f; /* the other channels must not count */
+            sorted[i] = x;
+        }
+        qsort(sorted, N, sizeof *sorted, smp_cmp_float);
+        const size_t ks[] = {0, 1, N / 4, N / 2, (3 * N) / 4, N - 2, N - 1};
+        for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++) {
+            assert_true(smp_kth_float(v + 1, N, 3, ks[j], scratch) == sorted[ks[j]]);
+            for (size_t i = 0; i < N; i++)
+                copy[i] = v[3 * i + 1];
+            assert_true(smp_select_float(copy, N, ks[j]) == sorted[ks[j]]);
+        }
+    }
+    free(v);
+    free(sorted);
+    free(scratch);
+    free(copy);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_auburn_without_skin),
         cmocka_unit_test(test_salt_and_pepper_groups),
         cmocka_unit_test(test_mask_and_flags),
+        cmocka_unit_test(test_kth_matches_sort),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
