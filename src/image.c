@@ -248,7 +248,7 @@ unsigned char *smp_orient_pixels(const unsigned char *src, int width, int height
         return NULL;
     if (orientation < 1 || orientation > 8)
         orientation = 1;
-    unsigned char *dst = smp_alloc_large(bytes);
+    unsigned char *dst = smp_alloc_work(bytes);
     if (!dst)
         return NULL;
     /* In 64 x 64 tiles: a quarter turn writes down output columns, and a

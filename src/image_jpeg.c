@@ -214,7 +214,7 @@ static smp_status jpeg_run(jpeg_ctx *c, struct jpeg_decompress_struct *d, const 
     size_t stride = (size_t)d->output_width * (size_t)channels, bytes;
     if (smp_mul_size(stride, d->output_height, &bytes) != 0)
         return smp_fail(c->err, SMP_E_LIMIT, "%s: too large to decode", c->name);
-    c->pixels = smp_alloc_large(bytes);
+    c->pixels = smp_alloc_work(bytes);
     if (!c->pixels)
         return smp_fail(c->err, SMP_E_NOMEM, "%s: out of memory for %s of pixels", c->name,
                         smp_human_size(bytes, buf));

@@ -222,7 +222,7 @@ static smp_status reducer_alloc(png_ctx *c, int interlaced, smp_error *err)
         smp_mul_size(r->plan.width * r->acc_rows, (size_t)r->cc + 1, &slots) != 0 ||
         smp_mul_size(slots, sizeof *r->acc, &acc_bytes) != 0)
         return smp_fail(err, SMP_E_LIMIT, "%s: too large to decode", c->name);
-    r->pixels = smp_alloc_large(bytes ? bytes : 1);
+    r->pixels = smp_alloc_work(bytes ? bytes : 1);
     r->valid = r->mask ? NULL : malloc(npx ? npx : 1);
     if (r->plan.factor > 1)
         r->acc = calloc(slots ? slots : 1, 1 * sizeof *r->acc);

@@ -129,7 +129,7 @@ smp_status smp_read_file(const char *path, size_t max_bytes, unsigned char **dat
                         smp_human_size((size_t)st.st_size, h1), smp_human_size(max_bytes, h2));
     }
     size_t n = (size_t)st.st_size, got = 0;
-    unsigned char *buf = malloc(n ? n : 1);
+    unsigned char *buf = smp_alloc_work(n ? n : 1); /* filled whole just below */
     if (!buf) {
         close(fd);
         return smp_fail(err, SMP_E_NOMEM, "%s: out of memory reading %s", path,
