@@ -220,8 +220,9 @@ typedef struct smp_options {
                             overlay are written there as PNG per photo
                             (<name>.hair.png, <name>.scalp.png,
                             <name>.overlay.png; <name> = the photo's file name
-                            without folder and extension); the folder must
-                            exist. NULL: nothing is written. */
+                            without folder and extension), at the analysed
+                            size (image.analysed_width x analysed_height);
+                            the folder must exist. NULL: nothing is written. */
     int match_cluster;   /* 0 (default): shades are matched against the
                             dominant hair cluster; any other value (the CLI
                             uses -1): against the hair colour of all hair
@@ -246,7 +247,9 @@ typedef struct smp_options {
                             by DCT scaling; PNG: rows averaged while they
                             are read); 0 = full resolution. Default SMP_DEFAULT_ANALYSIS_SIZE.
                             Rectangles and masks stay in pixels of the photo
-                            as displayed: they are scaled to match. */
+                            as displayed: they are scaled to match. With the
+                            default a 4032x3024 photo is analysed at
+                            1008x756 and a 2048x1536 one at 1024x768. */
 } smp_options;
 
 /* 1000 px: the resolution the automatic hair and scalp finder was tuned and
