@@ -177,6 +177,21 @@ static smp_status local_std(const small *s, int r, float *out)
     return SMP_OK;
 }
 
+/* One chamfer step from the row already done (u) into row p: straight
+ * neighbour + 3, diagonal + 4. */
+static void relax_from_row(unsigned char *p, const unsigned char *u, int w)
+{
+    for (int x = 0; x < w; x++) {
+        int v = p[x], t = u[x] + 3;
+        v = t < v ? t : v;
+        if (x > 0 && (t = u[x - 1] + 4) < v)
+            v = t;
+        if (x + 1 < w && (t = u[x + 1] + 4) < v)
+            v = t;
+        p[x] = (unsigned char)v;
+    }
+}
+
 /* Chamfer 3-4 distance (in thirds of a pixel, Borgefors 1986, two raster
  * passes) from every pixel to the nearest pixel with (cls & bit), capped
  * at 255: callers only compare it with the opening radius, at most 54 at
@@ -190,36 +205,16 @@ static void chamfer(const unsigned char *cls, unsigned char bit, int w, int h, u
         const unsigned char *c = cls + (size_t)y * w;
         for (int x = 0; x < w; x++)
             p[x] = (c[x] & bit) ? 0 : 255;
-        if (y > 0) {
-            const unsigned char *u = p - w;
-            for (int x = 0; x < w; x++) {
-                int v = p[x], t = u[x] + 3;
-                v = t < v ? t : v;
-                if (x > 0 && (t = u[x - 1] + 4) < v)
-                    v = t;
-                if (x + 1 < w && (t = u[x + 1] + 4) < v)
-                    v = t;
-                p[x] = (unsigned char)v;
-            }
-        }
+        if (y > 0)
+            relax_from_row(p, p - w, w);
         for (int x = 1; x < w; x++)
             if (p[x - 1] + 3 < p[x])
                 p[x] = (unsigned char)(p[x - 1] + 3);
     }
     for (int y = h - 1; y >= 0; y--) {
         unsigned char *p = d + (size_t)y * w;
-        if (y + 1 < h) {
-            const unsigned char *u = p + w;
-            for (int x = 0; x < w; x++) {
-                int v = p[x], t = u[x] + 3;
-                v = t < v ? t : v;
-                if (x > 0 && (t = u[x - 1] + 4) < v)
-                    v = t;
-                if (x + 1 < w && (t = u[x + 1] + 4) < v)
-                    v = t;
-                p[x] = (unsigned char)v;
-            }
-        }
+        if (y + 1 < h)
+            relax_from_row(p, p + w, w);
         for (int x = w - 2; x >= 0; x--)
             if (p[x + 1] + 3 < p[x])
                 p[x] = (unsigned char)(p[x + 1] + 3);

@@ -61,14 +61,11 @@ float smp_select_float(float *v, size_t n, size_t k);
  * several times faster on a few hundred thousand pixels. */
 float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *scratch);
 
-/* malloc for large pixel buffers: from a few MB up, aligned to and advised
- * for transparent huge pages where Linux offers them (far fewer first-touch
- * page faults). Release with free(). */
-void *smp_alloc_large(size_t n);
 
-/* malloc for working buffers of the analysis (masks, distance maps, pixel
- * lists) that are written whole soon after: from 1 MB up, rounded up to
- * whole 2 MB huge pages as above. A first touch of a 4 kB page costs about
+/* malloc for buffers that are written whole soon after (the photo's bytes,
+ * its pixels, the Lab image, masks, distance maps, pixel lists): from 1 MB
+ * up, aligned to and rounded up to whole 2 MB transparent huge pages where
+ * Linux offers them (madvise mode). A first touch of a 4 kB page costs about
  * 18 us on our 2-core VM, against 0.3-0.5 us per 4 kB inside a huge page:
  * for a 0.75 MP photo that was most of the analysis. Release with free(). */
 void *smp_alloc_work(size_t n);

@@ -26,31 +26,6 @@
 
 #include "encode.h"
 
-/* Runs "SMP_CLI <args>" through the shell with stderr to a file; returns
- * the exit status and hands back both streams (malloc'd). */
-static int run(const char *args, char **out, char **err)
-{
-    const char *err_path = tu_path("stderr.txt");
-    size_t n = strlen(SMP_CLI) + strlen(args) + strlen(err_path) + 32;
-    char *cmd = malloc(n);
-    assert_non_null(cmd);
-    snprintf(cmd, n, "'%s' %s 2>'%s'", SMP_CLI, args, err_path);
-    char *o = NULL;
-    int rc = tu_run(cmd, &o);
-    free(cmd);
-    assert_non_null(o);
-    char *e = tu_read_file(err_path, NULL);
-    if (out)
-        *out = o;
-    else
-        free(o);
-    if (err)
-        *err = e;
-    else
-        free(e);
-    return rc;
-}
-
 /* A 48x32 PNG: dark "strands" (every third column) on skin-coloured
  * ground, shade varied by `k` so that the photos differ. */
 static void small_photo(const char *path, int k)
@@ -140,7 +115,7 @@ static void test_recursive(void **state)
 
     char args[4096], *out, *err;
     snprintf(args, sizeof args, "-r -f json '%s'", top);
-    assert_int_equal(run(args, &out, &err), 0);
+    assert_int_equal(tu_run_cli(args, &out, &err), 0);
     char files[8][512];
     size_t ok;
     assert_int_equal(json_files(out, files, 8, &ok), 3);
@@ -154,7 +129,7 @@ static void test_recursive(void **state)
     free(err);
 
     snprintf(args, sizeof args, "-q -f json '%s'", top);
-    assert_int_equal(run(args, &out, NULL), 1);
+    assert_int_equal(tu_run_cli(args, &out, NULL), 1);
     assert_non_null(strstr(out, "is a folder: give -r"));
     free(out);
 
@@ -179,7 +154,7 @@ static void test_files_from(void **state)
     const char *list = tu_path("list.txt");
     tu_write_file(list, text, strlen(text));
     snprintf(args, sizeof args, "-q -f json --files-from '%s'", list);
-    assert_int_equal(run(args, &out, NULL), 0);
+    assert_int_equal(tu_run_cli(args, &out, NULL), 0);
     assert_int_equal(json_files(out, files, 8, &ok), 2);
     assert_string_equal(files[0], b); /* the space in the name is kept */
     assert_string_equal(files[1], a);
@@ -192,7 +167,7 @@ static void test_files_from(void **state)
     const char *list0 = tu_path("list0.bin");
     tu_write_file(list0, nul, la + lb + 2);
     snprintf(args, sizeof args, "-q -f json -0 --files-from - < '%s'", list0);
-    assert_int_equal(run(args, &out, NULL), 0);
+    assert_int_equal(tu_run_cli(args, &out, NULL), 0);
     assert_int_equal(json_files(out, files, 8, &ok), 2);
     assert_string_equal(files[0], a);
     assert_string_equal(files[1], b);
@@ -200,20 +175,20 @@ static void test_files_from(void **state)
 
     /* arguments first, then the list */
     snprintf(args, sizeof args, "-q -f json '%s' --files-from '%s'", a, list);
-    assert_int_equal(run(args, &out, NULL), 0);
+    assert_int_equal(tu_run_cli(args, &out, NULL), 0);
     assert_int_equal(json_files(out, files, 8, &ok), 3);
     assert_string_equal(files[0], a);
     assert_string_equal(files[1], b);
     free(out);
 
     /* mistakes: exit 2 before any photo */
-    assert_int_equal(run("-f json --files-from /nonexistent/list.txt", &out, &err), 2);
+    assert_int_equal(tu_run_cli("-f json --files-from /nonexistent/list.txt", &out, &err), 2);
     assert_string_equal(out, "");
     assert_non_null(strstr(err, "/nonexistent/list.txt: no such file"));
     free(out);
     free(err);
     snprintf(args, sizeof args, "-0 '%s'", a);
-    assert_int_equal(run(args, &out, &err), 2);
+    assert_int_equal(tu_run_cli(args, &out, &err), 2);
     assert_non_null(strstr(err, "--files-from"));
     free(out);
     free(err);
@@ -246,9 +221,9 @@ static void test_hundred_with_ten_broken(void **state)
 
     char args[1024], *one, *two, *err;
     snprintf(args, sizeof args, "-f json -j 1 --files-from '%s'", list);
-    assert_int_equal(run(args, &one, &err), 1);
+    assert_int_equal(tu_run_cli(args, &one, &err), 1);
     snprintf(args, sizeof args, "-f json -j 2 --files-from '%s'", list);
-    assert_int_equal(run(args, &two, NULL), 1);
+    assert_int_equal(tu_run_cli(args, &two, NULL), 1);
     assert_string_equal(one, two);
 
     static char files[100][512];
@@ -392,7 +367,7 @@ static void test_progress_only_on_a_terminal(void **state)
 
     char args[4096], *out, *err;
     snprintf(args, sizeof args, "-f json '%s' '%s' '%s'", a, b, c);
-    assert_int_equal(run(args, &out, &err), 0);
+    assert_int_equal(tu_run_cli(args, &out, &err), 0);
     assert_null(strchr(err, '\r')); /* stderr is a file: no bar */
     assert_non_null(strstr(err, "3 photos: 3 ok, 0 failed"));
     free(out);

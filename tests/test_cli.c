@@ -24,31 +24,6 @@
 
 #define MAX_SAMPLES 64
 
-/* Runs "SMP_CLI <args>" with stderr to a file; returns the exit status and
- * hands back both streams (malloc'd, NUL-terminated). */
-static int run(const char *args, char **out, char **err)
-{
-    const char *err_path = tu_path("stderr.txt");
-    size_t n = strlen(SMP_CLI) + strlen(args) + strlen(err_path) + 32;
-    char *cmd = malloc(n);
-    assert_non_null(cmd);
-    snprintf(cmd, n, "'%s' %s 2>'%s'", SMP_CLI, args, err_path);
-    char *o = NULL;
-    int rc = tu_run(cmd, &o);
-    free(cmd);
-    assert_non_null(o);
-    char *e = tu_read_file(err_path, NULL);
-    if (out)
-        *out = o;
-    else
-        free(o);
-    if (err)
-        *err = e;
-    else
-        free(e);
-    return rc;
-}
-
 static size_t count_lines(const char *s)
 {
     size_t n = 0;
@@ -73,7 +48,7 @@ static void test_help(void **state)
 {
     (void)state;
     char *out, *err;
-    assert_int_equal(run("--help", &out, &err), 0);
+    assert_int_equal(tu_run_cli("--help", &out, &err), 0);
     for (size_t i = 0; i < sizeof long_options / sizeof long_options[0]; i++)
         if (!strstr(out, long_options[i]))
             fail_msg("--help does not mention %s", long_options[i]);
@@ -89,7 +64,7 @@ static void test_help(void **state)
     free(out);
     free(err);
 
-    assert_int_equal(run("-h", &out, NULL), 0);
+    assert_int_equal(tu_run_cli("-h", &out, NULL), 0);
     assert_non_null(strstr(out, "--palette"));
     free(out);
 }
@@ -98,7 +73,7 @@ static void test_version(void **state)
 {
     (void)state;
     char *out, *err;
-    assert_int_equal(run("--version", &out, &err), 0);
+    assert_int_equal(tu_run_cli("--version", &out, &err), 0);
     assert_int_equal(strncmp(out, "smpmatch " SMP_VERSION "\n", strlen("smpmatch " SMP_VERSION "\n")), 0);
     assert_non_null(strstr(out, "libjpeg-turbo "));
     assert_non_null(strstr(out, "libpng "));
@@ -162,7 +137,7 @@ static void test_bad_usage(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *out, *err;
-        int rc = run(cases[i], &out, &err);
+        int rc = tu_run_cli(cases[i], &out, &err);
         if (rc != 2)
             fail_msg("\"%s\": exit %d, wanted 2", cases[i], rc);
         if (out[0])
@@ -183,7 +158,7 @@ static void test_too_many_rois(void **state)
         strcat(args, "--hair-roi 0,0,1,1 ");
     strcat(args, "x.jpg");
     char *err;
-    assert_int_equal(run(args, NULL, &err), 2);
+    assert_int_equal(tu_run_cli(args, NULL, &err), 2);
     assert_int_equal(count_lines(err), 1);
     assert_non_null(strstr(err, "hair-roi"));
     free(err);
@@ -197,7 +172,7 @@ static void test_bad_palette(void **state)
     char args[2048];
     char *out, *err;
     snprintf(args, sizeof args, "-p '%s' x.jpg", missing);
-    assert_int_equal(run(args, &out, &err), 2);
+    assert_int_equal(tu_run_cli(args, &out, &err), 2);
     assert_string_equal(out, "");
     assert_int_equal(count_lines(err), 1);
     assert_non_null(strstr(err, "no-such-palette.csv"));
@@ -209,7 +184,7 @@ static void test_bad_palette(void **state)
     const char text[] = "colour,value\nbrown,12\n";
     tu_write_file(broken, text, sizeof text - 1);
     snprintf(args, sizeof args, "-p '%s' x.jpg", broken);
-    assert_int_equal(run(args, &out, &err), 2);
+    assert_int_equal(tu_run_cli(args, &out, &err), 2);
     assert_string_equal(out, "");
     assert_int_equal(count_lines(err), 1);
     assert_non_null(strstr(err, "broken-palette.csv"));
@@ -222,14 +197,14 @@ static void test_missing_photo(void **state)
 {
     (void)state;
     char *out, *err;
-    assert_int_equal(run("no-such-photo.jpg", &out, &err), 1);
+    assert_int_equal(tu_run_cli("no-such-photo.jpg", &out, &err), 1);
     assert_string_equal(out, "");
     assert_int_equal(count_lines(err), 1);
     assert_non_null(strstr(err, "smpmatch: no-such-photo.jpg"));
     free(out);
     free(err);
 
-    assert_int_equal(run("-f json no-such-photo.jpg", &out, NULL), 1);
+    assert_int_equal(tu_run_cli("-f json no-such-photo.jpg", &out, NULL), 1);
     json_t *j = json_loads(out, 0, NULL);
     assert_non_null(j);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "error");
@@ -385,7 +360,7 @@ static void test_json_over_samples(void **state)
     char args[16384];
     snprintf(args, sizeof args, "-f json%s", list);
     char *out, *err;
-    assert_int_equal(run(args, &out, &err), 0);
+    assert_int_equal(tu_run_cli(args, &out, &err), 0);
     assert_int_equal(count_lines(out), s.n);
     assert_null(strchr(out, '\x1b')); /* stdout is a pipe: no colour */
 
@@ -431,7 +406,7 @@ static void test_broken_among_good(void **state)
     /* JSON: the error records are on stdout too. */
     snprintf(args, sizeof args, "-f json%s", list);
     char *out, *err;
-    assert_int_equal(run(args, &out, &err), 1);
+    assert_int_equal(tu_run_cli(args, &out, &err), 1);
     assert_int_equal(count_lines(out), 6);
     char *save = NULL, *line = strtok_r(out, "\n", &save);
     for (size_t i = 0; i < 6; i++, line = strtok_r(NULL, "\n", &save)) {
@@ -454,7 +429,7 @@ static void test_broken_among_good(void **state)
     /* Text: good photos on stdout, one "smpmatch: <file>..." line per failure
      * on stderr, even with --quiet. */
     snprintf(args, sizeof args, "--quiet%s", list);
-    assert_int_equal(run(args, &out, &err), 1);
+    assert_int_equal(tu_run_cli(args, &out, &err), 1);
     assert_int_equal(count_lines(err), 3);
     for (size_t i = 0; i < 6; i++) {
         const char *at = strstr(bad[i] ? err : out, order[i]);
@@ -467,7 +442,7 @@ static void test_broken_among_good(void **state)
 
     /* CSV: one header, an error row per broken photo. */
     snprintf(args, sizeof args, "-f csv -n 2 -q%s", list);
-    assert_int_equal(run(args, &out, &err), 1);
+    assert_int_equal(tu_run_cli(args, &out, &err), 1);
     assert_string_equal(err, ""); /* --quiet: stdout carries the errors */
     size_t headers = 0;
     for (const char *p = out; (p = strstr(p, "file,status,")); p++)
@@ -503,11 +478,11 @@ static void test_jobs_same_output(void **state)
         char args[16384];
         char *one, *two, *all;
         snprintf(args, sizeof args, "-q -f %s -j 1%s", formats[f], list);
-        assert_int_equal(run(args, &one, NULL), 1);
+        assert_int_equal(tu_run_cli(args, &one, NULL), 1);
         snprintf(args, sizeof args, "-q -f %s -j 2%s", formats[f], list);
-        assert_int_equal(run(args, &two, NULL), 1);
+        assert_int_equal(tu_run_cli(args, &two, NULL), 1);
         snprintf(args, sizeof args, "-q -f %s -j 0%s", formats[f], list);
-        assert_int_equal(run(args, &all, NULL), 1);
+        assert_int_equal(tu_run_cli(args, &all, NULL), 1);
         assert_true(one[0] != 0);
         assert_string_equal(one, two);
         assert_string_equal(one, all);
@@ -536,7 +511,7 @@ static void test_palettes_replace_then_add(void **state)
     char *out;
 
     snprintf(args, sizeof args, "-f json -n 10 -p '%s' '%s'", p1, s.path[0]);
-    assert_int_equal(run(args, &out, NULL), 0);
+    assert_int_equal(tu_run_cli(args, &out, NULL), 0);
     json_t *j = json_loads(out, 0, NULL);
     assert_non_null(j);
     json_t *m = json_object_get(j, "matches");
@@ -549,7 +524,7 @@ static void test_palettes_replace_then_add(void **state)
     free(out);
 
     snprintf(args, sizeof args, "-f json -n 10 -p '%s' -p '%s' '%s'", p1, p2, s.path[0]);
-    assert_int_equal(run(args, &out, NULL), 0);
+    assert_int_equal(tu_run_cli(args, &out, NULL), 0);
     j = json_loads(out, 0, NULL);
     assert_non_null(j);
     m = json_object_get(j, "matches");
@@ -572,7 +547,7 @@ static void test_top_and_text(void **state)
     char args[4096];
     char *out;
     snprintf(args, sizeof args, "-f json -n 2 '%s'", s.path[0]);
-    assert_int_equal(run(args, &out, NULL), 0);
+    assert_int_equal(tu_run_cli(args, &out, NULL), 0);
     json_t *j = json_loads(out, 0, NULL);
     assert_non_null(j);
     assert_int_equal(json_array_size(json_object_get(j, "matches")), 2);
@@ -580,7 +555,7 @@ static void test_top_and_text(void **state)
     free(out);
 
     snprintf(args, sizeof args, "-m de76 '%s'", s.path[0]);
-    assert_int_equal(run(args, &out, NULL), 0);
+    assert_int_equal(tu_run_cli(args, &out, NULL), 0);
     assert_non_null(strstr(out, "ΔE76"));
     assert_null(strchr(out, '\x1b'));
     free(out);
@@ -703,7 +678,7 @@ static void test_debug_masks(void **state)
     char args[4096], *out, *err;
     const char *missing = tu_path("no-masks-here");
     snprintf(args, sizeof args, "--debug-masks '%s' '%s'", missing, ORIENT6);
-    assert_int_equal(run(args, &out, &err), 2);
+    assert_int_equal(tu_run_cli(args, &out, &err), 2);
     assert_string_equal(out, "");
     assert_int_equal(count_lines(err), 1);
     assert_non_null(strstr(err, missing));
@@ -713,7 +688,7 @@ static void test_debug_masks(void **state)
     const char *dir = tu_path("masks-auto");
     assert_int_equal(mkdir(dir, 0755), 0);
     snprintf(args, sizeof args, "-f json --debug-masks '%s' '%s'", dir, ORIENT6);
-    assert_int_equal(run(args, &out, &err), 0);
+    assert_int_equal(tu_run_cli(args, &out, &err), 0);
     int aw, ah;
     analysed_size(out, &aw, &ah);
     if (strstr(out, "debug masks"))
@@ -728,7 +703,7 @@ static void test_debug_masks(void **state)
     assert_int_equal(mkdir(dir2, 0755), 0);
     snprintf(args, sizeof args, "-f json --hair-roi " ORIENT6_HAIR_ROI " --debug-masks '%s' '%s'", dir2,
              ORIENT6);
-    assert_int_equal(run(args, &out, &err), 0);
+    assert_int_equal(tu_run_cli(args, &out, &err), 0);
     analysed_size(out, &aw, &ah);
     hair = check_three(dir2, aw, ah);
     assert_true(hair.nonzero > 0);
@@ -748,12 +723,12 @@ static void test_hair_colour(void **state)
     (void)state;
     char args[4096], *plain, *dominant, *all;
     snprintf(args, sizeof args, "-f json '%s'", ORIENT6);
-    assert_int_equal(run(args, &plain, NULL), 0);
+    assert_int_equal(tu_run_cli(args, &plain, NULL), 0);
     snprintf(args, sizeof args, "-f json --hair-colour dominant '%s'", ORIENT6);
-    assert_int_equal(run(args, &dominant, NULL), 0);
+    assert_int_equal(tu_run_cli(args, &dominant, NULL), 0);
     assert_string_equal(plain, dominant);
     snprintf(args, sizeof args, "-f json --hair-colour all '%s'", ORIENT6);
-    assert_int_equal(run(args, &all, NULL), 0);
+    assert_int_equal(tu_run_cli(args, &all, NULL), 0);
     json_t *j = json_loads(all, 0, NULL);
     assert_non_null(j);
     assert_string_equal(json_string_value(json_object_get(j, "status")), "ok");

@@ -91,6 +91,29 @@ int tu_run(const char *cmd, char **out)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+int tu_run_cli(const char *args, char **out, char **err)
+{
+    const char *err_path = tu_path("stderr.txt");
+    size_t n = strlen(SMP_CLI) + strlen(args) + strlen(err_path) + 32;
+    char *cmd = malloc(n);
+    assert_non_null(cmd);
+    snprintf(cmd, n, "'%s' %s 2>'%s'", SMP_CLI, args, err_path);
+    char *o = NULL;
+    int rc = tu_run(cmd, &o);
+    free(cmd);
+    assert_non_null(o);
+    char *e = tu_read_file(err_path, NULL);
+    if (out)
+        *out = o;
+    else
+        free(o);
+    if (err)
+        *err = e;
+    else
+        free(e);
+    return rc;
+}
+
 size_t tu_csv_numbers(const char *path, int ncols, double **rows)
 {
     char *text = tu_read_file(path, NULL);

@@ -27,6 +27,11 @@ char *tu_read_file(const char *path, size_t *size);
  * returns its exit status (or -1). */
 int tu_run(const char *cmd, char **out);
 
+/* Runs "SMP_CLI <args>" through the shell (args are shell words, quote
+ * paths) with stderr to a file in tu_tmpdir(); returns the exit status and
+ * hands back stdout and stderr (malloc'd; either pointer may be NULL). */
+int tu_run_cli(const char *args, char **out, char **err);
+
 /* Reads a numeric CSV file (lines starting with '#' and the first other
  * line, the header, are skipped): returns the number of rows and sets *rows
  * to a malloc'd array of rows*ncols doubles (the first ncols columns). Fails
