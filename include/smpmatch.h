@@ -250,6 +250,15 @@ typedef struct smp_options {
                             as displayed: they are scaled to match. With the
                             default a 4032x3024 photo is analysed at
                             1008x756 and a 2048x1536 one at 1024x768. */
+    const char *report_path; /* when set, the consult sheet of this photo is
+                            written there: PDF or PNG by the extension
+                            (".pdf", ".png"); the folder must exist; an
+                            existing file is replaced only by a complete
+                            sheet. NULL (default): none. A sheet that cannot
+                            be written is a warning on the result, and
+                            smp_result.report_written stays 0. */
+    long long report_time; /* the date printed on the sheet, seconds since
+                            1970 (UTC); 0 (default) = now */
 } smp_options;
 
 /* 1000 px: the resolution the automatic hair and scalp finder was tuned and
@@ -378,6 +387,7 @@ typedef struct smp_result {
     double confidence;           /* 0..1 */
     char **warnings;
     size_t n_warnings;
+    int report_written;          /* 1 when opt.report_path was written */
 } smp_result;
 
 typedef struct smp_area {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "calibrate.h"
 #include "colour.h"
@@ -23,6 +24,7 @@
 #include "measure.h"
 #include "pipeline.h"
 #include "regions.h"
+#include "report.h"
 #include "smpmatch.h"
 #include "util.h"
 
@@ -611,6 +613,14 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
         goto failed;
     }
     r->confidence = confidence(r, flags, info.fallback);
+    if (opt->report_path) {
+        smp_error rerr;
+        time_t when = opt->report_time > 0 ? (time_t)opt->report_time : time(NULL);
+        if (smp_report_write(opt->report_path, r, &lab, reg.hair, reg.scalp, when, &rerr) == SMP_OK)
+            r->report_written = 1;
+        else
+            WARN(r, "the consult sheet was not written: %s", rerr.message);
+    }
     smp_regions_release(&reg);
     smp_lab_image_release(&lab);
     return SMP_OK;

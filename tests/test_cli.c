@@ -41,7 +41,7 @@ static const char *const long_options[] = {
     "--hair-mask", "--scalp-mask", "--white-roi", "--max-pixels", "--jobs", "--report",
     "--quiet", "--verbose", "--version", "--help", "--hair-colour", "--debug-masks",
     "--veil", "--blue-shift", "--fitzpatrick", "--session", "--no-mixes", "--region",
-    "--recursive", "--files-from", "--null", "--analysis-size",
+    "--recursive", "--files-from", "--null", "--analysis-size", "--report-format",
 };
 
 static void test_help(void **state)
@@ -110,7 +110,9 @@ static void test_bad_usage(void **state)
         "",
         "--top 3",
         "x.jpg --top",
-        "--report sheet.png x.jpg",
+        "--report sheet.txt x.jpg",
+        "--report-format tiff x.jpg",
+        "--report /nonexistent-folder/ x.jpg y.jpg",
         "--quiet --verbose x.jpg",
         "--hair-roi 1,2,3,4 --hair-mask m.png x.jpg",
         "--scalp-mask m.png --scalp-roi 1,2,3,4 x.jpg",

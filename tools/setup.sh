@@ -21,11 +21,12 @@ esac
 
 # Build tools and the libraries smpmatch uses (README "Dependencies").
 packages=(build-essential cmake pkg-config
-    libjpeg62-turbo-dev libpng-dev liblcms2-dev libjansson-dev libcmocka-dev)
+    libjpeg62-turbo-dev libpng-dev liblcms2-dev libjansson-dev libcmocka-dev
+    libcairo2-dev fonts-dejavu-core)
 # The test suite also runs the GNU parallel recipe (tests/test_parallel.sh,
 # which skips without it).
 if [ "$mode" = test ]; then
-    packages+=(parallel)
+    packages+=(parallel poppler-utils) # poppler-utils: pdftoppm, for the consult-sheet tests
 fi
 
 missing=()

@@ -52,6 +52,9 @@ typedef struct cli {
     size_t n_lists;
     input_list in;             /* the photos, in input order */
     int progress;              /* draw the progress bar on stderr */
+    const char *report;        /* --report PATH */
+    const char *report_format; /* "pdf" or "png" */
+    char **sheets;             /* per photo: the sheet's path, or NULL */
 } cli;
 
 /* Set by SIGINT/SIGTERM: take no new photo, finish the line being written,
@@ -138,7 +141,11 @@ static void print_help(void)
         "                          0 = full resolution)\n"
         "  -j, --jobs N            photos analysed at once (default 1; 0 = one per\n"
         "                          core); the output is the same, in input order\n"
-        "      --report PATH       PNG consult sheet (not available yet)\n"
+        "      --report PATH       write a consult sheet per photo: PATH ending in\n"
+        "                          .pdf or .png for one photo; an existing folder\n"
+        "                          for several (one sheet each, named after the\n"
+        "                          photo); SOURCE_DATE_EPOCH sets the date printed\n"
+        "      --report-format F   pdf (default) | png: the sheets' format in a folder\n"
         "  -q, --quiet             on stderr only the errors stdout does not carry\n"
         "  -v, --verbose           palette, timing and per-photo notes on stderr\n"
         "      --version           versions of smpmatch and of the libraries it was\n"
@@ -276,6 +283,7 @@ enum {
     OPT_WHITE_ROI,
     OPT_MAX_PIXELS,
     OPT_REPORT,
+    OPT_REPORT_FORMAT,
     OPT_HAIR_COLOUR,
     OPT_DEBUG_MASKS,
     OPT_VEIL,
@@ -303,6 +311,7 @@ static const struct option long_options[] = {
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {"jobs", required_argument, NULL, 'j'},
     {"report", required_argument, NULL, OPT_REPORT},
+    {"report-format", required_argument, NULL, OPT_REPORT_FORMAT},
     {"hair-colour", required_argument, NULL, OPT_HAIR_COLOUR},
     {"debug-masks", required_argument, NULL, OPT_DEBUG_MASKS},
     {"veil", required_argument, NULL, OPT_VEIL},
@@ -449,7 +458,13 @@ static int apply_option(cli *c, int ch, char **argv)
         c->opt.analysis_size = (int)v;
         return 0;
     case OPT_REPORT:
-        return usage_error("--report (the PNG consult sheet) is not available yet in this version");
+        c->report = optarg;
+        return 0;
+    case OPT_REPORT_FORMAT:
+        if (strcmp(optarg, "pdf") != 0 && strcmp(optarg, "png") != 0)
+            return usage_error("--report-format is pdf or png, not \"%s\"", optarg);
+        c->report_format = optarg;
+        return 0;
     case 'q':
         c->quiet = 1;
         return 0;
@@ -508,6 +523,61 @@ nomem:
     return 2;
 }
 
+static int has_extension(const char *path, const char *ext)
+{
+    size_t n = strlen(path), e = strlen(ext);
+    return n > e && strcasecmp(path + n - e, ext) == 0;
+}
+
+/* --report: one sheet per photo. PATH is a .pdf/.png file for a single
+ * photo, or an existing folder: each sheet is named after its photo
+ * (consult7.jpg -> consult7.pdf), "-2", "-3" ... added when two photos of
+ * the batch share a name. Checked before any photo is analysed. */
+static int plan_sheets(cli *c)
+{
+    if (!c->report)
+        return 0;
+    struct stat st;
+    int is_dir = stat(c->report, &st) == 0 && S_ISDIR(st.st_mode);
+    const char *fmt = c->report_format ? c->report_format : "pdf";
+    if (!is_dir) {
+        if (c->in.n != 1)
+            return usage_error("--report %s: with several photos, give an existing folder for the "
+                               "sheets", c->report);
+        if (!has_extension(c->report, ".pdf") && !has_extension(c->report, ".png"))
+            return usage_error("--report %s: the sheet's name must end in .pdf or .png (or give a "
+                               "folder)", c->report);
+    }
+    c->sheets = calloc(c->in.n ? c->in.n : 1, sizeof *c->sheets);
+    if (!c->sheets)
+        return usage_error("out of memory");
+    for (size_t i = 0; i < c->in.n; i++) {
+        if (!is_dir) {
+            c->sheets[i] = strdup(c->report);
+        } else {
+            const char *base = strrchr(c->in.items[i].path, '/');
+            base = base ? base + 1 : c->in.items[i].path;
+            const char *dot = strrchr(base, '.'); /* "consult7.jpg" -> "consult7" */
+            size_t stem = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+            size_t n = strlen(c->report) + stem + 32;
+            char *p = malloc(n);
+            for (int k = 1; p; k++) {
+                snprintf(p, n, "%s/%.*s%s%.0d.%s", c->report, (int)stem, base, k > 1 ? "-" : "",
+                         k > 1 ? k : 0, fmt);
+                size_t j = 0;
+                while (j < i && strcmp(c->sheets[j], p) != 0)
+                    j++;
+                if (j == i)
+                    break;
+            }
+            c->sheets[i] = p;
+        }
+        if (!c->sheets[i])
+            return usage_error("out of memory");
+    }
+    return 0;
+}
+
 /* Fills c from argv; returns 0, 2 (usage error) or -1 (help/version done). */
 static int parse_args(cli *c, int argc, char **argv)
 {
@@ -537,7 +607,8 @@ static int parse_args(cli *c, int argc, char **argv)
         return usage_error("-0 reads NUL-separated --files-from lists: give --files-from too");
     if (optind == argc && c->n_lists == 0)
         return usage_error("no photo given");
-    return collect_inputs(c, argc, argv);
+    int rc = collect_inputs(c, argc, argv);
+    return rc != 0 ? rc : plan_sheets(c);
 }
 
 /* The built-in palette, or the -p files: first replaces, others append. */
@@ -609,8 +680,11 @@ static void analyse(batch *b, size_t i, slot *s)
     const input *in = &b->c->in.items[i];
     double t0 = now_ms();
     smp_result *res = NULL;
-    if (!in->error)
-        smp_analyse_file(in->path, b->palette, &b->c->opt, &res);
+    if (!in->error) {
+        smp_options opt = b->c->opt; /* the sheet's path is this photo's own */
+        opt.report_path = b->c->sheets ? b->c->sheets[i] : NULL;
+        smp_analyse_file(in->path, b->palette, &opt, &res);
+    }
     s->result = res;
     s->ms = now_ms() - t0;
 }
@@ -696,7 +770,11 @@ static void report(const cli *c, const input *in, const slot *s, tally *t)
         stand_in.error = stand_in_msg;
         r = &stand_in;
     }
-    int ok = r->status == SMP_OK;
+    /* A sheet that was asked for and not written fails the photo's run
+     * (its results are still printed, and the warning says why). */
+    int sheet_missing = r->status == SMP_OK && c->sheets && c->sheets[in - c->in.items] &&
+                        !r->report_written;
+    int ok = r->status == SMP_OK && !sheet_missing;
     if (ok)
         t->ok++;
     else
@@ -708,7 +786,7 @@ static void report(const cli *c, const input *in, const slot *s, tally *t)
     else if (c->format == FORMAT_CSV)
         text = smp_result_to_csv(r);
     else
-        text = smp_result_to_text(r, ok && c->colour);
+        text = smp_result_to_text(r, r->status == SMP_OK && c->colour);
 
     bar_clear(c, t);
     if (!text) {
@@ -719,7 +797,7 @@ static void report(const cli *c, const input *in, const slot *s, tally *t)
         }
         return;
     }
-    if (c->format == FORMAT_TEXT && !ok) {
+    if (c->format == FORMAT_TEXT && r->status != SMP_OK) {
         fprintf(stderr, PROG ": %s", text); /* one line, ends in "\n" */
     } else {
         if (c->format == FORMAT_TEXT && t->printed++)
@@ -730,7 +808,7 @@ static void report(const cli *c, const input *in, const slot *s, tally *t)
         if (c->format == FORMAT_JSON)
             fputs("\n", stdout);
         fflush(stdout);
-        if (!ok && !c->quiet)
+        if (r->status != SMP_OK && !c->quiet)
             fprintf(stderr, PROG ": %s\n", r->error ? r->error : smp_status_string(r->status));
         /* In text mode the warnings are in the block; elsewhere say them here. */
         if (c->format != FORMAT_TEXT && !c->quiet)
@@ -738,6 +816,9 @@ static void report(const cli *c, const input *in, const slot *s, tally *t)
                 fprintf(stderr, PROG ": %s: warning: %s\n", path, r->warnings[i]);
     }
     free(text);
+    if (sheet_missing) /* the warning is in the text block or on stderr; say it even with -q */
+        fprintf(stderr, PROG ": %s: the consult sheet %s was not written\n", path,
+                c->sheets[in - c->in.items]);
     if (c->verbose)
         fprintf(stderr, PROG ": %s: %s in %.0f ms\n", path, ok ? "analysed" : "failed", s->ms);
 }
@@ -847,6 +928,9 @@ static void summary(const cli *c, const tally *t)
 
 static void free_cli(cli *c)
 {
+    for (size_t i = 0; c->sheets && i < c->in.n; i++)
+        free(c->sheets[i]);
+    free(c->sheets);
     free(c->palettes);
     free(c->lists);
     inputs_free(&c->in);
@@ -875,6 +959,11 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": palette: %zu shades (%s)\n", smp_palette_size(pal),
                 c.n_palettes ? "from -p" : "built-in");
 
+    /* Reproducible sheets (https://reproducible-builds.org/specs/source-date-epoch/) */
+    const char *epoch = getenv("SOURCE_DATE_EPOCH");
+    long v;
+    if (epoch && parse_long(epoch, 1, LONG_MAX, &v) == 0)
+        c.opt.report_time = v;
     catch_signals();
     tally t = {.t0 = now_ms()};
     if (c.format == FORMAT_CSV) {
