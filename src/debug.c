@@ -211,24 +211,6 @@ static int png_encode(png_sink *s, const row_source *src, unsigned char *row)
 /* Files                                                               */
 /* ------------------------------------------------------------------ */
 
-/* Why a file could not be made or written, in words. */
-static const char *cause(int e)
-{
-    switch (e) {
-    case ENOENT: return "the folder does not exist";
-    case ENOTDIR: return "a part of the path is not a folder";
-    case EACCES:
-    case EPERM: return "no permission to write in the folder";
-    case EROFS: return "the folder is on a read-only disk";
-    case ENOSPC: return "the disk is full";
-    case EDQUOT: return "the disk quota is used up";
-    case ENAMETOOLONG: return "the file name is too long";
-    case EIO: return "a disk input/output error";
-    case EFBIG: return "over the largest file size allowed";
-    default: return strerror(e);
-    }
-}
-
 /* The concatenation of up to five strings, malloc'd; NULL when memory runs out. */
 static char *concat(const char *a, const char *b, const char *c, const char *d, const char *e)
 {
@@ -265,7 +247,7 @@ static smp_status write_png(const char *dir, const char *stem, const char *suffi
         goto out;
     }
     if (fd < 0) {
-        st = smp_fail(err, SMP_E_IO, "%s: cannot write it (%s)", final, cause(errno));
+        st = smp_fail(err, SMP_E_IO, "%s: cannot write it (%s)", final, smp_write_cause(errno));
         goto out;
     }
     /* mkstemp makes the file private (0600); a debug picture is for anyone
@@ -283,14 +265,14 @@ static smp_status write_png(const char *dir, const char *stem, const char *suffi
     errno = 0;
     int closed = fclose(sink.f); /* buffered data reaches the disk here: a full disk shows now */
     if (rc != 0 && sink.write_errno) {
-        st = smp_fail(err, SMP_E_IO, "%s: cannot write it (%s)", final, cause(sink.write_errno));
+        st = smp_fail(err, SMP_E_IO, "%s: cannot write it (%s)", final, smp_write_cause(sink.write_errno));
     } else if (rc != 0) {
         st = smp_fail(err, strstr(sink.msg, "memory") ? SMP_E_NOMEM : SMP_E_IO,
                       "%s: cannot encode the PNG (%s)", final, sink.msg);
     } else if (closed != 0) {
-        st = smp_fail(err, SMP_E_IO, "%s: cannot write it (%s)", final, cause(errno ? errno : EIO));
+        st = smp_fail(err, SMP_E_IO, "%s: cannot write it (%s)", final, smp_write_cause(errno ? errno : EIO));
     } else if (rename(tmp, final) != 0) {
-        st = smp_fail(err, SMP_E_IO, "%s: cannot put it in place (%s)", final, cause(errno));
+        st = smp_fail(err, SMP_E_IO, "%s: cannot put it in place (%s)", final, smp_write_cause(errno));
     }
 unlink_tmp:
     if (st != SMP_OK)

@@ -13,8 +13,10 @@
  *
  * Colours: every swatch is the result's Lab converted to sRGB through
  * LittleCMS (relative colorimetric, clipped), the same conversion as the
- * hex strings; the PNG carries an sRGB chunk and the PDF an sRGB output
- * intent where cairo allows (see report.c).
+ * hex strings. The PNG carries sRGB, gAMA and cHRM chunks (written with
+ * libpng from cairo's pixels). The PDF's colours are DeviceRGB holding
+ * sRGB values: cairo 1.16 has no API for an ICC output intent, so a PDF
+ * reader shows them as its default RGB, which is sRGB in practice.
  *
  * The layout is computed apart from the drawing so that tests can find each
  * swatch on the rendered page and check its colour.
@@ -47,6 +49,9 @@ typedef struct smp_report_layout {
     smp_report_box preview_full;  /* top shade dots, full density, on the skin colour */
     smp_report_box preview_skin_probe; /* a spot of bare skin colour inside preview_full,
                                      between dots (for tests) */
+    smp_report_box header;        /* title, file name, date, confidence */
+    smp_report_box notes_left;    /* mixes, then per-area results */
+    smp_report_box notes_right;   /* advice, then warnings */
 } smp_report_layout;
 
 /* The layout for this result and this photo size (analysed pixels). */

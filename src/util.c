@@ -97,6 +97,24 @@ static const char *errno_words(int e, char buf[48])
     }
 }
 
+const char *smp_write_cause(int e)
+{
+    switch (e) {
+    case ENOENT: return "the folder does not exist";
+    case ENOTDIR: return "a part of the path is not a folder";
+    case EACCES:
+    case EPERM: return "no permission to write in the folder";
+    case EROFS: return "the folder is on a read-only disk";
+    case ENOSPC: return "the disk is full";
+    case EDQUOT: return "the disk quota is used up";
+    case ENAMETOOLONG: return "the file name is too long";
+    case EIO: return "a disk input/output error";
+    case EFBIG: return "over the largest file size allowed";
+    case EISDIR: return "a folder of that name is in the way";
+    default: return "a system error";
+    }
+}
+
 smp_status smp_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size,
                          smp_error *err)
 {

@@ -33,6 +33,11 @@ const char *smp_basename(const char *path);
 /* "1.2 MB", "800 bytes": human sizes for messages. buf must hold 32 bytes. */
 const char *smp_human_size(size_t bytes, char buf[32]);
 
+/* Why a file could not be created, written or renamed into place (errno),
+ * in a technician's words ("the folder does not exist", "the disk is
+ * full"); a constant string. */
+const char *smp_write_cause(int e);
+
 /* Reads a whole file into a malloc'd buffer, refusing files over max_bytes.
  * Error messages name the path and the cause in words. */
 smp_status smp_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size,

@@ -395,6 +395,56 @@ static void test_progress_only_on_a_terminal(void **state)
     free(c);
 }
 
+/* --report: one sheet per photo in a folder, named after the photo ("-2"
+ * for a second photo of the same name), PDF by default or PNG; one photo
+ * to a named file; a missing folder is a usage error before any photo. */
+static void test_report_sheets(void **state)
+{
+    (void)state;
+    char *dir = make_dir("sheets");
+    char *sub = make_dir("sheets_other");
+    char *a = strdup(tu_path("sheet_a.png")), *b = dir_path(sub, "sheet_a.png");
+    small_photo(a, 1);
+    small_photo(b, 2);
+    char args[4096], *out, *err;
+    snprintf(args, sizeof args, "-q -f json --report '%s' '%s' '%s'", dir, a, b);
+    assert_int_equal(tu_run_cli(args, &out, &err), 0);
+    free(out);
+    free(err);
+    char *pdf1 = dir_path(dir, "sheet_a.pdf"), *pdf2 = dir_path(dir, "sheet_a-2.pdf");
+    size_t n;
+    char *bytes = tu_read_file(pdf1, &n);
+    assert_true(n > 1000 && memcmp(bytes, "%PDF-", 5) == 0);
+    free(bytes);
+    bytes = tu_read_file(pdf2, &n);
+    assert_true(n > 1000 && memcmp(bytes, "%PDF-", 5) == 0);
+    free(bytes);
+
+    snprintf(args, sizeof args, "-q -f json --report-format png --report '%s' '%s' '%s'", dir, a, b);
+    assert_int_equal(tu_run_cli(args, NULL, NULL), 0);
+    char *png = dir_path(dir, "sheet_a-2.png");
+    bytes = tu_read_file(png, &n);
+    assert_true(n > 1000 && memcmp(bytes, "\x89PNG", 4) == 0);
+    free(bytes);
+
+    const char *one = tu_path("one_sheet.png");
+    snprintf(args, sizeof args, "-q --report '%s' '%s'", one, a);
+    assert_int_equal(tu_run_cli(args, NULL, NULL), 0);
+    bytes = tu_read_file(one, &n);
+    assert_true(n > 1000 && memcmp(bytes, "\x89PNG", 4) == 0);
+    free(bytes);
+
+    snprintf(args, sizeof args, "--report /nonexistent-folder/s.pdf '%s'", a);
+    assert_int_equal(tu_run_cli(args, &out, &err), 1); /* analysed, the sheet failed */
+    assert_non_null(strstr(err, "the consult sheet /nonexistent-folder/s.pdf was not written"));
+    free(out);
+    free(err);
+
+    char *paths[] = {dir, sub, a, b, pdf1, pdf2, png};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+        free(paths[i]);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -404,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_hundred_with_ten_broken),
         cmocka_unit_test(test_interrupt),
         cmocka_unit_test(test_progress_only_on_a_terminal),
+        cmocka_unit_test(test_report_sheets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -889,6 +889,15 @@ static void run_batch(const cli *c, const smp_palette *pal, tally *t)
     free(b.slots);
 }
 
+/* Sanitizer builds only (LeakSanitizer calls it; otherwise unused):
+ * fontconfig, behind cairo's text on the consult sheet, keeps process-wide
+ * caches until exit, which are not leaks of ours. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libfontconfig.so\n";
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
