@@ -20,9 +20,10 @@
  * printed beside it. The PNG is encoded here with libpng from cairo's pixels
  * so that it carries sRGB, gAMA and cHRM chunks (cairo's own PNG writer
  * writes no colour chunk, and a viewer would then merely assume sRGB).
- * The PDF's colours are DeviceRGB holding those sRGB values: cairo 1.16 has
- * no API for an ICC output intent, so the PDF cannot say "sRGB"; readers
- * show DeviceRGB as sRGB in practice.
+ * The PDF's colours are DeviceRGB holding those sRGB values; cairo 1.16 has
+ * no API for an ICC output intent, so the PDF is collected in memory and an
+ * sRGB OutputIntent is appended as an incremental update (tag_pdf_srgb)
+ * before it is written.
  *
  * Writing. The sheet is drawn into a hidden temporary file (mkstemp) in the
  * target's folder and renamed over the target only when cairo and the disk
@@ -872,11 +873,52 @@ static int draw_sheet(sheet *s, cmsContext ctx, const smp_lab_image *lab, const 
 typedef struct sink {
     FILE *f;
     int write_errno;
+    int to_memory;        /* PDF: collect the bytes, tag them, then write */
+    unsigned char *mem;
+    size_t len, cap;
+    int out_of_memory;
 } sink;
+
+static int mem_put(sink *k, const void *data, size_t n)
+{
+    if (k->cap - k->len < n) {
+        size_t cap = k->cap ? k->cap : 1 << 16;
+        while (cap - k->len < n) {
+            if (cap > SIZE_MAX / 2)
+                return -1;
+            cap *= 2;
+        }
+        unsigned char *grown = realloc(k->mem, cap);
+        if (!grown)
+            return -1;
+        k->mem = grown;
+        k->cap = cap;
+    }
+    memcpy(k->mem + k->len, data, n);
+    k->len += n;
+    return 0;
+}
+
+static int mem_printf(sink *k, const char *fmt, ...) SMP_PRINTF(2, 3);
+static int mem_printf(sink *k, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return n < 0 || (size_t)n >= sizeof buf ? -1 : mem_put(k, buf, (size_t)n);
+}
 
 static cairo_status_t sink_cairo(void *closure, const unsigned char *data, unsigned int n)
 {
     sink *k = closure;
+    if (k->to_memory) {
+        if (mem_put(k, data, n) == 0)
+            return CAIRO_STATUS_SUCCESS;
+        k->out_of_memory = 1;
+        return CAIRO_STATUS_NO_MEMORY;
+    }
     errno = 0;
     if (fwrite(data, 1, n, k->f) != n) {
         if (!k->write_errno)
@@ -995,12 +1037,126 @@ static smp_status cairo_failure(const char *path, cairo_status_t cs, const sink 
                     cairo_status_to_string(cs));
 }
 
+/* The last occurrence of `word` in the n bytes at p, or NULL. */
+static const unsigned char *find_last(const unsigned char *p, size_t n, const char *word)
+{
+    size_t w = strlen(word);
+    for (size_t i = n >= w ? n - w + 1 : 0; i-- > 0;)
+        if (memcmp(p + i, word, w) == 0)
+            return p + i;
+    return NULL;
+}
+
+/* The number after `key` in the trailer (e.g. "/Root 28 0 R" -> 28), or -1. */
+static long trailer_number(const unsigned char *trailer, size_t n, const char *key)
+{
+    const unsigned char *k = find_last(trailer, n, key);
+    if (!k)
+        return -1;
+    char num[24];
+    size_t i = 0, at = (size_t)(k - trailer) + strlen(key);
+    while (at < n && (trailer[at] == ' ' || trailer[at] == '\n' || trailer[at] == '\r'))
+        at++;
+    while (at < n && i + 1 < sizeof num && trailer[at] >= '0' && trailer[at] <= '9')
+        num[i++] = (char)trailer[at++];
+    num[i] = '\0';
+    return i ? strtol(num, NULL, 10) : -1;
+}
+
+/* Says in the PDF that its colours are sRGB: an OutputIntent with the sRGB
+ * ICC profile (ISO 32000-1, 14.11.5), which cairo 1.16 has no API for. It
+ * is added as an incremental update (ISO 32000-1, 7.5.6): the profile, the
+ * intent, a new version of the catalog that lists it, and a cross-reference
+ * section for those three objects pointing back at cairo's. Returns 0; -1
+ * when memory runs out; -2 when the PDF is not laid out as cairo writes it. */
+static int tag_pdf_srgb(sink *k, cmsContext ctx)
+{
+    const unsigned char *pdf = k->mem;
+    size_t n = k->len;
+    const unsigned char *trailer = find_last(pdf, n, "trailer");
+    const unsigned char *sx = find_last(pdf, n, "startxref");
+    if (!trailer || !sx || sx < trailer)
+        return -2;
+    size_t tn = (size_t)(sx - trailer);
+    long size = trailer_number(trailer, tn, "/Size"), root = trailer_number(trailer, tn, "/Root");
+    long info = trailer_number(trailer, tn, "/Info");
+    long prev = trailer_number(sx, n - (size_t)(sx - pdf), "startxref");
+    if (size <= 0 || root <= 0 || prev <= 0)
+        return -2;
+    /* The catalog's dictionary, without its closing ">>". */
+    char head[32];
+    snprintf(head, sizeof head, "\n%ld 0 obj", root);
+    const unsigned char *obj = find_last(pdf, (size_t)(trailer - pdf), head);
+    const unsigned char *end = obj ? find_last(obj, (size_t)(trailer - obj), "endobj") : NULL;
+    const unsigned char *open = obj ? find_last(obj, end ? (size_t)(end - obj) : 0, "<<") : NULL;
+    const unsigned char *close = end ? find_last(obj, (size_t)(end - obj), ">>") : NULL;
+    if (!obj || !end || !open || !close || close < open || open != find_last(obj, (size_t)(close - obj), "<<"))
+        return -2; /* a nested dictionary: not cairo's flat catalog */
+    const unsigned char *dict = obj + strlen(head);
+
+    cmsHPROFILE srgb = cmsCreate_sRGBProfileTHR(ctx);
+    cmsUInt32Number icc_n = 0;
+    unsigned char *icc = NULL;
+    if (srgb && cmsSaveProfileToMem(srgb, NULL, &icc_n) && icc_n > 0 && (icc = malloc(icc_n)))
+        if (!cmsSaveProfileToMem(srgb, icc, &icc_n)) {
+            free(icc);
+            icc = NULL;
+        }
+    if (srgb)
+        cmsCloseProfile(srgb);
+    if (!icc)
+        return -1;
+    long profile = size, intent = size + 1;
+    size_t at_catalog, at_profile, at_intent, at_xref;
+    int bad = mem_put(k, "\n", 1);
+    at_catalog = k->len;
+    /* the dictionary as cairo wrote it, then the new entry */
+    size_t dict_off = (size_t)(dict - pdf), close_off = (size_t)(close - pdf);
+    bad |= mem_printf(k, "%ld 0 obj", root);
+    if (!bad) {
+        /* k->mem may move while growing: copy through a scratch buffer */
+        size_t dn = close_off - dict_off;
+        unsigned char *copy = malloc(dn ? dn : 1);
+        if (!copy)
+            bad = -1;
+        else {
+            memcpy(copy, k->mem + dict_off, dn);
+            bad |= mem_put(k, copy, dn);
+            free(copy);
+        }
+    }
+    bad |= mem_printf(k, "   /OutputIntents [ %ld 0 R ]\n>>\nendobj\n", intent);
+    at_profile = k->len;
+    bad |= mem_printf(k, "%ld 0 obj\n<< /N 3 /Length %u >>\nstream\n", profile, (unsigned)icc_n);
+    bad |= mem_put(k, icc, icc_n);
+    bad |= mem_printf(k, "\nendstream\nendobj\n");
+    at_intent = k->len;
+    bad |= mem_printf(k,
+                      "%ld 0 obj\n<< /Type /OutputIntent /S /GTS_PDFA1\n"
+                      "   /OutputConditionIdentifier (sRGB IEC61966-2.1)\n"
+                      "   /RegistryName (http://www.color.org)\n"
+                      "   /Info (sRGB IEC61966-2.1)\n   /DestOutputProfile %ld 0 R\n>>\nendobj\n",
+                      intent, profile);
+    free(icc);
+    at_xref = k->len;
+    /* Entries are exactly 20 bytes: 10-digit offset, 5-digit generation,
+     * "n", and a two-byte end of line (ISO 32000-1, 7.5.4). */
+    bad |= mem_printf(k, "xref\n%ld 1\n%010zu 00000 n \n%ld 2\n%010zu 00000 n \n%010zu 00000 n \n",
+                      root, at_catalog, profile, at_profile, at_intent);
+    bad |= mem_printf(k, "trailer\n<< /Size %ld\n   /Root %ld 0 R\n", size + 2, root);
+    if (info > 0)
+        bad |= mem_printf(k, "   /Info %ld 0 R\n", info);
+    bad |= mem_printf(k, "   /Prev %ld\n>>\nstartxref\n%zu\n%%%%EOF\n", prev, at_xref);
+    return bad ? -1 : 0;
+}
+
 /* Draws the page into k->f as PDF or PNG. */
 static smp_status render(const char *path, int pdf, sheet *s, cmsContext ctx, const smp_lab_image *lab,
                          const unsigned char *hair, const unsigned char *scalp, time_t when, sink *k,
                          smp_error *err)
 {
     cairo_surface_t *surf;
+    int tagged = 0;
     int pw = (int)ceil(PAGE_W * PNG_SCALE), ph = (int)ceil(PAGE_H * PNG_SCALE);
     if (pdf)
         surf = cairo_pdf_surface_create_for_stream(sink_cairo, k, PAGE_W, PAGE_H);
@@ -1024,6 +1180,13 @@ static smp_status render(const char *path, int pdf, sheet *s, cmsContext ctx, co
         cs = cairo_surface_status(surf);
         if (cs != CAIRO_STATUS_SUCCESS || k->write_errno)
             st = cairo_failure(path, cs, k, err);
+        else if (k->out_of_memory || (tagged = tag_pdf_srgb(k, ctx)) == -1)
+            st = smp_fail(err, SMP_E_NOMEM, "%s: out of memory while writing the sheet", path);
+        else if (tagged != 0)
+            st = smp_fail(err, SMP_E_COLOUR, "%s: the PDF could not be tagged as sRGB (cairo wrote "
+                                             "it in a layout smpmatch does not know)", path);
+        else if (fwrite(k->mem, 1, k->len, k->f) != k->len)
+            st = smp_fail(err, SMP_E_IO, "%s: %s", path, smp_write_cause(errno ? errno : EIO));
     } else if (st == SMP_OK) {
         cairo_surface_flush(surf);
         unsigned char *row = malloc((size_t)pw * 3);
@@ -1077,12 +1240,13 @@ smp_status smp_report_write(const char *path, const smp_result *r, const smp_lab
     /* mkstemp makes the file private (0600); a sheet is for anyone who may
      * read the folder, like a file made with fopen under umask 022. */
     (void)fchmod(fd, 0644);
-    sink k = {fdopen(fd, "wb"), 0};
+    sink k = {.f = fdopen(fd, "wb"), .to_memory = pdf};
     if (!k.f) {
         close(fd);
         st = smp_fail(err, SMP_E_NOMEM, "%s: out of memory", path);
     } else {
         st = render(path, pdf, &s, ctx, lab, hair_mask, scalp_mask, when, &k, err);
+        free(k.mem);
         errno = 0;
         int closed = fclose(k.f); /* buffered bytes reach the disk here: a full disk shows now */
         if (st == SMP_OK && closed != 0)

@@ -15,8 +15,9 @@
  * LittleCMS (relative colorimetric, clipped), the same conversion as the
  * hex strings. The PNG carries sRGB, gAMA and cHRM chunks (written with
  * libpng from cairo's pixels). The PDF's colours are DeviceRGB holding
- * sRGB values: cairo 1.16 has no API for an ICC output intent, so a PDF
- * reader shows them as its default RGB, which is sRGB in practice.
+ * sRGB values, and the PDF carries an sRGB OutputIntent with the sRGB ICC
+ * profile, added after cairo (1.16 has no API for it) as an incremental
+ * update.
  *
  * The layout is computed apart from the drawing so that tests can find each
  * swatch on the rendered page and check its colour.

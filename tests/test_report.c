@@ -317,6 +317,48 @@ static int have_pdftoppm(void)
     return rc == 0;
 }
 
+/* The PDF says its colours are sRGB: the catalog in force (the last
+ * cross-reference section's) lists an OutputIntent whose profile is an
+ * ICC stream of 3 components named sRGB, and every offset of that last
+ * section points at the object it names (a reader can follow them). */
+static void assert_pdf_says_srgb(const char *pdf, size_t n)
+{
+    const char *sx = NULL;
+    for (const char *p = pdf; (p = find_bytes(p, n - (size_t)(p - pdf), "startxref")); p++)
+        sx = p;
+    assert_non_null(sx);
+    size_t xref = (size_t)strtoul(sx + strlen("startxref"), NULL, 10);
+    assert_true(xref < n && memcmp(pdf + xref, "xref\n", 5) == 0);
+    const char *line = pdf + xref + 5;
+    int catalog_ok = 0, intent_ok = 0, objects = 0;
+    while (strncmp(line, "trailer", 7) != 0) {
+        char *after;
+        long first = strtol(line, &after, 10), count = strtol(after, &after, 10);
+        line = after + 1;
+        for (long i = 0; i < count; i++, line += 20) {
+            size_t off = (size_t)strtoul(line, NULL, 10);
+            char head[32];
+            int hn = snprintf(head, sizeof head, "%ld 0 obj", first + i);
+            assert_true(off + (size_t)hn < n);
+            assert_memory_equal(pdf + off, head, (size_t)hn);
+            const char *body = pdf + off + hn, *end = find_bytes(body, n - (size_t)(body - pdf), "endobj");
+            assert_non_null(end);
+            size_t bn = (size_t)(end - body);
+            if (find_bytes(body, bn, "/Type /Catalog") && find_bytes(body, bn, "/OutputIntents"))
+                catalog_ok = 1;
+            if (find_bytes(body, bn, "/Type /OutputIntent") && find_bytes(body, bn, "(sRGB IEC61966-2.1)") &&
+                find_bytes(body, bn, "/DestOutputProfile"))
+                intent_ok = 1;
+            objects++;
+        }
+    }
+    assert_int_equal(objects, 3); /* catalog, profile, intent */
+    assert_true(catalog_ok);
+    assert_true(intent_ok);
+    assert_non_null(find_bytes(pdf, n, "/N 3 /Length"));
+    assert_non_null(find_bytes(line, n - (size_t)(line - pdf), "/Prev "));
+}
+
 static void test_pdf_swatches(void **state)
 {
     (void)state;
@@ -330,6 +372,7 @@ static void test_pdf_swatches(void **state)
     size_t size;
     char *bytes = tu_read_file(path, &size);
     assert_true(size > 5 && memcmp(bytes, "%PDF-", 5) == 0);
+    assert_pdf_says_srgb(bytes, size);
     free(bytes);
 
     if (!have_pdftoppm()) {
