@@ -558,6 +558,58 @@ static void test_golden_sheet(void **state)
     free(got.pixels), free(want.pixels), free(path);
 }
 
+/* Every sample photo through the real pipeline to a PNG and a PDF sheet:
+ * the sheet is written, and every swatch on it (PNG as written, PDF as
+ * pdftoppm rasterises it) is the result's colour within 2 levels. */
+static void test_sheets_for_samples(void **state)
+{
+    (void)state;
+    static const char *const samples[] = {
+        "crown_auburn_srgb_icc.jpg", "crown_dark_on_light.jpg", "frontal_blond_adobergb.jpg",
+        "part_dark_on_brown_cast_card.jpg", "part_grey_on_dark.png", "side_lightbrown_orient6.jpg",
+        "temple_brown_p3.jpg", "temple_brown_srgb.jpg", "temple_grey_on_tan.jpg"};
+    const char *dir = fresh_dir("samples");
+    smp_palette *pal = NULL;
+    smp_error err = {0};
+    assert_int_equal(smp_palette_new_default(&pal, &err), SMP_OK);
+    int pdf_too = have_pdftoppm();
+    if (!pdf_too)
+        printf("SKIP: pdftoppm (poppler-utils) is not installed: PDFs not rasterised\n");
+    for (size_t i = 0; i < sizeof samples / sizeof *samples; i++) {
+        for (int pdf = 0; pdf <= pdf_too; pdf++) {
+            char name[256], photo[1024];
+            snprintf(name, sizeof name, "%s.%s", samples[i], pdf ? "pdf" : "png");
+            snprintf(photo, sizeof photo, "%s/samples/%s", SMP_SOURCE_DIR, samples[i]);
+            char *path = join(dir, name);
+            smp_options opt;
+            smp_options_init(&opt);
+            opt.report_path = path;
+            smp_result *r = NULL;
+            assert_int_equal(smp_analyse_file(photo, pal, &opt, &r), SMP_OK);
+            if (!r->report_written)
+                fail_msg("%s: no sheet (%s)", samples[i], r->n_warnings ? r->warnings[r->n_warnings - 1] : "?");
+            char *png = path;
+            if (pdf) {
+                char cmd[4096], *out = NULL;
+                char *stem = join(dir, "page");
+                snprintf(cmd, sizeof cmd, "pdftoppm -r 144 -png -singlefile '%s' '%s'", path, stem);
+                assert_int_equal(tu_run(cmd, &out), 0);
+                free(out);
+                free(stem);
+                png = join(dir, "page.png");
+            }
+            tu_png img = tu_read_png(png);
+            assert_swatches(&img, 2.0, r, r->image.analysed_width, r->image.analysed_height);
+            free(img.pixels);
+            if (png != path)
+                free(png);
+            free(path);
+            smp_result_free(r);
+        }
+    }
+    smp_palette_free(pal);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_atomic_replace),
         cmocka_unit_test(test_long_text),
         cmocka_unit_test(test_golden_sheet),
+        cmocka_unit_test(test_sheets_for_samples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
