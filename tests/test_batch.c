@@ -324,7 +324,8 @@ static void test_interrupt(void **state)
 static char *run_on_terminal(char *const args[], int *exit_status)
 {
     int master = posix_openpt(O_RDWR | O_NOCTTY);
-    assert_true(master >= 0);
+    if (master < 0)
+        return NULL; /* no pseudo-terminals here (a chroot without /dev/pts) */
     assert_int_equal(grantpt(master), 0);
     assert_int_equal(unlockpt(master), 0);
     char slave[256];
@@ -376,6 +377,11 @@ static void test_progress_only_on_a_terminal(void **state)
     int status;
     char *bar_args[] = {(char *)SMP_CLI, "-f", "json", a, b, c, NULL};
     char *tty = run_on_terminal(bar_args, &status);
+    if (!tty) {
+        printf("SKIP: no pseudo-terminal can be opened here: the bar on a terminal is not checked\n");
+        free(a), free(b), free(c);
+        return;
+    }
     assert_int_equal(status, 0);
     assert_non_null(strstr(tty, "3/3"));
     assert_non_null(strstr(tty, "photos/s"));
