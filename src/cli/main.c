@@ -486,6 +486,18 @@ static int apply_option(cli *c, int ch, char **argv)
     }
 }
 
+/* Why a --files-from list cannot be read, in words. */
+static const char *list_cause(int e)
+{
+    switch (e) {
+    case ENOENT: return "no such file";
+    case EACCES: return "permission denied (the list cannot be read)";
+    case EISDIR: return "is a folder, not a list of photos";
+    case EIO: return "the disk could not be read";
+    default: return "could not be read";
+    }
+}
+
 /* The photo list: arguments first, then each --files-from list. A list
  * that cannot be read is a usage error (exit 2): nothing was analysed. */
 static int collect_inputs(cli *c, int argc, char **argv)
@@ -501,8 +513,7 @@ static int collect_inputs(cli *c, int argc, char **argv)
             return usage_error("--files-from - (standard input) can be given only once");
         FILE *f = is_stdin ? stdin : fopen(name, "r");
         if (!f) {
-            fprintf(stderr, PROG ": --files-from %s: %s\n", name,
-                    errno == ENOENT ? "no such file" : strerror(errno));
+            fprintf(stderr, PROG ": --files-from %s: %s\n", name, list_cause(errno));
             return 2;
         }
         int rc = inputs_add_list(&c->in, f, c->nul, c->recursive);
@@ -512,8 +523,8 @@ static int collect_inputs(cli *c, int argc, char **argv)
         if (rc != 0) {
             if (saved == ENOMEM)
                 goto nomem;
-            fprintf(stderr, PROG ": --files-from %s: could not read it: %s\n",
-                    is_stdin ? "- (standard input)" : name, strerror(saved));
+            fprintf(stderr, PROG ": --files-from %s: %s\n", is_stdin ? "- (standard input)" : name,
+                    list_cause(saved));
             return 2;
         }
     }
