@@ -342,13 +342,14 @@ smp_status smp_match_result(const smp_match_params *p, const smp_heal_ctx *h, sm
     /* The list: every shade, or for a first session only those that heal at
      * or lighter than the hair. */
     smp_status st = SMP_E_NOMEM;
-    smp_match *res = calloc((size_t)p->top, sizeof *res);
+    size_t room = m < (size_t)p->top ? m : (size_t)p->top; /* a caller's top may be huge */
+    smp_match *res = calloc(room ? room : 1, sizeof *res);
     if (!res)
         goto done;
     size_t keep = 0;
     double leader = 0;
     int rank = 0, seen = 0;
-    for (size_t i = 0; i < m && keep < (size_t)p->top; i++) {
+    for (size_t i = 0; i < m && keep < room; i++) {
         int lighter = all[i].healed[0] >= p->hair[0];
         if (p->session == SMP_SESSION_FIRST && !lighter)
             continue;
@@ -378,7 +379,7 @@ smp_status smp_match_result(const smp_match_params *p, const smp_heal_ctx *h, sm
     if (p->recipes && r->n_matches > 0)
         st = find_recipes(h, p, skin_rgb, all, m, r->matches[0].delta_e00, r);
 done:
-    smp_matches_free(res, (size_t)p->top);
+    smp_matches_free(res, room);
     free(all);
     return st;
 }

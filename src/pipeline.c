@@ -399,6 +399,13 @@ static int ita_rank(double ita)
 
 #define GUIDE(r, ...) smp_list_add(&(r)->guidance, &(r)->n_guidance, __VA_ARGS__)
 
+/* Two palettes may hold shades of the same name: compare all that names one. */
+static int same_shade(const smp_match *a, const smp_match *b)
+{
+    return strcmp(a->name, b->name) == 0 && strcmp(a->code, b->code) == 0 &&
+           strcmp(a->palette, b->palette) == 0;
+}
+
 static int guidance(smp_result *r, const smp_options *opt, double darkest_l)
 {
     int bad = 0;
@@ -444,7 +451,7 @@ static int guidance(smp_result *r, const smp_options *opt, double darkest_l)
                         "%.0f): the match rests on lightness; a warmer shade in your palette would "
                         "come closer",
                      hair_c, top->name, top_c);
-    if (r->has_lighter_start && strcmp(r->lighter_start.name, top->name) != 0)
+    if (r->has_lighter_start && !same_shade(&r->lighter_start, top))
         bad |= GUIDE(r, "First session: start with %s (heals to %s, lighter than the hair); build "
                         "towards %s at later sessions if needed",
                      r->lighter_start.name, r->lighter_start.healed_hex, top->name);

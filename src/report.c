@@ -1087,7 +1087,10 @@ static int tag_pdf_srgb(sink *k, cmsContext ctx)
     char head[32];
     snprintf(head, sizeof head, "\n%ld 0 obj", root);
     const unsigned char *obj = find_last(pdf, (size_t)(trailer - pdf), head);
-    const unsigned char *end = obj ? find_last(obj, (size_t)(trailer - obj), "endobj") : NULL;
+    const unsigned char *end = NULL; /* the catalog's own end: the first "endobj" after it */
+    for (const unsigned char *q = obj; q && q + 6 <= trailer && !end; q++)
+        if (memcmp(q, "endobj", 6) == 0)
+            end = q;
     const unsigned char *open = obj ? find_last(obj, end ? (size_t)(end - obj) : 0, "<<") : NULL;
     const unsigned char *close = end ? find_last(obj, (size_t)(end - obj), ">>") : NULL;
     if (!obj || !end || !open || !close || close < open || open != find_last(obj, (size_t)(close - obj), "<<"))
@@ -1158,10 +1161,14 @@ static smp_status render(const char *path, int pdf, sheet *s, cmsContext ctx, co
     cairo_surface_t *surf;
     int tagged = 0;
     int pw = (int)ceil(PAGE_W * PNG_SCALE), ph = (int)ceil(PAGE_H * PNG_SCALE);
-    if (pdf)
+    if (pdf) {
         surf = cairo_pdf_surface_create_for_stream(sink_cairo, k, PAGE_W, PAGE_H);
-    else
+        /* PDF 1.4: a classic cross-reference table and trailer, the layout
+         * tag_pdf_srgb appends to (1.5 allows cross-reference streams). */
+        cairo_pdf_surface_restrict_to_version(surf, CAIRO_PDF_VERSION_1_4);
+    } else {
         surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, pw, ph);
+    }
     cairo_t *cr = cairo_create(surf);
     if (!pdf)
         cairo_scale(cr, PNG_SCALE, PNG_SCALE);
@@ -1182,9 +1189,9 @@ static smp_status render(const char *path, int pdf, sheet *s, cmsContext ctx, co
             st = cairo_failure(path, cs, k, err);
         else if (k->out_of_memory || (tagged = tag_pdf_srgb(k, ctx)) == -1)
             st = smp_fail(err, SMP_E_NOMEM, "%s: out of memory while writing the sheet", path);
-        else if (tagged != 0)
-            st = smp_fail(err, SMP_E_COLOUR, "%s: the PDF could not be tagged as sRGB (cairo wrote "
-                                             "it in a layout smpmatch does not know)", path);
+        /* tagged == -2: cairo wrote a layout this code does not know (a
+         * newer cairo); the sheet is still right, only untagged (DeviceRGB,
+         * which readers show as sRGB): better than no sheet. */
         else if (fwrite(k->mem, 1, k->len, k->f) != k->len)
             st = smp_fail(err, SMP_E_IO, "%s: %s", path, smp_write_cause(errno ? errno : EIO));
     } else if (st == SMP_OK) {

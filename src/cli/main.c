@@ -266,8 +266,9 @@ static int set_debug_masks(cli *c, const char *dir)
     if (!dir[0])
         return usage_error("--debug-masks wants a folder");
     if (stat(dir, &st) != 0)
-        return usage_error("--debug-masks: the folder \"%s\" does not exist (%s)", dir,
-                           errno == ENOENT ? "create it first" : strerror(errno));
+        return usage_error("--debug-masks: the folder \"%s\" %s", dir,
+                           errno == ENOENT ? "does not exist (create it first)"
+                                           : "cannot be reached (check its permissions)");
     if (!S_ISDIR(st.st_mode))
         return usage_error("--debug-masks: \"%s\" is not a folder", dir);
     c->opt.debug_masks_dir = dir;
@@ -996,7 +997,10 @@ int main(int argc, char **argv)
     free_cli(&c);
 
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, PROG ": could not write the results: %s\n", strerror(errno));
+        fprintf(stderr, PROG ": could not write the results (%s)\n",
+                errno == ENOSPC ? "the disk is full"
+                : errno == EPIPE ? "the program reading them stopped"
+                                 : "the output was closed or failed");
         return 1;
     }
     if (interrupted)
