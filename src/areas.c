@@ -360,7 +360,7 @@ static smp_status run_scar(smp_area *a, const smp_result *r, const smp_lab_image
 /* One area; an area entirely outside the photo is skipped with a warning
  * on the photo (*skipped = 1). */
 static smp_status run_area(smp_result *r, smp_area *a, const smp_area_spec *spec,
-                           const smp_lab_image *lab, const smp_palette *palette,
+                           const smp_lab_image *lab, const smp_scale *scale, const smp_palette *palette,
                            const smp_options *opt, const smp_heal_ctx *h, int *skipped)
 {
     int w = r->image.width > 0 ? r->image.width : lab->width;
@@ -384,18 +384,15 @@ static smp_status run_area(smp_result *r, smp_area *a, const smp_area_spec *spec
     a->result = nested_new(r, opt);
     if (!a->name || !a->result)
         return SMP_E_NOMEM;
-    smp_scale scale;
-    smp_scale_of_photo(&scale, r->image.orientation, w, hgt, opt->analysis_size, lab->width,
-                       lab->height);
-    smp_rect ca = smp_rect_to_analysed(&scale, c); /* c is in displayed pixels */
+    smp_rect ca = smp_rect_to_analysed(scale, c); /* c is in displayed pixels */
     smp_status st = a->scar ? run_scar(a, r, lab, ca, opt) : run_plain(a, r, lab, ca, opt);
     if (st == SMP_OK)
         st = smp_recommend(a->result, palette, opt, h);
     return st;
 }
 
-smp_status smp_areas_run(smp_result *r, const smp_lab_image *lab, const smp_palette *palette,
-                         const smp_options *opt, const smp_heal_ctx *h)
+smp_status smp_areas_run(smp_result *r, const smp_lab_image *lab, const smp_scale *scale,
+                         const smp_palette *palette, const smp_options *opt, const smp_heal_ctx *h)
 {
     size_t want = opt->n_areas < SMP_MAX_AREAS ? opt->n_areas : SMP_MAX_AREAS;
     if (want == 0)
@@ -406,7 +403,7 @@ smp_status smp_areas_run(smp_result *r, const smp_lab_image *lab, const smp_pale
     for (size_t i = 0; i < want; i++) {
         int skipped;
         smp_area *a = &r->areas[r->n_areas];
-        smp_status st = run_area(r, a, &opt->areas[i], lab, palette, opt, h, &skipped);
+        smp_status st = run_area(r, a, &opt->areas[i], lab, scale, palette, opt, h, &skipped);
         if (!skipped)
             r->n_areas++; /* counted also on failure: smp_areas_free releases it */
         if (st != SMP_OK)

@@ -613,7 +613,7 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
     }
     st = smp_recommend(r, palette, opt, &heal);
     if (st == SMP_OK && opt->n_areas > 0)
-        st = smp_areas_run(r, &lab, palette, opt, &heal);
+        st = smp_areas_run(r, &lab, &scale, palette, opt, &heal);
     smp_heal_ctx_release(&heal);
     if (st != SMP_OK) {
         smp_fail(&err, st, "%s: out of memory while matching", name);

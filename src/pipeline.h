@@ -33,8 +33,8 @@ smp_status smp_recommend(smp_result *r, const smp_palette *palette, const smp_op
 /* Per-area analysis (areas.c): fills r->areas from opt->areas on the
  * photo's Lab image. Problems with one area become warnings on the photo;
  * only running out of memory fails. */
-smp_status smp_areas_run(smp_result *r, const smp_lab_image *lab, const smp_palette *palette,
-                         const smp_options *opt, const smp_heal_ctx *h);
+smp_status smp_areas_run(smp_result *r, const smp_lab_image *lab, const smp_scale *scale,
+                         const smp_palette *palette, const smp_options *opt, const smp_heal_ctx *h);
 
 /* Frees r->areas. */
 void smp_areas_free(smp_result *r);

@@ -71,19 +71,6 @@ smp_rect smp_rect_to_analysed(const smp_scale *s, smp_rect r)
     return out;
 }
 
-void smp_scale_of_photo(smp_scale *s, int orientation, int disp_w, int disp_h, int analysis_size,
-                        int lab_w, int lab_h)
-{
-    int swap = orientation >= 5 && orientation <= 8;
-    int sw = swap ? disp_h : disp_w, sh = swap ? disp_w : disp_h;
-    int f = disp_w > 0 && disp_h > 0
-                ? smp_choose_factor((size_t)(sw > sh ? sw : sh), analysis_size)
-                : 1;
-    smp_scale_set(s, orientation, sw, sh, f, 0, 0);
-    if ((disp_w + s->off_x + f - 1) / f != lab_w || (disp_h + s->off_y + f - 1) / f != lab_h)
-        smp_scale_set(s, 1, lab_w, lab_h, 1, 0, 0);
-}
-
 /* The displayed size of the photo behind a width x height analysed image. */
 static void displayed_size(const smp_scale *s, int width, int height, int *dw, int *dh)
 {

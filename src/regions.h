@@ -36,15 +36,6 @@ smp_status smp_rect_fit(const char *name, const char *what, smp_rect r, int widt
  * --region areas). `s` NULL or factor <= 1: r unchanged. */
 smp_rect smp_rect_to_analysed(const smp_scale *s, smp_rect r);
 
-/* The scale the loader used for a photo shown disp_w x disp_h with EXIF
- * `orientation`, analysed at `analysis_size` (the same rule, image.h:
- * smp_choose_factor on the long side, blocks from the stored top-left
- * corner), when a stage has only the result and the options to go by. When
- * that does not give the analysed size lab_w x lab_h (the Lab image was not
- * made by the loader), the identity. */
-void smp_scale_of_photo(smp_scale *s, int orientation, int disp_w, int disp_h, int analysis_size,
-                        int lab_w, int lab_h);
-
 /* Builds the masks from opt, at the analysed size width x height; `scale`
  * (NULL: not reduced) maps the user's displayed pixels onto it. Rectangles
  * are clipped to the displayed photo and mapped (smp_rect_to_analysed); a
