@@ -44,7 +44,9 @@ typedef enum smp_status {
     SMP_E_COLOUR       /* colour management failed */
 } smp_status;
 
-#define SMP_ERROR_MAX 512
+/* Room for a path as long as Linux allows (PATH_MAX, 4096) and its cause:
+ * the cause must never be cut off by a long path. */
+#define SMP_ERROR_MAX 4608
 
 typedef struct smp_error {
     smp_status status;

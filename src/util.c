@@ -174,7 +174,7 @@ smp_status smp_read_file(const char *path, size_t max_bytes, unsigned char **dat
 
 int smp_list_add(char ***items, size_t *n, const char *fmt, ...)
 {
-    char buf[512];
+    char buf[SMP_ERROR_MAX + 512]; /* a warning may quote a whole error */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);

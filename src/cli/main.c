@@ -772,7 +772,7 @@ static void report(const cli *c, const input *in, const slot *s, tally *t)
     const char *path = in->path;
     const smp_result *r = s->result;
     smp_result stand_in; /* when not even a result could be made */
-    char stand_in_msg[600];
+    char stand_in_msg[SMP_ERROR_MAX + 128];
     if (!r) {
         memset(&stand_in, 0, sizeof stand_in);
         snprintf(stand_in_msg, sizeof stand_in_msg, "%s: %s", path,
