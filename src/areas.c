@@ -199,6 +199,19 @@ static double area_confidence(const smp_result *n, int own_skin)
     return floor(c * 100.0 + 0.5) / 100.0;
 }
 
+/* Finds hair and bare scalp in `img` automatically (the masks stay in
+ * *found for the caller) and measures the bare scalp into *skin. */
+static smp_status find_skin(const smp_lab_image *img, smp_regions *found, smp_colour_stat *skin)
+{
+    smp_auto_info ai;
+    smp_status st = smp_regions_auto(img, found, &ai);
+    if (st == SMP_OK && found->scalp) {
+        st = smp_measure_region(img, found->scalp, SMP_TARGET_SKIN, NULL, skin);
+        skin->source = SMP_SOURCE_AUTO;
+    }
+    return st;
+}
+
 /* An ordinary area: its own hair and bare scalp, found automatically. */
 static smp_status run_plain(smp_area *a, const smp_result *r, const smp_lab_image *lab, smp_rect c,
                             const smp_options *opt)
@@ -206,14 +219,9 @@ static smp_status run_plain(smp_area *a, const smp_result *r, const smp_lab_imag
     smp_result *n = a->result;
     smp_lab_image crop;
     smp_regions found = {0};
-    smp_auto_info ai;
     smp_status st = crop_lab(lab, c, &crop);
     if (st == SMP_OK)
-        st = smp_regions_auto(&crop, &found, &ai);
-    if (st == SMP_OK && found.scalp) {
-        st = smp_measure_region(&crop, found.scalp, SMP_TARGET_SKIN, NULL, &n->scalp);
-        n->scalp.source = SMP_SOURCE_AUTO;
-    }
+        st = find_skin(&crop, &found, &n->scalp);
     int own_skin = n->scalp.measured;
     if (st == SMP_OK && !own_skin) {
         if (r->scalp.measured) {
@@ -248,15 +256,10 @@ static smp_status measure_scar_tissue(const smp_lab_image *lab, smp_rect c, smp_
 {
     smp_lab_image crop;
     smp_regions found = {0};
-    smp_auto_info ai;
     memset(out, 0, sizeof *out);
     smp_status st = crop_lab(lab, c, &crop);
     if (st == SMP_OK)
-        st = smp_regions_auto(&crop, &found, &ai);
-    if (st == SMP_OK && found.scalp) {
-        st = smp_measure_region(&crop, found.scalp, SMP_TARGET_SKIN, NULL, out);
-        out->source = SMP_SOURCE_AUTO;
-    }
+        st = find_skin(&crop, &found, out);
     if (st == SMP_OK && !out->measured)
         st = measure_all_as_skin(&crop, NULL, out);
     smp_regions_release(&found);
@@ -292,14 +295,9 @@ static smp_status measure_ring(smp_area *a, const smp_result *r, const smp_lab_i
     smp_result *n = a->result;
     smp_lab_image ring;
     smp_regions found = {0};
-    smp_auto_info ai;
     smp_status st = ring_crop(lab, c, &ring);
     if (st == SMP_OK)
-        st = smp_regions_auto(&ring, &found, &ai);
-    if (st == SMP_OK && found.scalp) {
-        st = smp_measure_region(&ring, found.scalp, SMP_TARGET_SKIN, NULL, &a->surround);
-        a->surround.source = SMP_SOURCE_AUTO;
-    }
+        st = find_skin(&ring, &found, &a->surround);
     if (st == SMP_OK && !a->surround.measured) {
         if (r->scalp.measured)
             a->surround = r->scalp;
