@@ -61,87 +61,6 @@
 #include <string.h>
 
 /* ------------------------------------------------------------------ */
-/* A growing string                                                    */
-/* ------------------------------------------------------------------ */
-
-typedef struct sbuf {
-    char *data;
-    size_t len, cap;
-    int failed; /* memory ran out once: every later append is ignored */
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    size_t need;
-    if (smp_add_size(b->len, n + 1, &need) != 0) {
-        b->failed = 1;
-        return;
-    }
-    if (need > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < need)
-            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-        char *p = realloc(b->data, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = 0;
-}
-
-static void sb_puts(sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_printf(sbuf *b, const char *fmt, ...) SMP_PRINTF(2, 3);
-static void sb_printf(sbuf *b, const char *fmt, ...)
-{
-    char small[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        b->failed = 1;
-        return;
-    }
-    if ((size_t)n < sizeof small) {
-        sb_put(b, small, (size_t)n);
-        return;
-    }
-    char *big = malloc((size_t)n + 1);
-    if (!big) {
-        b->failed = 1;
-        return;
-    }
-    va_start(ap, fmt);
-    vsnprintf(big, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    sb_put(b, big, (size_t)n);
-    free(big);
-}
-
-/* Hands the buffer over, or frees it and returns NULL when memory ran out. */
-static char *sb_finish(sbuf *b)
-{
-    if (b->failed) {
-        free(b->data);
-        return NULL;
-    }
-    if (!b->data)
-        sb_put(b, "", 0);
-    return b->failed ? NULL : b->data;
-}
-
-/* ------------------------------------------------------------------ */
 /* UTF-8 and numbers                                                   */
 /* ------------------------------------------------------------------ */
 
@@ -208,20 +127,20 @@ static json_t *jstr(const char *s)
     json_t *j = json_string(s);
     if (j)
         return j;
-    sbuf b = {0};
+    smp_sbuf b = {0};
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
         uint32_t cp;
         size_t n = utf8_next(p, &cp);
         if (n) {
-            sb_put(&b, (const char *)p, n);
+            smp_sb_put(&b, (const char *)p, n);
             p += n;
         } else {
-            sb_puts(&b, "\xef\xbf\xbd");
+            smp_sb_puts(&b, "\xef\xbf\xbd");
             p++;
         }
     }
-    char *fixed = sb_finish(&b);
+    char *fixed = smp_sb_finish(&b);
     if (!fixed)
         return NULL;
     j = json_string(fixed);
@@ -587,33 +506,33 @@ const char *smp_csv_header(void)
 }
 
 /* One field, quoted when RFC 4180 requires it, followed by `sep`. */
-static void csv_field(sbuf *b, const char *s, char sep)
+static void csv_field(smp_sbuf *b, const char *s, char sep)
 {
     if (!s)
         s = "";
     if (strpbrk(s, ",\"\r\n")) {
-        sb_put(b, "\"", 1);
+        smp_sb_put(b, "\"", 1);
         for (const char *p = s; *p; p++) {
             if (*p == '"')
-                sb_put(b, "\"", 1);
-            sb_put(b, p, 1);
+                smp_sb_put(b, "\"", 1);
+            smp_sb_put(b, p, 1);
         }
-        sb_put(b, "\"", 1);
+        smp_sb_put(b, "\"", 1);
     } else {
-        sb_puts(b, s);
+        smp_sb_puts(b, s);
     }
-    sb_put(b, &sep, 1);
+    smp_sb_put(b, &sep, 1);
 }
 
 /* A number with `decimals` places; empty when NaN or infinite. */
-static void csv_num(sbuf *b, double v, int decimals)
+static void csv_num(smp_sbuf *b, double v, int decimals)
 {
     if (isfinite(v))
-        sb_printf(b, "%.*f", decimals, round_to(v, decimals));
-    sb_put(b, ",", 1);
+        smp_sb_printf(b, "%.*f", decimals, round_to(v, decimals));
+    smp_sb_put(b, ",", 1);
 }
 
-static void csv_lab_hex(sbuf *b, const smp_colour_stat *c)
+static void csv_lab_hex(smp_sbuf *b, const smp_colour_stat *c)
 {
     if (c->measured) {
         csv_num(b, c->lab[0], 2);
@@ -621,31 +540,31 @@ static void csv_lab_hex(sbuf *b, const smp_colour_stat *c)
         csv_num(b, c->lab[2], 2);
         csv_field(b, c->hex, ',');
     } else {
-        sb_puts(b, ",,,,");
+        smp_sb_puts(b, ",,,,");
     }
 }
 
 /* The hair_clusters field and its comma: "0.72 #3a3330;0.28 #a9a6a2 grey". */
-static void csv_clusters(sbuf *b, const smp_result *r)
+static void csv_clusters(smp_sbuf *b, const smp_result *r)
 {
     for (size_t i = 0; i < n_clusters(r); i++) {
         const struct smp_hair_cluster *c = &r->hair_clusters[i];
         char hex[8];
         hex_of(c->hex, c->lab, hex);
         if (i)
-            sb_puts(b, ";");
+            smp_sb_puts(b, ";");
         if (isfinite(c->share))
-            sb_printf(b, "%.2f ", round_to(c->share, 2));
-        sb_puts(b, hex);
+            smp_sb_printf(b, "%.2f ", round_to(c->share, 2));
+        smp_sb_puts(b, hex);
         if (c->grey)
-            sb_puts(b, " grey");
+            smp_sb_puts(b, " grey");
     }
-    sb_puts(b, ",");
+    smp_sb_puts(b, ",");
 }
 
 /* The fields that follow the match fields up to grey_share, the same on
  * every row of a photo; ends with the comma after grey_share. */
-static void csv_photo_tail(sbuf *b, const smp_result *r, const char *warnings)
+static void csv_photo_tail(smp_sbuf *b, const smp_result *r, const char *warnings)
 {
     int ok = r->status == SMP_OK;
     if (ok) {
@@ -655,12 +574,12 @@ static void csv_photo_tail(sbuf *b, const smp_result *r, const char *warnings)
             csv_num(b, r->ita_deg, 1);
             csv_field(b, r->ita_category, ',');
         } else {
-            sb_puts(b, ",,");
+            smp_sb_puts(b, ",,");
         }
         csv_field(b, r->calibration.method ? r->calibration.method : "none", ',');
         csv_num(b, r->confidence, 2);
     } else {
-        sb_puts(b, ",,,,,,,,,,,,"); /* hair_L .. confidence: 12 empty fields */
+        smp_sb_puts(b, ",,,,,,,,,,,,"); /* hair_L .. confidence: 12 empty fields */
     }
     csv_field(b, warnings, ',');
     csv_field(b, ok ? "" : (r->error ? r->error : smp_status_string(r->status)), ',');
@@ -668,13 +587,13 @@ static void csv_photo_tail(sbuf *b, const smp_result *r, const char *warnings)
         csv_clusters(b, r);
         csv_num(b, r->grey_share, 3);
     } else {
-        sb_puts(b, ",,"); /* hair_clusters and grey_share empty */
+        smp_sb_puts(b, ",,"); /* hair_clusters and grey_share empty */
     }
 }
 
 /* The columns added with the healed model (healed_L .. skin_source) and the
  * line break; m is the row's match or NULL. */
-static void csv_healed_tail(sbuf *b, const smp_result *r, const smp_match *m)
+static void csv_healed_tail(smp_sbuf *b, const smp_result *r, const smp_match *m)
 {
     int ok = r->status == SMP_OK;
     if (m) {
@@ -684,9 +603,9 @@ static void csv_healed_tail(sbuf *b, const smp_result *r, const smp_match *m)
         csv_num(b, m->healed_lab[1], 2);
         csv_num(b, m->healed_lab[2], 2);
         csv_field(b, hex, ',');
-        sb_puts(b, m->lighter ? "1," : "0,");
+        smp_sb_puts(b, m->lighter ? "1," : "0,");
     } else {
-        sb_puts(b, ",,,,,");
+        smp_sb_puts(b, ",,,,,");
     }
     csv_field(b, ok ? (r->undertone ? r->undertone : "unknown") : "", ',');
     csv_field(b, ok && r->has_lighter_start ? r->lighter_start.name : "", ',');
@@ -694,20 +613,20 @@ static void csv_healed_tail(sbuf *b, const smp_result *r, const smp_match *m)
     if (m)
         csv_num(b, m->bottle_delta_e00, 2);
     else
-        sb_puts(b, ",");
+        smp_sb_puts(b, ",");
     csv_field(b, ok ? (r->heal.skin_source ? r->heal.skin_source : "none") : "", '\n');
 }
 
 /* All warnings in one field, joined with "; ". */
 static char *csv_join_warnings(const smp_result *r)
 {
-    sbuf b = {0};
+    smp_sbuf b = {0};
     for (size_t i = 0; i < r->n_warnings; i++) {
         if (i)
-            sb_puts(&b, "; ");
-        sb_puts(&b, r->warnings[i] ? r->warnings[i] : "");
+            smp_sb_puts(&b, "; ");
+        smp_sb_puts(&b, r->warnings[i] ? r->warnings[i] : "");
     }
-    return sb_finish(&b);
+    return smp_sb_finish(&b);
 }
 
 char *smp_result_to_csv(const smp_result *result)
@@ -718,7 +637,7 @@ char *smp_result_to_csv(const smp_result *result)
     char *warnings = csv_join_warnings(r);
     if (!warnings)
         return NULL;
-    sbuf b = {0};
+    smp_sbuf b = {0};
     size_t rows = r->status == SMP_OK && r->n_matches ? r->n_matches : 1;
     for (size_t i = 0; i < rows; i++) {
         csv_field(&b, r->file, ',');
@@ -727,7 +646,7 @@ char *smp_result_to_csv(const smp_result *result)
             const smp_match *m = &r->matches[i];
             char hex[8];
             hex_of(m->hex, m->lab, hex);
-            sb_printf(&b, "%d,", m->rank);
+            smp_sb_printf(&b, "%d,", m->rank);
             csv_field(&b, m->name, ',');
             csv_field(&b, m->code, ',');
             csv_field(&b, m->palette, ',');
@@ -741,13 +660,13 @@ char *smp_result_to_csv(const smp_result *result)
             csv_num(&b, m->lab[2], 2);
             csv_field(&b, hex, ',');
         } else {
-            sb_puts(&b, ",,,,,,,,,,,,,"); /* rank .. shade_hex: 13 empty fields */
+            smp_sb_puts(&b, ",,,,,,,,,,,,,"); /* rank .. shade_hex: 13 empty fields */
         }
         csv_photo_tail(&b, r, warnings);
         csv_healed_tail(&b, r, r->status == SMP_OK && r->n_matches ? &r->matches[i] : NULL);
     }
     free(warnings);
-    return sb_finish(&b);
+    return smp_sb_finish(&b);
 }
 
 /* ------------------------------------------------------------------ */
@@ -758,7 +677,7 @@ char *smp_result_to_csv(const smp_result *result)
  * as '?': names come from files and palettes, and an escape sequence in a
  * file name must not reach the terminal. Pads with spaces to `width`
  * columns (0: no padding). */
-static void text_str(sbuf *b, const char *s, size_t width)
+static void text_str(smp_sbuf *b, const char *s, size_t width)
 {
     size_t cols = 0;
     const unsigned char *p = (const unsigned char *)(s ? s : "");
@@ -766,31 +685,31 @@ static void text_str(sbuf *b, const char *s, size_t width)
         uint32_t cp;
         size_t n = utf8_next(p, &cp);
         if (n == 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
-            sb_put(b, "?", 1);
+            smp_sb_put(b, "?", 1);
             p += n ? n : 1;
         } else {
-            sb_put(b, (const char *)p, n);
+            smp_sb_put(b, (const char *)p, n);
             p += n;
         }
         cols++;
     }
     for (; cols < width; cols++)
-        sb_put(b, " ", 1);
+        smp_sb_put(b, " ", 1);
 }
 
 /* A 24-bit colour swatch from "#rrggbb" and a space, or nothing when colour
  * is off. A hex we cannot read gives blank space of the same width, keeping
  * the columns. */
-static void text_swatch(sbuf *b, const char *hex, int colour)
+static void text_swatch(smp_sbuf *b, const char *hex, int colour)
 {
     if (!colour)
         return;
     unsigned r, g, bl;
     char tail;
     if (hex && sscanf(hex, "#%2x%2x%2x%c", &r, &g, &bl, &tail) == 3 && strlen(hex) == 7)
-        sb_printf(b, "\x1b[48;2;%u;%u;%um    \x1b[0m ", r, g, bl);
+        smp_sb_printf(b, "\x1b[48;2;%u;%u;%um    \x1b[0m ", r, g, bl);
     else
-        sb_puts(b, "     ");
+        smp_sb_puts(b, "     ");
 }
 
 static const char *source_words(smp_source s)
@@ -808,103 +727,103 @@ static const char *source_words(smp_source s)
 #define TEXT_WIDTH 96
 
 /* `ind` spaces: an area's lines sit two columns right of the photo's. */
-static void text_lead(sbuf *b, int ind)
+static void text_lead(smp_sbuf *b, int ind)
 {
-    sb_printf(b, "%*s", ind, "");
+    smp_sb_printf(b, "%*s", ind, "");
 }
 
-static void text_colour(sbuf *b, int ind, const char *label, const smp_colour_stat *c, int colour)
+static void text_colour(smp_sbuf *b, int ind, const char *label, const smp_colour_stat *c, int colour)
 {
     text_lead(b, ind);
-    sb_printf(b, "  %-11s ", label);
+    smp_sb_printf(b, "  %-11s ", label);
     if (!c->measured) {
-        sb_puts(b, "not measured\n");
+        smp_sb_puts(b, "not measured\n");
         return;
     }
     char hex[8];
     hex_of(c->hex, c->lab, hex);
     text_swatch(b, hex, colour);
-    sb_printf(b, "L* %5.1f  a* %5.1f  b* %5.1f  ", round_to(c->lab[0], 1), round_to(c->lab[1], 1),
+    smp_sb_printf(b, "L* %5.1f  a* %5.1f  b* %5.1f  ", round_to(c->lab[0], 1), round_to(c->lab[1], 1),
               round_to(c->lab[2], 1));
-    sb_puts(b, hex);
-    sb_printf(b, "  spread ΔE %.1f  %zu px, %s\n", round_to(c->spread_de, 1), c->pixels,
+    smp_sb_puts(b, hex);
+    smp_sb_printf(b, "  spread ΔE %.1f  %zu px, %s\n", round_to(c->spread_de, 1), c->pixels,
               source_words(c->source));
 }
 
 /* Under the hair, when it has more than one colour group:
  * "groups: 72 % #3a3330, 28 % #a9a6a2 grey". One group says nothing the
  * hair line does not. */
-static void text_clusters(sbuf *b, int ind, const smp_result *r, int colour)
+static void text_clusters(smp_sbuf *b, int ind, const smp_result *r, int colour)
 {
     if (n_clusters(r) < 2)
         return;
     text_lead(b, ind);
-    sb_printf(b, "  %-11s groups: ", "");
+    smp_sb_printf(b, "  %-11s groups: ", "");
     for (size_t i = 0; i < n_clusters(r); i++) {
         const struct smp_hair_cluster *c = &r->hair_clusters[i];
         char hex[8];
         hex_of(c->hex, c->lab, hex);
         if (i)
-            sb_puts(b, ", ");
+            smp_sb_puts(b, ", ");
         if (isfinite(c->share))
-            sb_printf(b, "%.0f %% ", round_to(c->share * 100.0, 0));
+            smp_sb_printf(b, "%.0f %% ", round_to(c->share * 100.0, 0));
         text_swatch(b, hex, colour);
-        sb_puts(b, hex);
+        smp_sb_puts(b, hex);
         if (c->grey)
-            sb_puts(b, " grey");
+            smp_sb_puts(b, " grey");
     }
-    sb_puts(b, "\n");
+    smp_sb_puts(b, "\n");
 }
 
 /* Under the scalp: "ITA° 47.0, light, warm undertone". */
-static void text_skin_tone(sbuf *b, int ind, const smp_result *r)
+static void text_skin_tone(smp_sbuf *b, int ind, const smp_result *r)
 {
     if (!r->scalp.measured || !isfinite(r->ita_deg))
         return;
     text_lead(b, ind);
-    sb_printf(b, "  %-11s ITA° %.1f, ", "", round_to(r->ita_deg, 1));
+    smp_sb_printf(b, "  %-11s ITA° %.1f, ", "", round_to(r->ita_deg, 1));
     text_str(b, r->ita_category, 0);
     if (r->undertone && strcmp(r->undertone, "unknown") != 0) {
-        sb_puts(b, ", ");
+        smp_sb_puts(b, ", ");
         text_str(b, r->undertone, 0);
-        sb_puts(b, " undertone");
+        smp_sb_puts(b, " undertone");
     }
-    sb_puts(b, "\n");
+    smp_sb_puts(b, "\n");
 }
 
 /* "consult1.jpg  4032×3024 JPEG, analysed 1008×756, sRGB built-in (assumed sRGB)" */
-static void text_heading(sbuf *b, const smp_result *r)
+static void text_heading(smp_sbuf *b, const smp_result *r)
 {
     text_str(b, r->file, 0);
-    sb_printf(b, "  %d×%d", r->image.width, r->image.height);
+    smp_sb_printf(b, "  %d×%d", r->image.width, r->image.height);
     if (r->image.format) {
-        sb_puts(b, " ");
+        smp_sb_puts(b, " ");
         for (const char *p = r->image.format; *p; p++) {
             char c = *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
             text_str(b, (char[]){c, 0}, 0);
         }
     }
     if (r->image.analysed_width != r->image.width || r->image.analysed_height != r->image.height)
-        sb_printf(b, ", analysed %d×%d", r->image.analysed_width, r->image.analysed_height);
-    sb_puts(b, ", ");
+        smp_sb_printf(b, ", analysed %d×%d", r->image.analysed_width, r->image.analysed_height);
+    smp_sb_puts(b, ", ");
     if (r->image.icc_profile && r->image.icc_profile[0])
         text_str(b, r->image.icc_profile, 0);
     else
-        sb_puts(b, "sRGB");
+        smp_sb_puts(b, "sRGB");
     if (r->image.icc_assumed)
-        sb_puts(b, " (assumed sRGB)");
+        smp_sb_puts(b, " (assumed sRGB)");
     if (r->image.orientation > 1)
-        sb_printf(b, ", EXIF orientation %d applied", r->image.orientation);
-    sb_puts(b, "\n");
+        smp_sb_printf(b, ", EXIF orientation %d applied", r->image.orientation);
+    smp_sb_puts(b, "\n");
 }
 
-static void text_calibration(sbuf *b, const smp_calibration *cal)
+static void text_calibration(smp_sbuf *b, const smp_calibration *cal)
 {
     if (!cal->method || strcmp(cal->method, "none") == 0)
         return;
-    sb_printf(b, "  %-11s ", "calibration");
+    smp_sb_printf(b, "  %-11s ", "calibration");
     text_str(b, cal->method, 0);
-    sb_printf(b, " at %d,%d %d×%d: patch L* %.1f a* %.1f b* %.1f, spread ΔE %.1f, %.1f%% clipped\n",
+    smp_sb_printf(b, " at %d,%d %d×%d: patch L* %.1f a* %.1f b* %.1f, spread ΔE %.1f, %.1f%% clipped\n",
               cal->roi.x, cal->roi.y, cal->roi.w, cal->roi.h, round_to(cal->patch_lab[0], 1),
               round_to(cal->patch_lab[1], 1), round_to(cal->patch_lab[2], 1),
               round_to(cal->spread_de, 1), round_to(cal->clipped_share * 100.0, 1));
@@ -954,70 +873,70 @@ static int text_healed(const smp_result *r)
 /* Why a shade or mix is where it is, in one line without its line break:
  * "heals to #4a4748 on this skin, ΔE00 1.2 from the hair", or for a bottle
  * colour "bottle #1d1c1c (direct model), ΔE00 ...". */
-static void text_why(sbuf *b, const smp_result *r, const char *healed_hex, const double healed_lab[3],
+static void text_why(smp_sbuf *b, const smp_result *r, const char *healed_hex, const double healed_lab[3],
                      const char *bottle_hex, const double lab[3], double de00, int colour)
 {
     char hex[8];
     if (text_healed(r)) {
         hex_of(healed_hex, healed_lab, hex);
-        sb_puts(b, "heals to ");
+        smp_sb_puts(b, "heals to ");
         text_swatch(b, hex, colour);
-        sb_puts(b, hex);
+        smp_sb_puts(b, hex);
         int fitz = r->heal.fitzpatrick;
         if (strcmp(r->heal.skin_source, "fitzpatrick") == 0 && fitz >= 1 && fitz <= 6)
-            sb_printf(b, " on a typical type %s skin", roman[fitz]);
+            smp_sb_printf(b, " on a typical type %s skin", roman[fitz]);
         else
-            sb_puts(b, " on this skin");
+            smp_sb_puts(b, " on this skin");
     } else {
         hex_of(bottle_hex, lab, hex);
-        sb_puts(b, "bottle "); /* no swatch: the row has the bottle's */
-        sb_puts(b, hex);
-        sb_puts(b, r->model == SMP_MODEL_DIRECT ? " (direct model)" : " (no skin known to heal in)");
+        smp_sb_puts(b, "bottle "); /* no swatch: the row has the bottle's */
+        smp_sb_puts(b, hex);
+        smp_sb_puts(b, r->model == SMP_MODEL_DIRECT ? " (direct model)" : " (no skin known to heal in)");
     }
     if (isfinite(de00))
-        sb_printf(b, ", ΔE00 %.1f from the hair", round_to(de00, 1));
+        smp_sb_printf(b, ", ΔE00 %.1f from the hair", round_to(de00, 1));
 }
 
 /* The ranked shades. A shade that shares its rank with the one above (the
  * two are within 0.8 ΔE00, equally good) shows "=" instead of a number.
  * Under each, the line that says why. */
-static void text_matches(sbuf *b, int ind, const smp_result *r, int colour)
+static void text_matches(smp_sbuf *b, int ind, const smp_result *r, int colour)
 {
     text_lead(b, ind);
-    sb_printf(b, "  %-11s ", "shades");
+    smp_sb_printf(b, "  %-11s ", "shades");
     if (r->n_matches == 0) {
-        sb_puts(b, r->hair.measured ? "none (the palette has no pigment)\n"
+        smp_sb_puts(b, r->hair.measured ? "none (the palette has no pigment)\n"
                                     : "none (no hair colour was measured)\n");
         return;
     }
-    sb_printf(b, "%s against the hair, %s model\n", metric_label(r->metric),
+    smp_sb_printf(b, "%s against the hair, %s model\n", metric_label(r->metric),
               r->model == SMP_MODEL_DIRECT ? "direct" : "healed");
     size_t name_w, code_w, pal_w;
     int show_palette;
     text_widths(r, &name_w, &code_w, &pal_w, &show_palette);
 
     text_lead(b, ind);
-    sb_puts(b, "    rank  ");
+    smp_sb_puts(b, "    rank  ");
     if (colour)
-        sb_puts(b, "     ");
+        smp_sb_puts(b, "     ");
     text_str(b, "shade", name_w + 2);
     text_str(b, "code", code_w + 2);
     if (show_palette)
         text_str(b, "palette", pal_w + 2);
     /* right-aligned over the "%5.2f" values */
     for (size_t w = display_width(metric_label(r->metric)); w < 5; w++)
-        sb_puts(b, " ");
-    sb_printf(b, "%s  verdict\n", metric_label(r->metric));
+        smp_sb_puts(b, " ");
+    smp_sb_printf(b, "%s  verdict\n", metric_label(r->metric));
 
     int tie_seen = 0;
     for (size_t i = 0; i < r->n_matches; i++) {
         const smp_match *m = &r->matches[i];
         text_lead(b, ind);
         if (i > 0 && m->rank == r->matches[i - 1].rank) {
-            sb_puts(b, "       =  ");
+            smp_sb_puts(b, "       =  ");
             tie_seen = 1;
         } else {
-            sb_printf(b, "    %4d  ", m->rank);
+            smp_sb_printf(b, "    %4d  ", m->rank);
         }
         char hex[8];
         hex_of(m->hex, m->lab, hex);
@@ -1027,19 +946,19 @@ static void text_matches(sbuf *b, int ind, const smp_result *r, int colour)
         if (show_palette)
             text_str(b, m->palette, pal_w + 2);
         if (isfinite(m->delta_e))
-            sb_printf(b, "%5.2f  ", round_to(m->delta_e, 2));
+            smp_sb_printf(b, "%5.2f  ", round_to(m->delta_e, 2));
         else
-            sb_puts(b, "    -  ");
+            smp_sb_puts(b, "    -  ");
         text_str(b, m->verdict, 0);
-        sb_puts(b, "\n");
+        smp_sb_puts(b, "\n");
         /* the why, under the name */
         text_lead(b, ind + 10 + (colour ? 5 : 0));
         text_why(b, r, m->healed_hex, m->healed_lab, m->hex, m->lab, m->delta_e00, colour);
-        sb_puts(b, "\n");
+        smp_sb_puts(b, "\n");
     }
     if (tie_seen) {
         text_lead(b, ind);
-        sb_puts(b, "          (= as good as the shade above: within 0.8 ΔE00)\n");
+        smp_sb_puts(b, "          (= as good as the shade above: within 0.8 ΔE00)\n");
     }
 }
 
@@ -1050,7 +969,7 @@ static int same_str(const char *a, const char *b)
 
 /* "lighter start: Carbon black 1:1 (CB-01) heals to #5a5553, ΔE00 3.2 —
  * start here and build up", only when it is not already the top shade. */
-static void text_lighter_start(sbuf *b, int ind, const smp_result *r, int colour)
+static void text_lighter_start(smp_sbuf *b, int ind, const smp_result *r, int colour)
 {
     if (!r->has_lighter_start)
         return;
@@ -1063,19 +982,19 @@ static void text_lighter_start(sbuf *b, int ind, const smp_result *r, int colour
         hex_of(ls->healed_hex, ls->healed_lab, hex);
     else
         hex_of(ls->hex, ls->lab, hex);
-    sbuf line = {0}; /* without the swatch, to measure it */
+    smp_sbuf line = {0}; /* without the swatch, to measure it */
     text_str(&line, ls->name, 0);
     if (ls->code && ls->code[0]) {
-        sb_puts(&line, " (");
+        smp_sb_puts(&line, " (");
         text_str(&line, ls->code, 0);
-        sb_puts(&line, ")");
+        smp_sb_puts(&line, ")");
     }
-    sb_puts(&line, text_healed(r) ? " heals to " : " bottle ");
+    smp_sb_puts(&line, text_healed(r) ? " heals to " : " bottle ");
     size_t before_swatch = line.len;
-    sb_puts(&line, hex);
+    smp_sb_puts(&line, hex);
     if (isfinite(ls->delta_e00))
-        sb_printf(&line, ", ΔE00 %.1f", round_to(ls->delta_e00, 1));
-    char *s = sb_finish(&line);
+        smp_sb_printf(&line, ", ΔE00 %.1f", round_to(ls->delta_e00, 1));
+    char *s = smp_sb_finish(&line);
     if (!s) {
         b->failed = 1;
         return;
@@ -1084,58 +1003,58 @@ static void text_lighter_start(sbuf *b, int ind, const smp_result *r, int colour
     size_t width = (size_t)ind + display_width(lead) + display_width(s) + display_width(tail) +
                    (colour ? 5 : 0);
     text_lead(b, ind);
-    sb_puts(b, lead);
-    sb_put(b, s, before_swatch);
+    smp_sb_puts(b, lead);
+    smp_sb_put(b, s, before_swatch);
     text_swatch(b, hex, colour);
-    sb_puts(b, s + before_swatch);
+    smp_sb_puts(b, s + before_swatch);
     if (width > TEXT_WIDTH) { /* the advice on a line of its own */
-        sb_puts(b, "\n");
+        smp_sb_puts(b, "\n");
         text_lead(b, ind + (int)display_width(lead) - 1);
     }
-    sb_puts(b, tail);
-    sb_puts(b, "\n");
+    smp_sb_puts(b, tail);
+    smp_sb_puts(b, "\n");
     free(s);
 }
 
 /* The two-part mixes that beat the best single shade: the recipe, then why. */
-static void text_recipes(sbuf *b, int ind, const smp_result *r, int colour)
+static void text_recipes(smp_sbuf *b, int ind, const smp_result *r, int colour)
 {
     if (!r->recipes || r->n_recipes == 0)
         return;
     text_lead(b, ind);
-    sb_printf(b, "  %-11s closer than any single shade\n", "mixes");
+    smp_sb_printf(b, "  %-11s closer than any single shade\n", "mixes");
     for (size_t i = 0; i < r->n_recipes; i++) {
         const smp_recipe *rc = &r->recipes[i];
         char hex[8];
         hex_of(rc->hex, rc->lab, hex);
         text_lead(b, ind);
-        sb_puts(b, "          ");
+        smp_sb_puts(b, "          ");
         text_swatch(b, hex, colour);
         text_str(b, rc->text, 0);
-        sb_puts(b, "\n");
+        smp_sb_puts(b, "\n");
         text_lead(b, ind + 10 + (colour ? 5 : 0));
         text_why(b, r, rc->healed_hex, rc->healed_lab, rc->hex, rc->lab, rc->delta_e00, colour);
         if (isfinite(rc->gain_de00))
-            sb_printf(b, ", %.1f closer than the best shade", round_to(rc->gain_de00, 1));
-        sb_puts(b, "\n");
+            smp_sb_printf(b, ", %.1f closer than the best shade", round_to(rc->gain_de00, 1));
+        smp_sb_puts(b, "\n");
     }
 }
 
 /* Text wider than a terminal line is folded at spaces: "  advice: " and
  * the like on the first line, the same width of blanks on the others. */
 
-static void text_wrapped(sbuf *b, int ind, const char *prefix, const char *text)
+static void text_wrapped(smp_sbuf *b, int ind, const char *prefix, const char *text)
 {
-    sbuf clean = {0}; /* control characters shown as '?' first */
+    smp_sbuf clean = {0}; /* control characters shown as '?' first */
     text_str(&clean, text, 0);
-    char *s = sb_finish(&clean);
+    char *s = smp_sb_finish(&clean);
     if (!s) {
         b->failed = 1;
         return;
     }
     size_t lead = (size_t)ind + display_width(prefix), col = lead;
     text_lead(b, ind);
-    sb_puts(b, prefix);
+    smp_sb_puts(b, prefix);
     int first = 1;
     for (char *p = s; *p;) {
         while (*p == ' ')
@@ -1147,41 +1066,41 @@ static void text_wrapped(sbuf *b, int ind, const char *prefix, const char *text)
         p[n] = 0;
         size_t w = display_width(p);
         if (!first && col + 1 + w > TEXT_WIDTH) {
-            sb_puts(b, "\n");
+            smp_sb_puts(b, "\n");
             text_lead(b, (int)lead);
             col = lead;
         } else if (!first) {
-            sb_puts(b, " ");
+            smp_sb_puts(b, " ");
             col++;
         }
-        sb_puts(b, p);
+        smp_sb_puts(b, p);
         col += w;
         first = 0;
         p[n] = save;
         p += n;
     }
-    sb_puts(b, "\n");
+    smp_sb_puts(b, "\n");
     free(s);
 }
 
 /* A scar against the scalp around it: "scar 12.3 L* lighter than the
  * scalp around it, ΔE00 8.1". */
-static void text_scar(sbuf *b, int ind, const smp_area *a, int colour)
+static void text_scar(smp_sbuf *b, int ind, const smp_area *a, int colour)
 {
     text_colour(b, ind, "around", &a->surround, colour);
     if (!isfinite(a->scar_delta_l))
         return;
     text_lead(b, ind);
-    sb_printf(b, "  %-11s scar %.1f L* %s than the scalp around it", "",
+    smp_sb_printf(b, "  %-11s scar %.1f L* %s than the scalp around it", "",
               round_to(fabs(a->scar_delta_l), 1), a->scar_delta_l >= 0 ? "lighter" : "darker");
     if (isfinite(a->scar_de00))
-        sb_printf(b, ", ΔE00 %.1f", round_to(a->scar_de00, 1));
-    sb_puts(b, "\n");
+        smp_sb_printf(b, ", ΔE00 %.1f", round_to(a->scar_de00, 1));
+    smp_sb_puts(b, "\n");
 }
 
 /* What the photo and each area share: hair, scalp, shades, lighter start,
  * mixes, advice and warnings. For a scar the scalp is the scar tissue. */
-static void text_body(sbuf *b, int ind, const smp_result *r, const smp_area *area, int colour)
+static void text_body(smp_sbuf *b, int ind, const smp_result *r, const smp_area *area, int colour)
 {
     int scar = area && area->scar;
     text_colour(b, ind, scar ? "hair around" : "hair", &r->hair, colour);
@@ -1197,7 +1116,7 @@ static void text_body(sbuf *b, int ind, const smp_result *r, const smp_area *are
     text_lighter_start(b, ind, r, colour);
     text_recipes(b, ind, r, colour);
     if (!area && isfinite(r->confidence))
-        sb_printf(b, "  %-11s %.2f\n", "confidence", round_to(r->confidence, 2));
+        smp_sb_printf(b, "  %-11s %.2f\n", "confidence", round_to(r->confidence, 2));
     for (size_t i = 0; r->guidance && i < r->n_guidance; i++)
         text_wrapped(b, ind, "  advice: ", r->guidance[i]);
     for (size_t i = 0; r->warnings && i < r->n_warnings; i++)
@@ -1205,19 +1124,19 @@ static void text_body(sbuf *b, int ind, const smp_result *r, const smp_area *are
 }
 
 /* "  area temples  300×200 at 10,20", then the area's lines two columns in. */
-static void text_area(sbuf *b, const smp_area *a, int colour)
+static void text_area(smp_sbuf *b, const smp_area *a, int colour)
 {
-    sb_puts(b, a->scar ? "  scar area " : "  area ");
+    smp_sb_puts(b, a->scar ? "  scar area " : "  area ");
     text_str(b, a->name, 0);
-    sb_printf(b, "  %d×%d at %d,%d\n", a->rect.w, a->rect.h, a->rect.x, a->rect.y);
+    smp_sb_printf(b, "  %d×%d at %d,%d\n", a->rect.w, a->rect.h, a->rect.x, a->rect.y);
     if (!a->result) {
-        sb_puts(b, "    not measured\n");
+        smp_sb_puts(b, "    not measured\n");
         return;
     }
     if (a->result->status != SMP_OK) {
-        sb_puts(b, "    ");
+        smp_sb_puts(b, "    ");
         text_str(b, a->result->error ? a->result->error : smp_status_string(a->result->status), 0);
-        sb_puts(b, "\n");
+        smp_sb_puts(b, "\n");
         return;
     }
     text_body(b, 2, a->result, a, colour);
@@ -1225,17 +1144,17 @@ static void text_area(sbuf *b, const smp_area *a, int colour)
 
 /* "file: message", without saying the file twice when the message already
  * starts with it (library messages do). */
-static void text_error(sbuf *b, const smp_result *r)
+static void text_error(smp_sbuf *b, const smp_result *r)
 {
     const char *file = r->file ? r->file : "";
     const char *msg = r->error ? r->error : smp_status_string(r->status);
     size_t n = strlen(file);
     if (!(n && strncmp(msg, file, n) == 0 && msg[n] == ':')) {
         text_str(b, file, 0);
-        sb_puts(b, ": ");
+        smp_sb_puts(b, ": ");
     }
     text_str(b, msg, 0);
-    sb_puts(b, "\n");
+    smp_sb_puts(b, "\n");
 }
 
 char *smp_result_to_text(const smp_result *result, int colour)
@@ -1243,14 +1162,14 @@ char *smp_result_to_text(const smp_result *result, int colour)
     if (!result)
         return NULL;
     const smp_result *r = result;
-    sbuf b = {0};
+    smp_sbuf b = {0};
     if (r->status != SMP_OK) {
         text_error(&b, r); /* one line, nothing else: the CLI prints it on stderr */
-        return sb_finish(&b);
+        return smp_sb_finish(&b);
     }
     text_heading(&b, r);
     text_body(&b, 0, r, NULL, colour);
     for (size_t i = 0; r->areas && i < r->n_areas; i++)
         text_area(&b, &r->areas[i], colour);
-    return sb_finish(&b);
+    return smp_sb_finish(&b);
 }

@@ -874,50 +874,15 @@ typedef struct sink {
     FILE *f;
     int write_errno;
     int to_memory;        /* PDF: collect the bytes, tag them, then write */
-    unsigned char *mem;
-    size_t len, cap;
-    int out_of_memory;
+    smp_sbuf mem;
 } sink;
-
-static int mem_put(sink *k, const void *data, size_t n)
-{
-    if (k->cap - k->len < n) {
-        size_t cap = k->cap ? k->cap : 1 << 16;
-        while (cap - k->len < n) {
-            if (cap > SIZE_MAX / 2)
-                return -1;
-            cap *= 2;
-        }
-        unsigned char *grown = realloc(k->mem, cap);
-        if (!grown)
-            return -1;
-        k->mem = grown;
-        k->cap = cap;
-    }
-    memcpy(k->mem + k->len, data, n);
-    k->len += n;
-    return 0;
-}
-
-static int mem_printf(sink *k, const char *fmt, ...) SMP_PRINTF(2, 3);
-static int mem_printf(sink *k, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    return n < 0 || (size_t)n >= sizeof buf ? -1 : mem_put(k, buf, (size_t)n);
-}
 
 static cairo_status_t sink_cairo(void *closure, const unsigned char *data, unsigned int n)
 {
     sink *k = closure;
     if (k->to_memory) {
-        if (mem_put(k, data, n) == 0)
-            return CAIRO_STATUS_SUCCESS;
-        k->out_of_memory = 1;
-        return CAIRO_STATUS_NO_MEMORY;
+        smp_sb_put(&k->mem, data, n);
+        return k->mem.failed ? CAIRO_STATUS_NO_MEMORY : CAIRO_STATUS_SUCCESS;
     }
     errno = 0;
     if (fwrite(data, 1, n, k->f) != n) {
@@ -1071,8 +1036,8 @@ static long trailer_number(const unsigned char *trailer, size_t n, const char *k
  * when memory runs out; -2 when the PDF is not laid out as cairo writes it. */
 static int tag_pdf_srgb(sink *k, cmsContext ctx)
 {
-    const unsigned char *pdf = k->mem;
-    size_t n = k->len;
+    const unsigned char *pdf = (const unsigned char *)k->mem.data;
+    size_t n = k->mem.len;
     const unsigned char *trailer = find_last(pdf, n, "trailer");
     const unsigned char *sx = find_last(pdf, n, "startxref");
     if (!trailer || !sx || sx < trailer)
@@ -1110,47 +1075,44 @@ static int tag_pdf_srgb(sink *k, cmsContext ctx)
     if (!icc)
         return -1;
     long profile = size, intent = size + 1;
-    size_t at_catalog, at_profile, at_intent, at_xref;
-    int bad = mem_put(k, "\n", 1);
-    at_catalog = k->len;
-    /* the dictionary as cairo wrote it, then the new entry */
-    size_t dict_off = (size_t)(dict - pdf), close_off = (size_t)(close - pdf);
-    bad |= mem_printf(k, "%ld 0 obj", root);
-    if (!bad) {
-        /* k->mem may move while growing: copy through a scratch buffer */
-        size_t dn = close_off - dict_off;
-        unsigned char *copy = malloc(dn ? dn : 1);
-        if (!copy)
-            bad = -1;
-        else {
-            memcpy(copy, k->mem + dict_off, dn);
-            bad |= mem_put(k, copy, dn);
-            free(copy);
-        }
+    smp_sbuf *b = &k->mem;
+    /* the catalog as cairo wrote it, then the new entry; copied first, as
+     * the buffer may move while it grows */
+    size_t dn = (size_t)(close - dict);
+    char *catalog = malloc(dn ? dn : 1);
+    if (!catalog) {
+        free(icc);
+        return -1;
     }
-    bad |= mem_printf(k, "   /OutputIntents [ %ld 0 R ]\n>>\nendobj\n", intent);
-    at_profile = k->len;
-    bad |= mem_printf(k, "%ld 0 obj\n<< /N 3 /Length %u >>\nstream\n", profile, (unsigned)icc_n);
-    bad |= mem_put(k, icc, icc_n);
-    bad |= mem_printf(k, "\nendstream\nendobj\n");
-    at_intent = k->len;
-    bad |= mem_printf(k,
-                      "%ld 0 obj\n<< /Type /OutputIntent /S /GTS_PDFA1\n"
-                      "   /OutputConditionIdentifier (sRGB IEC61966-2.1)\n"
-                      "   /RegistryName (http://www.color.org)\n"
-                      "   /Info (sRGB IEC61966-2.1)\n   /DestOutputProfile %ld 0 R\n>>\nendobj\n",
-                      intent, profile);
+    memcpy(catalog, dict, dn);
+    smp_sb_put(b, "\n", 1);
+    size_t at_catalog = b->len;
+    smp_sb_printf(b, "%ld 0 obj", root);
+    smp_sb_put(b, catalog, dn);
+    free(catalog);
+    smp_sb_printf(b, "   /OutputIntents [ %ld 0 R ]\n>>\nendobj\n", intent);
+    size_t at_profile = b->len;
+    smp_sb_printf(b, "%ld 0 obj\n<< /N 3 /Length %u >>\nstream\n", profile, (unsigned)icc_n);
+    smp_sb_put(b, icc, icc_n);
     free(icc);
-    at_xref = k->len;
+    smp_sb_puts(b, "\nendstream\nendobj\n");
+    size_t at_intent = b->len;
+    smp_sb_printf(b,
+                  "%ld 0 obj\n<< /Type /OutputIntent /S /GTS_PDFA1\n"
+                  "   /OutputConditionIdentifier (sRGB IEC61966-2.1)\n"
+                  "   /RegistryName (http://www.color.org)\n"
+                  "   /Info (sRGB IEC61966-2.1)\n   /DestOutputProfile %ld 0 R\n>>\nendobj\n",
+                  intent, profile);
+    size_t at_xref = b->len;
     /* Entries are exactly 20 bytes: 10-digit offset, 5-digit generation,
      * "n", and a two-byte end of line (ISO 32000-1, 7.5.4). */
-    bad |= mem_printf(k, "xref\n%ld 1\n%010zu 00000 n \n%ld 2\n%010zu 00000 n \n%010zu 00000 n \n",
-                      root, at_catalog, profile, at_profile, at_intent);
-    bad |= mem_printf(k, "trailer\n<< /Size %ld\n   /Root %ld 0 R\n", size + 2, root);
+    smp_sb_printf(b, "xref\n%ld 1\n%010zu 00000 n \n%ld 2\n%010zu 00000 n \n%010zu 00000 n \n", root,
+                  at_catalog, profile, at_profile, at_intent);
+    smp_sb_printf(b, "trailer\n<< /Size %ld\n   /Root %ld 0 R\n", size + 2, root);
     if (info > 0)
-        bad |= mem_printf(k, "   /Info %ld 0 R\n", info);
-    bad |= mem_printf(k, "   /Prev %ld\n>>\nstartxref\n%zu\n%%%%EOF\n", prev, at_xref);
-    return bad ? -1 : 0;
+        smp_sb_printf(b, "   /Info %ld 0 R\n", info);
+    smp_sb_printf(b, "   /Prev %ld\n>>\nstartxref\n%zu\n%%%%EOF\n", prev, at_xref);
+    return b->failed ? -1 : 0;
 }
 
 /* Draws the page into k->f as PDF or PNG. */
@@ -1187,12 +1149,12 @@ static smp_status render(const char *path, int pdf, sheet *s, cmsContext ctx, co
         cs = cairo_surface_status(surf);
         if (cs != CAIRO_STATUS_SUCCESS || k->write_errno)
             st = cairo_failure(path, cs, k, err);
-        else if (k->out_of_memory || (tagged = tag_pdf_srgb(k, ctx)) == -1)
+        else if (k->mem.failed || (tagged = tag_pdf_srgb(k, ctx)) == -1)
             st = smp_fail(err, SMP_E_NOMEM, "%s: out of memory while writing the sheet", path);
         /* tagged == -2: cairo wrote a layout this code does not know (a
          * newer cairo); the sheet is still right, only untagged (DeviceRGB,
          * which readers show as sRGB): better than no sheet. */
-        else if (fwrite(k->mem, 1, k->len, k->f) != k->len)
+        else if (fwrite(k->mem.data, 1, k->mem.len, k->f) != k->mem.len)
             st = smp_fail(err, SMP_E_IO, "%s: %s", path, smp_write_cause(errno ? errno : EIO));
     } else if (st == SMP_OK) {
         cairo_surface_flush(surf);
@@ -1253,7 +1215,7 @@ smp_status smp_report_write(const char *path, const smp_result *r, const smp_lab
         st = smp_fail(err, SMP_E_NOMEM, "%s: out of memory", path);
     } else {
         st = render(path, pdf, &s, ctx, lab, hair_mask, scalp_mask, when, &k, err);
-        free(k.mem);
+        free(k.mem.data);
         errno = 0;
         int closed = fclose(k.f); /* buffered bytes reach the disk here: a full disk shows now */
         if (st == SMP_OK && closed != 0)

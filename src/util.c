@@ -270,3 +270,76 @@ float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *sc
     }
     return smp_select_float(scratch, m, k - below);
 }
+
+/* ------------------------------------------------------------------ */
+/* A growing string                                                    */
+/* ------------------------------------------------------------------ */
+
+void smp_sb_put(smp_sbuf *b, const void *s, size_t n)
+{
+    if (b->failed)
+        return;
+    size_t need;
+    if (smp_add_size(b->len, n + 1, &need) != 0) {
+        b->failed = 1;
+        return;
+    }
+    if (need > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < need)
+            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        char *p = realloc(b->data, cap);
+        if (!p) {
+            b->failed = 1;
+            return;
+        }
+        b->data = p;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = 0;
+}
+
+void smp_sb_puts(smp_sbuf *b, const char *s)
+{
+    smp_sb_put(b, s, strlen(s));
+}
+
+void smp_sb_printf(smp_sbuf *b, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
+    if ((size_t)n < sizeof small) {
+        smp_sb_put(b, small, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        b->failed = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    smp_sb_put(b, big, (size_t)n);
+    free(big);
+}
+
+char *smp_sb_finish(smp_sbuf *b)
+{
+    if (b->failed) {
+        free(b->data);
+        return NULL;
+    }
+    if (!b->data)
+        smp_sb_put(b, "", 0);
+    return b->failed ? NULL : b->data;
+}

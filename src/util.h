@@ -75,4 +75,21 @@ float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *sc
  * for a 0.75 MP photo that was most of the analysis. Release with free(). */
 void *smp_alloc_work(size_t n);
 
+/* A growing byte string, NUL-terminated after its `len` bytes: JSON, CSV
+ * and text output, and the consult sheet's PDF. Start from {0}. After
+ * memory runs out once, `failed` is set and every later append is
+ * ignored, so a writer checks once at the end. */
+typedef struct smp_sbuf {
+    char *data;
+    size_t len, cap;
+    int failed;
+} smp_sbuf;
+
+void smp_sb_put(smp_sbuf *b, const void *s, size_t n);
+void smp_sb_puts(smp_sbuf *b, const char *s);
+void smp_sb_printf(smp_sbuf *b, const char *fmt, ...) SMP_PRINTF(2, 3);
+/* Hands the buffer over (never NULL when not failed: "" at least), or
+ * frees it and returns NULL when memory ran out. */
+char *smp_sb_finish(smp_sbuf *b);
+
 #endif /* SMP_UTIL_H */
