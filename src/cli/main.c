@@ -212,6 +212,15 @@ static int parse_long(const char *s, long min, long max, long *out)
     return 0;
 }
 
+/* The index of `arg` in a NULL-terminated list of words, or -1. */
+static int choice(const char *arg, const char *const words[])
+{
+    for (int i = 0; words[i]; i++)
+        if (strcmp(arg, words[i]) == 0)
+            return i;
+    return -1;
+}
+
 static int parse_double(const char *s, double min, double max, double *out)
 {
     char *end;
@@ -356,29 +365,25 @@ static int apply_option(cli *c, int ch, char **argv)
             return usage_error("--top wants a whole number from 1 to 10000, not \"%s\"", optarg);
         c->opt.top = (int)v;
         return 0;
-    case 'f':
-        if (strcmp(optarg, "text") == 0)
-            c->format = FORMAT_TEXT;
-        else if (strcmp(optarg, "json") == 0)
-            c->format = FORMAT_JSON;
-        else if (strcmp(optarg, "csv") == 0)
-            c->format = FORMAT_CSV;
-        else
+    case 'f': {
+        static const char *const formats[] = {"text", "json", "csv", NULL}; /* out_format order */
+        if ((m = choice(optarg, formats)) < 0)
             return usage_error("--format is text, json or csv, not \"%s\"", optarg);
+        c->format = (out_format)m;
         return 0;
+    }
     case 'm':
         if ((m = smp_metric_parse(optarg)) < 0)
             return usage_error("--metric is de2000, de94, de76 or cmc, not \"%s\"", optarg);
         c->opt.metric = (smp_metric)m;
         return 0;
-    case OPT_MODEL:
-        if (strcmp(optarg, "healed") == 0)
-            c->opt.model = SMP_MODEL_HEALED;
-        else if (strcmp(optarg, "direct") == 0)
-            c->opt.model = SMP_MODEL_DIRECT;
-        else
+    case OPT_MODEL: {
+        static const char *const models[] = {"healed", "direct", NULL}; /* smp_model order */
+        if ((m = choice(optarg, models)) < 0)
             return usage_error("--model is healed or direct, not \"%s\"", optarg);
+        c->opt.model = (smp_model)m;
         return 0;
+    }
     case OPT_HAIR_ROI:
         return parse_roi("hair-roi", optarg, c->opt.hair_roi, &c->opt.n_hair_roi);
     case OPT_SCALP_ROI:
@@ -404,14 +409,13 @@ static int apply_option(cli *c, int ch, char **argv)
             return usage_error("--jobs wants a whole number from 0 to %d, not \"%s\"", MAX_JOBS, optarg);
         c->jobs = v;
         return 0;
-    case OPT_HAIR_COLOUR:
-        if (strcmp(optarg, "dominant") == 0)
-            c->opt.match_cluster = 0;
-        else if (strcmp(optarg, "all") == 0)
-            c->opt.match_cluster = -1;
-        else
+    case OPT_HAIR_COLOUR: {
+        static const char *const groups[] = {"dominant", "all", NULL};
+        if ((m = choice(optarg, groups)) < 0)
             return usage_error("--hair-colour is dominant or all, not \"%s\"", optarg);
+        c->opt.match_cluster = m == 0 ? 0 : -1; /* -1: all hair pixels (smp_options) */
         return 0;
+    }
     case OPT_DEBUG_MASKS:
         return set_debug_masks(c, optarg);
     case OPT_VEIL:
@@ -429,14 +433,13 @@ static int apply_option(cli *c, int ch, char **argv)
         if ((c->opt.fitzpatrick = parse_fitzpatrick(optarg)) == 0)
             return usage_error("--fitzpatrick is a skin type from I to VI, not \"%s\"", optarg);
         return 0;
-    case OPT_SESSION:
-        if (strcmp(optarg, "first") == 0)
-            c->opt.session = SMP_SESSION_FIRST;
-        else if (strcmp(optarg, "any") == 0)
-            c->opt.session = SMP_SESSION_ANY;
-        else
+    case OPT_SESSION: {
+        static const char *const sessions[] = {"any", "first", NULL}; /* smp_session order */
+        if ((m = choice(optarg, sessions)) < 0)
             return usage_error("--session is first or any, not \"%s\"", optarg);
+        c->opt.session = (smp_session)m;
         return 0;
+    }
     case OPT_NO_MIXES:
         c->opt.recipes = 0;
         return 0;
@@ -462,7 +465,7 @@ static int apply_option(cli *c, int ch, char **argv)
         c->report = optarg;
         return 0;
     case OPT_REPORT_FORMAT:
-        if (strcmp(optarg, "pdf") != 0 && strcmp(optarg, "png") != 0)
+        if (choice(optarg, (const char *const[]){"pdf", "png", NULL}) < 0)
             return usage_error("--report-format is pdf or png, not \"%s\"", optarg);
         c->report_format = optarg;
         return 0;
