@@ -181,22 +181,14 @@ static void borrow_hair(smp_result *n, const smp_result *r)
     n->grey_share = r->grey_share;
 }
 
-/* How far to trust an area's figures: the photo-level factors that apply
- * to an area (pipeline.c's confidence, same values and reasons): no
- * calibration 0.7, found automatically 0.9, skin not its own 0.8, few hair
- * pixels 0.8. */
+/* How far to trust an area's figures: the photo's own reckoning, with the
+ * factors that apply to an area (a skin not its own, few hair pixels). */
 static double area_confidence(const smp_result *n, int own_skin)
 {
-    if (!n->hair.measured)
-        return 0.0;
-    double c = strcmp(n->calibration.method, "none") == 0 ? 0.7 : 1.0;
-    if (n->hair.source == SMP_SOURCE_AUTO)
-        c *= 0.9;
-    if (!own_skin)
-        c *= 0.8;
+    int flags = own_skin ? 0 : SMP_FLAG_OTHER_SKIN;
     if (n->hair.pixels < RING_MIN_HAIR_PIXELS)
-        c *= 0.8;
-    return floor(c * 100.0 + 0.5) / 100.0;
+        flags |= SMP_FLAG_FEW;
+    return smp_confidence(n, flags, 0);
 }
 
 /* Finds hair and bare scalp in `img` automatically (the masks stay in

@@ -136,28 +136,15 @@ static smp_status fail_result(smp_result *r, const smp_error *e)
     return r->status;
 }
 
-/* What lowers confidence; each one also gives a warning. */
-enum {
-    SMP_FLAG_NOT_SCALP = 1,
-    SMP_FLAG_LITTLE = 2,
-    SMP_FLAG_CONTRAST = 4,
-    SMP_FLAG_EXPOSURE = 8,
-    SMP_FLAG_CAST = 16,
-    SMP_FLAG_FEW = 32,
-    SMP_FLAG_SPREAD = 64
-};
-
 /* Under 1000 hair pixels the mode rests on few strands; a spread over 4
  * ΔE00 (twice what a uniform head of hair shows on the samples) means the
  * region holds more than one hair colour or something else. */
 #define FEW_HAIR_PIXELS 1000
 #define WIDE_SPREAD_DE00 4.0
 
-/* How far to trust the figures, 0..1: a product of penalties, each of
- * which comes with a warning, so that a low confidence is always explained.
- * The factors are our judgement, not from a study; bench/accuracy shows how
+/* The factors are our judgement, not from a study; bench/accuracy shows how
  * confidence and error go together on the evaluation set. */
-static double confidence(const smp_result *r, int flags, int colour_fallback)
+double smp_confidence(const smp_result *r, int flags, int colour_fallback)
 {
     if (!r->hair.measured)
         return 0.0;
@@ -176,8 +163,8 @@ static double confidence(const smp_result *r, int flags, int colour_fallback)
         c *= 0.8;
     if (r->hair.source == SMP_SOURCE_AUTO)
         c *= 0.9; /* found automatically: the masks may hold a little of something else */
-    if (!r->scalp.measured)
-        c *= 0.8;
+    if (!r->scalp.measured || (flags & SMP_FLAG_OTHER_SKIN))
+        c *= 0.8; /* no skin of its own: the ITA° and the healed colours are less sure */
     if (flags & SMP_FLAG_FEW)
         c *= 0.8;
     if (flags & SMP_FLAG_SPREAD)
@@ -619,7 +606,7 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
         smp_fail(&err, st, "%s: out of memory while matching", name);
         goto failed;
     }
-    r->confidence = confidence(r, flags, info.fallback);
+    r->confidence = smp_confidence(r, flags, info.fallback);
     if (opt->report_path) {
         smp_error rerr;
         time_t when = opt->report_time > 0 ? (time_t)opt->report_time : time(NULL);

@@ -14,6 +14,24 @@
 #include "regions.h"
 #include "smpmatch.h"
 
+/* What lowers confidence; each one also gives a warning. */
+enum {
+    SMP_FLAG_NOT_SCALP = 1,
+    SMP_FLAG_LITTLE = 2,
+    SMP_FLAG_CONTRAST = 4,
+    SMP_FLAG_EXPOSURE = 8,
+    SMP_FLAG_CAST = 16,
+    SMP_FLAG_FEW = 32,
+    SMP_FLAG_SPREAD = 64,
+    SMP_FLAG_OTHER_SKIN = 128 /* an area measured against skin borrowed from the photo */
+};
+
+/* How far to trust a result's figures, 0..1 in steps of 0.01: a product of
+ * penalties (no calibration, found automatically, no skin of its own, and
+ * the `flags` above), each of which comes with a warning, so that a low
+ * confidence is always explained. 0 when no hair was measured. */
+double smp_confidence(const smp_result *r, int flags, int colour_fallback);
+
 /* A new, empty result for `name` (status SMP_OK); NULL when memory runs out. */
 smp_result *smp_result_new(const char *name, const smp_options *opt);
 
