@@ -162,6 +162,16 @@ smp_status smp_palette_append(smp_palette *dst, const smp_palette *src, smp_erro
 size_t smp_palette_size(const smp_palette *palette);
 /* The i-th shade, owned by the palette; NULL when out of range. */
 const smp_shade *smp_palette_get(const smp_palette *palette, size_t i);
+
+/* Warnings found while loading: repeated shade names and colours no
+ * pigment can have, one line each naming the file and the line
+ * ("my.csv: line 7: \"Warm carbon\" is also on line 3; ..."); the rules
+ * are in docs/palette.md. A palette with warnings is still usable. The
+ * strings belong to the palette; smp_palette_append appends src's
+ * warnings to dst's. smp_palette_warning returns NULL when i is out of
+ * range. The built-in palette has none. */
+size_t smp_palette_warning_count(const smp_palette *palette);
+const char *smp_palette_warning(const smp_palette *palette, size_t i);
 void smp_palette_free(smp_palette *palette);
 
 /* ------------------------------------------------------------------ */
@@ -216,6 +226,11 @@ typedef struct smp_options {
     const char *scalp_mask; /* PNG path or NULL */
     int has_white_roi;
     smp_rect white_roi;
+    int has_chart;       /* 1: a ColorChecker Classic 24 is in the photo */
+    double chart[8];     /* X1,Y1 .. X4,Y4: the outer corners of its 6x4 patch
+                            grid (docs/chart.md), pixels of the photo as
+                            displayed, in any order; the chart wins over
+                            white_roi when both are given */
     size_t max_pixels;   /* photos larger than this are refused before decoding;
                             default SMP_DEFAULT_MAX_PIXELS */
     const char *debug_masks_dir; /* when set, the hair and scalp masks and an
@@ -325,11 +340,22 @@ typedef struct smp_recipe {
 } smp_recipe;
 
 typedef struct smp_calibration {
-    const char *method; /* "none" or "white-roi" */
+    const char *method; /* "none", "white-roi" or "chart" */
     smp_rect roi;
     double patch_lab[3];  /* patch as photographed (before adaptation) */
     double spread_de;     /* median ΔE00 of patch pixels from its mean */
     double clipped_share; /* share of patch pixels clipped in any channel */
+    /* method "chart" (docs/chart.md); the fields above stay 0 then. */
+    const char *fit;      /* "matrix" or "root-polynomial"; NULL otherwise */
+    const char *chart_orientation; /* "upright", "rotated 180°", ... */
+    double chart_corners[8]; /* as given, reordered: the outer corners of
+                            patches A01, A06, D06, D01 (dark skin, bluish
+                            green, black, white) */
+    double chart_mean_de, chart_max_de; /* ΔE00 of the patches used, after the fit */
+    double chart_loo_matrix, chart_loo_rootpoly; /* leave-one-out mean ΔE00
+                            of each fit: what chose between them */
+    unsigned long chart_clipped; /* bit i set: patch i (A01 = bit 0, A02,
+                            ... D06 = bit 23) clipped, left out of the fit */
 } smp_calibration;
 
 typedef struct smp_result {
@@ -339,7 +365,7 @@ typedef struct smp_result {
     struct {
         int width, height;                   /* as displayed */
         int analysed_width, analysed_height; /* pixels the analysis used */
-        const char *format;                  /* "jpeg" or "png" */
+        const char *format;                  /* "jpeg", "png", "heif", "avif", "tiff" or "webp" */
         char *icc_profile;   /* description of the profile used */
         int icc_assumed;     /* 1 when the photo was untagged and taken as sRGB */
         int orientation;     /* EXIF orientation found (1 = none), already applied */
@@ -405,7 +431,16 @@ typedef struct smp_area {
     double scar_de00;     /* scar: ΔE00 between them */
 } smp_area;
 
-/* Analyses one photo (JPEG or PNG, detected from the bytes). *out is always
+/* The photo format recognised from the first bytes of a file: "jpeg",
+ * "png", "heif", "avif", "tiff" or "webp"; NULL when it is none of them.
+ * SMP_PHOTO_HEAD bytes (or the whole file, when shorter) recognise every
+ * format. A format that was not built into this library is still named:
+ * analysing it then fails with a message that says so. */
+#define SMP_PHOTO_HEAD 272
+const char *smp_photo_format(const void *head, size_t size);
+
+/* Analyses one photo (JPEG, PNG, and HEIC/HEIF, AVIF, TIFF and WebP where
+ * built in; `smpmatch --version` lists them), detected from the bytes. *out is always
  * set (unless out is NULL or memory runs out, then SMP_E_NOMEM) and must be
  * freed with smp_result_free, also on error: a failed photo's result carries
  * its status and error line for the report. Returns the result's status. */

@@ -4,7 +4,7 @@
  * In:  a Lab D50 image, a rectangle on a grey card or white patch.
  * Out: the image adapted so that the patch is neutral (a* = b* = 0) at its
  *      own L*, and the patch as photographed, its spread and clipping.
- * Not: colour-chart correction (a later issue).
+ * Not: colour-chart correction (chart.c).
  *
  * The adaptation is Bradford's (Lam 1985; the CAT of ICC.1 Annex E), which
  * LittleCMS implements in cmsAdaptToIlluminant. It is linear in XYZ, so we

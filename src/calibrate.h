@@ -4,7 +4,7 @@
  * In:  a Lab image and a rectangle on a neutral grey or white patch.
  * Out: the same image, chromatically adapted (Bradford, in XYZ) so that the
  *      patch is neutral at its own lightness; the patch's figures.
- * Not: colour charts (a later issue), deciding what to warn about (the
+ * Not: colour charts (chart.c, --chart), deciding what to warn about (the
  *      pipeline reads the figures).
  */
 #ifndef SMP_CALIBRATE_H

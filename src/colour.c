@@ -10,10 +10,13 @@
  * Which profile, in order (shared/DESIGN.md "Colour conventions"):
  *   1. an embedded ICC profile (JPEG APP2, PNG iCCP) whose colour space fits
  *      the pixels; a broken or unfitting one (or one the loader could not
- *      read: img->icc_damaged) falls back and says so;
+ *      read: img->icc_damaged), or one whose conversion gives impossible
+ *      colours (probe_transform: NaN, white no lighter than black), falls
+ *      back and says so;
  *   2. PNG sRGB chunk: sRGB;
  *   3. PNG gAMA (+ cHRM): a matrix/TRC profile built from them (PNG 1.2
  *      spec, sections 4.2.2.1-4.2.2.2); without cHRM the primaries are sRGB's;
+ *      checked and fallen back from like an embedded profile;
  *   4. nothing: sRGB, reported as assumed.
  * Grey photos use a grey profile with the same rules (sRGB's tone curve when
  * untagged).
@@ -105,6 +108,26 @@ static cmsHPROFILE default_profile(cmsContext ctx, int channels)
     return p;
 }
 
+/* "a CMYK profile", "a Lab profile", "a device link": what an unfitting
+ * profile is, for the fallback warning. */
+static const char *space_words(cmsColorSpaceSignature space, cmsProfileClassSignature cls)
+{
+    if (cls == cmsSigLinkClass)
+        return "a device link";
+    if (cls == cmsSigAbstractClass)
+        return "an abstract profile";
+    if (cls == cmsSigNamedColorClass)
+        return "a named-colour profile";
+    switch (space) {
+    case cmsSigRgbData: return "an RGB profile";
+    case cmsSigGrayData: return "a grey profile";
+    case cmsSigCmykData: return "a CMYK profile";
+    case cmsSigLabData: return "a Lab profile";
+    case cmsSigXYZData: return "an XYZ profile";
+    default: return "a profile of another colour space";
+    }
+}
+
 /* Opens the embedded profile if it is usable for these pixels; otherwise
  * returns NULL and says why in `why`. */
 static cmsHPROFILE embedded_profile(cmsContext ctx, const smp_image *img, char *why, size_t whylen)
@@ -123,8 +146,8 @@ static cmsHPROFILE embedded_profile(cmsContext ctx, const smp_image *img, char *
                (img->channels == 1 && space == cmsSigGrayData);
     if (!fits || cls == cmsSigLinkClass || cls == cmsSigAbstractClass ||
         cls == cmsSigNamedColorClass) {
-        snprintf(why, whylen, "the embedded colour profile is not for %s pixels",
-                 img->channels == 3 ? "RGB" : "grey");
+        snprintf(why, whylen, "the embedded colour profile is %s, not for %s pixels",
+                 space_words(space, cls), img->channels == 3 ? "RGB" : "grey");
         cmsCloseProfile(p);
         return NULL;
     }
@@ -143,15 +166,25 @@ static void profile_description(cmsHPROFILE p, char *out, size_t outlen)
     snprintf(out, outlen, "%s", buf);
 }
 
-/* Picks the input profile and fills info. Returns NULL only when LittleCMS
- * cannot even build sRGB (out of memory). */
-static cmsHPROFILE choose_profile(cmsContext ctx, const smp_image *img, smp_colour_info *info)
+/* Where the profile came from, in the order choose_profile tries them. */
+enum { FROM_ICC = 0, FROM_PNG_GAMMA, FROM_DEFAULT };
+
+/* Picks the input profile and fills info, trying the sources from `from`
+ * on (a later try, after the earlier source failed the probe), and says
+ * in *source which one it took. Returns NULL only when LittleCMS cannot
+ * even build sRGB (out of memory). */
+static cmsHPROFILE choose_profile(cmsContext ctx, const smp_image *img, smp_colour_info *info,
+                                  int from, int *source)
 {
     cmsHPROFILE p = NULL;
-    if (img->icc && img->icc_size > 0) {
+    *source = FROM_DEFAULT;
+    if (from > FROM_ICC) {
+        /* the reason is already in info */
+    } else if (img->icc && img->icc_size > 0) {
         p = embedded_profile(ctx, img, info->fallback_reason, sizeof info->fallback_reason);
         if (p) {
             profile_description(p, info->profile, sizeof info->profile);
+            *source = FROM_ICC;
             return p;
         }
         info->fallback = 1;
@@ -167,12 +200,20 @@ static cmsHPROFILE choose_profile(cmsContext ctx, const smp_image *img, smp_colo
         snprintf(info->profile, sizeof info->profile, "sRGB (PNG sRGB chunk)");
         return default_profile(ctx, img->channels);
     }
-    if (img->png_has_gamma && img->png_gamma > 0.01 && img->png_gamma < 10.0) {
+    if (from <= FROM_PNG_GAMMA && img->png_has_gamma && img->png_gamma > 0.01 &&
+        img->png_gamma < 10.0) {
         p = png_gamma_profile(ctx, img);
         if (p) {
             snprintf(info->profile, sizeof info->profile, "PNG gAMA %.5g%s", img->png_gamma,
                      img->png_has_chrm ? " + cHRM" : "");
+            *source = FROM_PNG_GAMMA;
             return p;
+        }
+        if (!info->fallback) {
+            /* cHRM primaries on one line or a white of y 0: no RGB space. */
+            snprintf(info->fallback_reason, sizeof info->fallback_reason,
+                     "the PNG's gAMA and cHRM chunks describe no usable colours");
+            info->fallback = 1;
         }
     }
     info->assumed = !info->fallback;
@@ -293,6 +334,119 @@ static void flag_row(const smp_image *img, const unsigned char *row, int y, unsi
     }
 }
 
+/* Whether a transform from the file's own description gives colours a
+ * photo can have: black, white, mid grey and (RGB) the three primaries, in
+ * the pixels' own format, must come out as finite Lab with L* in -5..105
+ * and a*, b* within +-500 (ICC Lab ends at +-128; the margin is for
+ * wide-gamut primaries), and white at least PROBE_MIN_RANGE L* above
+ * black. Relative colorimetric maps a profile's white to L* 100 and its
+ * black near 0: a profile that leaves 20 L* or less between them (all
+ * black, white darker than black) describes no photo. Returns NULL when
+ * the colours pass, or why not. */
+#define PROBE_MIN_RANGE 20.0
+static const char *probe_transform(cmsHTRANSFORM xf, const smp_image *img)
+{
+    static const unsigned char rgb[6][3] = {{0, 0, 0}, {255, 255, 255}, {128, 128, 128},
+                                            {255, 0, 0}, {0, 255, 0}, {0, 0, 255}};
+    uint16_t in16[6 * 3];
+    unsigned char in8[6 * 3];
+    float lab[6 * 3];
+    int n = img->channels == 3 ? 6 : 3;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < img->channels; c++) {
+            in8[i * img->channels + c] = rgb[i][c];
+            in16[i * img->channels + c] = (uint16_t)(rgb[i][c] * 257u);
+        }
+    cmsDoTransform(xf, img->bits == 16 ? (const void *)in16 : (const void *)in8, lab,
+                   (cmsUInt32Number)n);
+    for (int i = 0; i < 3 * n; i++)
+        if (!isfinite(lab[i]))
+            return "gives no numbers for some colours";
+    for (int i = 0; i < n; i++)
+        if (lab[3 * i] < -5.0f || lab[3 * i] > 105.0f || fabsf(lab[3 * i + 1]) > 500.0f ||
+            fabsf(lab[3 * i + 2]) > 500.0f)
+            return "gives colours outside CIELAB";
+    if (lab[3] - lab[0] < PROBE_MIN_RANGE)
+        return "makes white no lighter than black";
+    return NULL;
+}
+
+/* Records that the file's own description from `source` was not used. */
+static void fall_back(smp_colour_info *info, int source, const char *why)
+{
+    snprintf(info->fallback_reason, sizeof info->fallback_reason, "%s %s",
+             source == FROM_ICC ? "the embedded colour profile" : "the PNG's gAMA and cHRM chunks",
+             why);
+    info->fallback = 1;
+    info->assumed = 0;
+}
+
+/* The input profile and its transform to float Lab: the file's own
+ * description when it converts believably (probe_transform), else the
+ * next source down, with info->fallback and the reason set. */
+static smp_status open_transform(cmsContext ctx, const smp_image *img, cmsUInt32Number fmt,
+                                 cmsHPROFILE lab, smp_colour_info *info, int from, int *source_out,
+                                 cmsHPROFILE *in_out, cmsHTRANSFORM *xf_out)
+{
+    int source = from;
+    for (; from <= FROM_DEFAULT; from = source + 1) {
+        cmsHPROFILE in = choose_profile(ctx, img, info, from, &source);
+        if (!in)
+            return SMP_E_COLOUR;
+        cmsHTRANSFORM xf = cmsCreateTransformTHR(ctx, in, fmt, lab, TYPE_Lab_FLT,
+                                                 INTENT_RELATIVE_COLORIMETRIC, cmsFLAGS_NOOPTIMIZE);
+        const char *bad = xf ? probe_transform(xf, img) : "is damaged or incomplete (no conversion to Lab)";
+        if (!bad || source == FROM_DEFAULT) {
+            *source_out = source;
+            *in_out = in;
+            *xf_out = xf;
+            return xf ? SMP_OK : SMP_E_COLOUR;
+        }
+        if (xf)
+            cmsDeleteTransform(xf);
+        cmsCloseProfile(in);
+        fall_back(info, source, bad);
+    }
+    return SMP_E_COLOUR; /* not reached: FROM_DEFAULT returns above */
+}
+
+/* Converts every row through xf (8-bit RGB through the colour cache) and
+ * flags the pixels. */
+static void convert_rows(cmsHTRANSFORM xf, const smp_image *img, cmsUInt32Number fmt,
+                         smp_lab_image *out, size_t npx)
+{
+    colour_cache cache = {0};
+    if (fmt == TYPE_RGB_8)
+        cache_init(&cache, npx, (size_t)img->width);
+    for (int y = 0; y < img->height; y++) {
+        const unsigned char *row = img->pixels + (size_t)y * img->stride;
+        float *dst = out->lab + (size_t)y * img->width * 3;
+        if (cache.slots)
+            cached_row(&cache, xf, row, dst, img->width);
+        else
+            cmsDoTransform(xf, row, dst, (cmsUInt32Number)img->width);
+        flag_row(img, row, y, out->flags + (size_t)y * img->width);
+    }
+    cache_release(&cache);
+}
+
+/* Any pixel whose Lab is not a finite number is made transparent (never
+ * measured) with Lab 0,0,0, so that NaN or infinity can reach no mean, no
+ * match and no output. Returns how many there were. */
+static size_t drop_non_finite(smp_lab_image *out, size_t npx)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < npx; i++) {
+        float *p = out->lab + 3 * i;
+        if (isfinite(p[0]) && isfinite(p[1]) && isfinite(p[2]))
+            continue;
+        p[0] = p[1] = p[2] = 0.0f;
+        out->flags[i] |= SMP_PX_TRANSPARENT;
+        bad++;
+    }
+    return bad;
+}
+
 smp_status smp_colour_to_lab(const char *name, const smp_image *img, smp_lab_image *out,
                              smp_colour_info *info, smp_error *err)
 {
@@ -315,20 +469,14 @@ smp_status smp_colour_to_lab(const char *name, const smp_image *img, smp_lab_ima
 
     smp_status st = SMP_OK;
     cmsHTRANSFORM xf = NULL;
-    cmsHPROFILE in = choose_profile(ctx, img, info);
+    cmsHPROFILE in = NULL;
     cmsHPROFILE lab = cmsCreateLab4ProfileTHR(ctx, NULL);
-    if (!in || !lab) {
-        st = smp_fail(err, SMP_E_COLOUR, "%s: colour management failed (%s)", name,
-                      log.message[0] ? log.message : "cannot build the profiles");
-        goto done;
-    }
     cmsUInt32Number fmt = img->channels == 3 ? (img->bits == 16 ? TYPE_RGB_16 : TYPE_RGB_8)
                                              : (img->bits == 16 ? TYPE_GRAY_16 : TYPE_GRAY_8);
-    xf = cmsCreateTransformTHR(ctx, in, fmt, lab, TYPE_Lab_FLT, INTENT_RELATIVE_COLORIMETRIC,
-                               cmsFLAGS_NOOPTIMIZE);
-    if (!xf) {
+    int source = FROM_ICC;
+    if (!lab || open_transform(ctx, img, fmt, lab, info, FROM_ICC, &source, &in, &xf) != SMP_OK) {
         st = smp_fail(err, SMP_E_COLOUR, "%s: colour management failed (%s)", name,
-                      log.message[0] ? log.message : "the profile cannot convert to Lab");
+                      log.message[0] ? log.message : "cannot build the profiles");
         goto done;
     }
 
@@ -341,19 +489,23 @@ smp_status smp_colour_to_lab(const char *name, const smp_image *img, smp_lab_ima
     }
     out->width = img->width;
     out->height = img->height;
-    colour_cache cache = {0};
-    if (fmt == TYPE_RGB_8)
-        cache_init(&cache, npx, (size_t)img->width);
-    for (int y = 0; y < img->height; y++) {
-        const unsigned char *row = img->pixels + (size_t)y * img->stride;
-        float *dst = out->lab + (size_t)y * img->width * 3;
-        if (cache.slots)
-            cached_row(&cache, xf, row, dst, img->width);
-        else
-            cmsDoTransform(xf, row, dst, (cmsUInt32Number)img->width);
-        flag_row(img, row, y, out->flags + (size_t)y * img->width);
+    convert_rows(xf, img, fmt, out, npx);
+    /* A profile that passed the probe and still gives NaN or infinity for
+     * some of the photo's own colours is not used either. sRGB never does;
+     * should it, those pixels are left out (drop_non_finite). */
+    while (drop_non_finite(out, npx) && source != FROM_DEFAULT) {
+        fall_back(info, source, "gives no numbers for some of the photo's colours");
+        cmsDeleteTransform(xf);
+        cmsCloseProfile(in);
+        xf = NULL;
+        in = NULL;
+        if (open_transform(ctx, img, fmt, lab, info, source + 1, &source, &in, &xf) != SMP_OK) {
+            st = smp_fail(err, SMP_E_COLOUR, "%s: colour management failed (%s)", name,
+                          log.message[0] ? log.message : "cannot build the profiles");
+            goto done;
+        }
+        convert_rows(xf, img, fmt, out, npx);
     }
-    cache_release(&cache);
 
 done:
     if (xf)

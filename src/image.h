@@ -1,8 +1,8 @@
 /*
  * image.h: the `load` stage (private to the library).
  *
- * In:  the bytes of a photo file (JPEG or PNG, detected from the bytes, never
- *      from the extension).
+ * In:  the bytes of a photo file (JPEG or PNG; HEIC/HEIF, TIFF and WebP when
+ *      built in; detected from the bytes, never from the extension).
  * Out: an smp_image: device pixels (grey or RGB, 8 or 16 bit) in display
  *      orientation (EXIF orientation already applied), a validity mask for
  *      transparent pixels, and what the file says about its colours (embedded
@@ -38,7 +38,14 @@
  * camera and editor profiles are 0.5-60 kB. */
 #define SMP_DEFAULT_MAX_ICC_BYTES ((size_t)4 * 1024 * 1024)
 
-typedef enum smp_image_format { SMP_FORMAT_UNKNOWN = 0, SMP_FORMAT_JPEG, SMP_FORMAT_PNG } smp_image_format;
+/* HEIF (HEIC, and AVIF where libheif has an AV1 decoder), TIFF and WebP are
+ * there only when built in (SMP_WITH_HEIF / SMP_WITH_TIFF / SMP_WITH_WEBP);
+ * the sniffer recognises them either way, so that the error can say what
+ * the file is. */
+typedef enum smp_image_format {
+    SMP_FORMAT_UNKNOWN = 0, SMP_FORMAT_JPEG, SMP_FORMAT_PNG,
+    SMP_FORMAT_HEIF, SMP_FORMAT_AVIF, SMP_FORMAT_TIFF, SMP_FORMAT_WEBP
+} smp_image_format;
 
 /* Where the analysed (reduced) pixels lie over the photo as displayed.
  * Analysed pixel (i, j) covers displayed x in [i*f - off_x, (i+1)*f - off_x)
@@ -119,7 +126,12 @@ smp_reduction smp_plan_reduction(const smp_load_limits *limits, int orientation,
 
 /* Recognises the format from the first bytes (at least 8 are looked at). */
 smp_image_format smp_image_sniff(const void *data, size_t size);
-const char *smp_image_format_name(smp_image_format format); /* "jpeg", "png", "unknown" */
+const char *smp_image_format_name(smp_image_format format); /* "jpeg", "png", "heif", ..., "unknown" */
+
+/* The formats this build decodes, as a technician names them: "JPEG, PNG,
+ * HEIC, TIFF or WebP" (a constant string; AVIF is listed when libheif can
+ * decode AV1). */
+const char *smp_image_formats_built_in(void);
 
 /* Decodes a photo held in memory. `name` is the file name used in error
  * messages ("<name>: truncated after 1.2 MB"). On success *img owns its
@@ -169,5 +181,47 @@ smp_status smp_image_decode_jpeg(const char *name, const unsigned char *data, si
                                  const smp_load_limits *limits, smp_image *img, smp_error *err);
 smp_status smp_image_decode_png(const char *name, const unsigned char *data, size_t size,
                                 const smp_load_limits *limits, smp_image *img, smp_error *err);
+
+smp_status smp_image_decode_heif(const char *name, const unsigned char *data, size_t size,
+                                 const smp_load_limits *limits, smp_image *img, smp_error *err);
+smp_status smp_image_decode_tiff(const char *name, const unsigned char *data, size_t size,
+                                 const smp_load_limits *limits, smp_image *img, smp_error *err);
+smp_status smp_image_decode_webp(const char *name, const unsigned char *data, size_t size,
+                                 const smp_load_limits *limits, smp_image *img, smp_error *err);
+
+/* Block averaging for decoders that hand over whole rows in order, top to
+ * bottom as stored (TIFF strips and tiles, HEIF and WebP after a full
+ * decode): the same contract as the PNG reducer (image_png.c): reduced
+ * pixel = the average of the non-transparent pixels of its f x f block
+ * (plan from smp_plan_reduction), on the stored values; a block is
+ * transparent when most of its pixels are (alpha 0). At factor 1 the rows
+ * are copied and a pixel with alpha 0 is marked invalid.
+ * Input pixels are `spp` samples of `bps` bytes (1, or 2 as native-endian
+ * uint16_t): `cc` colour samples (1 grey, 3 RGB), then the alpha sample
+ * when has_alpha, then any others (ignored). */
+typedef struct smp_rows {
+    smp_reduction plan;
+    size_t width, height;  /* stored, full size */
+    int cc, has_alpha;
+    size_t spp, bps, y;    /* y: rows taken so far */
+    int shift;             /* log2 of plan.factor */
+    uint32_t *acc;         /* factor > 1: (cc + 1) sums per reduced pixel, one block row */
+    unsigned char *pixels, *valid;
+    size_t transparent;
+} smp_rows;
+
+/* Allocates the output (and the sums) for a photo stored width x height;
+ * *r owns them until smp_rows_finish or smp_rows_free. */
+smp_status smp_rows_start(smp_rows *r, const char *name, const smp_reduction *plan, size_t width,
+                          size_t height, int cc, size_t spp, int has_alpha, size_t bps,
+                          smp_error *err);
+/* Takes the next stored row (width pixels). Rows past the last are ignored. */
+void smp_rows_take(smp_rows *r, const unsigned char *row);
+/* Hands the pixels to *img (width, height, channels, bits, stride, pixels,
+ * valid, orientation, scale), turned upright for EXIF `orientation`; the
+ * caller sets format and icc. Frees what *r still holds, success or not. */
+smp_status smp_rows_finish(smp_rows *r, const char *name, int orientation, smp_image *img,
+                           smp_error *err);
+void smp_rows_free(smp_rows *r);
 
 #endif /* SMP_IMAGE_H */

@@ -139,6 +139,19 @@ static void jpeg_on_progress(j_common_ptr cinfo)
     }
 }
 
+/* The bytes of ICC profile data in the saved APP2 "ICC_PROFILE\0" chunks
+ * (each: the 12-byte name, sequence number, count, then data; ICC.1:2010
+ * annex B.4). */
+static size_t jpeg_icc_bytes(j_decompress_ptr d)
+{
+    size_t total = 0;
+    for (jpeg_saved_marker_ptr m = d->marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 2 && m->data_length >= 14 &&
+            memcmp(m->data, "ICC_PROFILE\0", 12) == 0)
+            total += m->data_length - 14; /* at most 0xFFFF per marker: no overflow */
+    return total;
+}
+
 /* EXIF orientation from the first APP1 "Exif\0\0" segment, 1 when none. */
 static int jpeg_orientation(j_decompress_ptr d)
 {
@@ -167,12 +180,13 @@ static smp_status jpeg_run(jpeg_ctx *c, struct jpeg_decompress_struct *d, const 
 
     /* Size first, before anything big is allocated. */
     size_t max_pixels = limits && limits->max_pixels ? limits->max_pixels : SMP_DEFAULT_MAX_PIXELS;
-    size_t n;
+    size_t n = SIZE_MAX; /* stays when width x height overflows */
     char buf[32];
+    char b3[32];
     if (smp_mul_size(d->image_width, d->image_height, &n) != 0 || n > max_pixels)
-        return smp_fail(c->err, SMP_E_LIMIT, "%s: %u x %u pixels is over the %s limit", c->name,
-                        (unsigned)d->image_width, (unsigned)d->image_height,
-                        smp_megapixels(max_pixels, buf));
+        return smp_fail(c->err, SMP_E_LIMIT, "%s: too large (%s): %u x %u pixels is over the %s limit",
+                        c->name, smp_megapixels(n, b3), (unsigned)d->image_width,
+                        (unsigned)d->image_height, smp_megapixels(max_pixels, buf));
 
     int channels;
     switch (d->jpeg_color_space) {
@@ -189,13 +203,19 @@ static smp_status jpeg_run(jpeg_ctx *c, struct jpeg_decompress_struct *d, const 
                         c->name, d->num_components);
     }
 
+    /* The profile's size from its saved APP2 chunks, before
+     * jpeg_read_icc_profile allocates room for all of them. */
+    size_t max_icc = smp_max_icc_bytes(limits), icc_total = jpeg_icc_bytes(d);
+    char b2[32];
+    if (icc_total > max_icc)
+        return smp_fail(c->err, SMP_E_LIMIT,
+                        "%s: the embedded colour profile is %s, over the %s limit", c->name,
+                        smp_human_size(icc_total, buf), smp_human_size(max_icc, b2));
     JOCTET *icc = NULL;
     unsigned int icc_len = 0;
     if (jpeg_read_icc_profile(d, &icc, &icc_len)) {
         c->icc = icc;
         c->icc_size = icc_len;
-        size_t max_icc = smp_max_icc_bytes(limits);
-        char b2[32];
         if (c->icc_size > max_icc)
             return smp_fail(c->err, SMP_E_LIMIT,
                             "%s: the embedded colour profile is %s, over the %s limit", c->name,

@@ -412,13 +412,14 @@ static smp_status png_run(png_ctx *c, const smp_load_limits *limits, smp_image *
     png_uint_32 width = png_get_image_width(c->png, c->info);
     png_uint_32 height = png_get_image_height(c->png, c->info);
     size_t max_pixels = limits && limits->max_pixels ? limits->max_pixels : SMP_DEFAULT_MAX_PIXELS;
-    size_t n;
+    size_t n = SIZE_MAX; /* stays when width x height overflows */
     char buf[32];
+    char b2[32];
     if (smp_mul_size(width, height, &n) != 0 || n > max_pixels || width > 0x7fffffff ||
         height > 0x7fffffff)
-        return smp_fail(err, SMP_E_LIMIT, "%s: %lu x %lu pixels is over the %s limit", c->name,
-                        (unsigned long)width, (unsigned long)height,
-                        smp_megapixels(max_pixels, buf));
+        return smp_fail(err, SMP_E_LIMIT, "%s: too large (%s): %lu x %lu pixels is over the %s limit",
+                        c->name, smp_megapixels(n, b2), (unsigned long)width,
+                        (unsigned long)height, smp_megapixels(max_pixels, buf));
 
     smp_status st = png_colour_info(c, limits, img, err);
     if (st != SMP_OK)

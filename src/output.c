@@ -49,6 +49,7 @@
  *   mixes, advice and warnings follow; advice and warnings are folded at
  *   TEXT_WIDTH columns. Each area follows as a block indented two columns.
  */
+#include "chart.h"
 #include "smpmatch.h"
 #include "util.h"
 
@@ -283,12 +284,39 @@ static json_t *json_colour(const smp_colour_stat *c, const smp_result *r, colour
     return done(o, bad);
 }
 
+/* The --chart figures (docs/chart.md): corners as [x, y] pairs in the
+ * chart's order (A01, A06, D06, D01), the ids of the patches left out. */
+static int json_chart(json_t *o, const smp_calibration *cal)
+{
+    const smp_chart_patch *ref = smp_chart_reference();
+    json_t *corners = json_array(), *clipped = json_array(), *loo = json_object();
+    int bad = !corners || !clipped || !loo;
+    for (int i = 0; i < 4 && !bad; i++)
+        bad |= append(corners, json_pack("[ff]", round_to(cal->chart_corners[2 * i], 1),
+                                         round_to(cal->chart_corners[2 * i + 1], 1)));
+    for (int k = 0; k < SMP_CHART_PATCHES && !bad; k++)
+        if (cal->chart_clipped & (1UL << k))
+            bad |= append(clipped, json_string(ref[k].id));
+    bad |= put(loo, "matrix", jnum(cal->chart_loo_matrix, 2));
+    bad |= put(loo, "root_polynomial", jnum(cal->chart_loo_rootpoly, 2));
+    bad |= put(o, "fit", jstr(cal->fit));
+    bad |= put(o, "orientation", jstr(cal->chart_orientation));
+    bad |= put(o, "corners", corners);
+    bad |= put(o, "mean_de00", jnum(cal->chart_mean_de, 2));
+    bad |= put(o, "max_de00", jnum(cal->chart_max_de, 2));
+    bad |= put(o, "loo_de00", loo);
+    bad |= put(o, "clipped_patches", clipped);
+    return bad;
+}
+
 static json_t *json_calibration(const smp_calibration *cal)
 {
     const char *method = cal->method ? cal->method : "none";
     json_t *o = json_object();
     int bad = put(o, "method", jstr(method));
-    if (strcmp(method, "none") != 0) {
+    if (strcmp(method, "chart") == 0) {
+        bad |= json_chart(o, cal);
+    } else if (strcmp(method, "none") != 0) {
         bad |= put(o, "roi", json_pack("[iiii]", cal->roi.x, cal->roi.y, cal->roi.w, cal->roi.h));
         bad |= put(o, "patch_lab", jlab(cal->patch_lab));
         bad |= put(o, "spread_de", jnum(cal->spread_de, 2));
@@ -498,7 +526,8 @@ static const char csv_header[] =
     "scalp_L,scalp_a,scalp_b,scalp_hex,ita_deg,ita_category,calibration,confidence,"
     "warnings,error,hair_clusters,grey_share,"
     "healed_L,healed_a,healed_b,healed_hex,lighter,undertone,lighter_start_name,"
-    "lighter_start_code,bottle_delta_e00,skin_source\n";
+    "lighter_start_code,bottle_delta_e00,skin_source,"
+    "chart_fit,chart_mean_de00,chart_max_de00,chart_clipped\n";
 
 const char *smp_csv_header(void)
 {
@@ -591,6 +620,26 @@ static void csv_photo_tail(smp_sbuf *b, const smp_result *r, const char *warning
     }
 }
 
+/* The --chart columns (chart_fit .. chart_clipped, empty without a chart)
+ * and the line break; chart_clipped lists patch ids joined with ';'. */
+static void csv_chart_tail(smp_sbuf *b, const smp_result *r)
+{
+    const smp_calibration *cal = &r->calibration;
+    if (r->status != SMP_OK || !cal->method || strcmp(cal->method, "chart") != 0) {
+        smp_sb_puts(b, ",,,\n");
+        return;
+    }
+    csv_field(b, cal->fit, ',');
+    csv_num(b, cal->chart_mean_de, 2);
+    csv_num(b, cal->chart_max_de, 2);
+    const smp_chart_patch *ref = smp_chart_reference();
+    int n = 0;
+    for (int k = 0; k < SMP_CHART_PATCHES; k++)
+        if (cal->chart_clipped & (1UL << k))
+            smp_sb_printf(b, "%s%s", n++ ? ";" : "", ref[k].id);
+    smp_sb_puts(b, "\n");
+}
+
 /* The columns added with the healed model (healed_L .. skin_source) and the
  * line break; m is the row's match or NULL. */
 static void csv_healed_tail(smp_sbuf *b, const smp_result *r, const smp_match *m)
@@ -614,7 +663,8 @@ static void csv_healed_tail(smp_sbuf *b, const smp_result *r, const smp_match *m
         csv_num(b, m->bottle_delta_e00, 2);
     else
         smp_sb_puts(b, ",");
-    csv_field(b, ok ? (r->heal.skin_source ? r->heal.skin_source : "none") : "", '\n');
+    csv_field(b, ok ? (r->heal.skin_source ? r->heal.skin_source : "none") : "", ',');
+    csv_chart_tail(b, r);
 }
 
 /* All warnings in one field, joined with "; ". */
@@ -823,6 +873,19 @@ static void text_calibration(smp_sbuf *b, const smp_calibration *cal)
         return;
     smp_sb_printf(b, "  %-11s ", "calibration");
     text_str(b, cal->method, 0);
+    if (strcmp(cal->method, "chart") == 0) {
+        /* "chart (matrix, upright): patches fit to ΔE00 0.6 mean, 1.9 worst, 1 clipped" */
+        int clipped = 0;
+        for (int k = 0; k < SMP_CHART_PATCHES; k++)
+            clipped += (cal->chart_clipped >> k) & 1;
+        smp_sb_printf(b, " (%s, %s): patches fit to ΔE00 %.1f mean, %.1f worst", cal->fit ? cal->fit : "",
+                      cal->chart_orientation ? cal->chart_orientation : "",
+                      round_to(cal->chart_mean_de, 1), round_to(cal->chart_max_de, 1));
+        if (clipped)
+            smp_sb_printf(b, ", %d clipped", clipped);
+        smp_sb_puts(b, "\n");
+        return;
+    }
     smp_sb_printf(b, " at %d,%d %d×%d: patch L* %.1f a* %.1f b* %.1f, spread ΔE %.1f, %.1f%% clipped\n",
               cal->roi.x, cal->roi.y, cal->roi.w, cal->roi.h, round_to(cal->patch_lab[0], 1),
               round_to(cal->patch_lab[1], 1), round_to(cal->patch_lab[2], 1),

@@ -35,6 +35,7 @@
 #include <limits.h>
 #include <lcms2.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,8 @@
 struct smp_palette {
     smp_shade *shades;
     size_t n, cap;
+    char **warnings;   /* palette_check's lines, then those of appended palettes */
+    size_t n_warnings;
 };
 
 /* ------------------------------------------------------------------ */
@@ -95,7 +98,22 @@ void smp_palette_free(smp_palette *palette)
     for (size_t i = 0; i < palette->n; i++)
         shade_free_strings(&palette->shades[i]);
     free(palette->shades);
+    for (size_t i = 0; i < palette->n_warnings; i++)
+        free(palette->warnings[i]);
+    free(palette->warnings);
     free(palette);
+}
+
+size_t smp_palette_warning_count(const smp_palette *palette)
+{
+    return palette ? palette->n_warnings : 0;
+}
+
+const char *smp_palette_warning(const smp_palette *palette, size_t i)
+{
+    if (!palette || i >= palette->n_warnings)
+        return NULL;
+    return palette->warnings[i];
 }
 
 size_t smp_palette_size(const smp_palette *palette)
@@ -160,6 +178,19 @@ smp_status smp_palette_append(smp_palette *dst, const smp_palette *src, smp_erro
             return smp_fail(err, SMP_E_NOMEM, "%s: out of memory adding its shades", s->palette);
         }
     }
+    /* The warnings come along: they name src's file and lines. Read their
+     * count first (dst may be src); on failure both lists go back. */
+    size_t nw = src->n_warnings, w0 = dst->n_warnings;
+    for (size_t i = 0; i < nw; i++) {
+        if (smp_list_add(&dst->warnings, &dst->n_warnings, "%s", src->warnings[i]) != 0) {
+            while (dst->n_warnings > w0)
+                free(dst->warnings[--dst->n_warnings]);
+            for (size_t j = 0; j < n; j++)
+                shade_free_strings(&dst->shades[start + j]);
+            return smp_fail(err, SMP_E_NOMEM, "%s: out of memory adding its shades",
+                            src->shades[0].palette);
+        }
+    }
     dst->n = start + n; /* only now: a failure above leaves dst as it was */
     return SMP_OK;
 }
@@ -178,6 +209,7 @@ typedef struct loader {
     const char *text;        /* CGATS: the file's text, to find a sample's line */
     size_t text_size;
     int nfields;             /* CGATS: fields per sample (NUMBER_OF_FIELDS) */
+    size_t warnings_dropped; /* past SMP_PALETTE_MAX_WARNINGS */
 } loader;
 
 /* LittleCMS reports errors through the context; the context's user data is
@@ -912,6 +944,172 @@ static smp_status resolve_derived(loader *ld)
     return st;
 }
 
+/* ------------------------------------------------------------------ */
+/* Warnings: repeated names, colours no pigment can have               */
+/* ------------------------------------------------------------------ */
+
+static void cgats_where(const loader *ld, int row, int col, char *where, size_t n);
+
+/* "line 7" (CSV) or "line 12 (sample 2)" (CGATS) for shade s. */
+static void shade_where(const loader *ld, const smp_shade *s, char *where, size_t n)
+{
+    if (ld->text)
+        cgats_where(ld, s->line - 1, 0, where, n);
+    else
+        snprintf(where, n, "line %d", s->line);
+}
+
+/* Adds one warning, "<file>: <where>: <text>"; past the cap, only counts.
+ * Returns 0, or -1 when memory runs out. */
+static int palette_warn(loader *ld, const smp_shade *s, const char *fmt, ...) SMP_PRINTF(3, 4);
+static int palette_warn(loader *ld, const smp_shade *s, const char *fmt, ...)
+{
+    if (ld->pal->n_warnings >= SMP_PALETTE_MAX_WARNINGS) {
+        ld->warnings_dropped++;
+        return 0;
+    }
+    char where[64], text[512];
+    shade_where(ld, s, where, sizeof where);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    return smp_list_add(&ld->pal->warnings, &ld->pal->n_warnings, "%s: %s: %s", ld->name, where,
+                        text);
+}
+
+/* Rows whose names differ only in ASCII case (fields are already trimmed):
+ * each later one gets a warning naming the first. Both stay in the palette
+ * and are ranked; a base of that name means the first (find_bases). */
+static int warn_duplicates(loader *ld)
+{
+    smp_palette *p = ld->pal;
+    name_ref *names = malloc(p->n * sizeof *names); /* n <= SMP_PALETTE_MAX_ENTRIES */
+    if (!names)
+        return -1;
+    for (size_t i = 0; i < p->n; i++) {
+        names[i].name = p->shades[i].name;
+        names[i].i = i;
+    }
+    qsort(names, p->n, sizeof *names, by_name_then_row);
+    int rc = 0;
+    char first_where[64];
+    for (size_t i = 1, first = 0; i < p->n && rc == 0; i++) {
+        if (name_cmp(names[first].name, names[i].name) != 0) {
+            first = i;
+            continue;
+        }
+        const smp_shade *a = &p->shades[names[first].i], *b = &p->shades[names[i].i];
+        shade_where(ld, a, first_where, sizeof first_where);
+        rc = palette_warn(ld, b,
+                          "\"%.60s\" is also on %s; both are ranked, and a base of that name "
+                          "means the one on %s", b->name, first_where, first_where);
+    }
+    free(names);
+    return rc;
+}
+
+/* The sRGB primaries as LittleCMS's built-in sRGB profile holds them
+ * (IEC 61966-2-1 primaries and D65 white, Bradford-adapted to D50): the
+ * matrix from linear sRGB to XYZ D50 that hex colours and untagged photos
+ * go through, and its inverse. Returns 0 or -1. */
+static int srgb_matrix(loader *ld, double m[3][3], double inv[3][3])
+{
+    if (loader_context(ld) != 0)
+        return -1;
+    cmsHPROFILE srgb = cmsCreate_sRGBProfileTHR(ld->ctx);
+    if (!srgb)
+        return -1;
+    const cmsTagSignature tag[3] = {cmsSigRedColorantTag, cmsSigGreenColorantTag,
+                                    cmsSigBlueColorantTag};
+    int rc = 0;
+    for (int c = 0; c < 3 && rc == 0; c++) {
+        const cmsCIEXYZ *xyz = cmsReadTag(srgb, tag[c]);
+        if (!xyz) {
+            rc = -1;
+            break;
+        }
+        m[0][c] = xyz->X;
+        m[1][c] = xyz->Y;
+        m[2][c] = xyz->Z;
+    }
+    cmsCloseProfile(srgb);
+    if (rc != 0)
+        return -1;
+    double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+                 m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+                 m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    if (!(fabs(det) > 1e-9))
+        return -1;
+    for (int r = 0; r < 3; r++)
+        for (int c = 0; c < 3; c++) {
+            /* inverse = adjugate / det: cofactor of (c, r) */
+            int r1 = (c + 1) % 3, r2 = (c + 2) % 3, c1 = (r + 1) % 3, c2 = (r + 2) % 3;
+            inv[r][c] = (m[r1][c1] * m[r2][c2] - m[r1][c2] * m[r2][c1]) / det;
+        }
+    return 0;
+}
+
+static void mat_apply(const double m[3][3], const double v[3], double out[3])
+{
+    for (int r = 0; r < 3; r++)
+        out[r] = m[r][0] * v[0] + m[r][1] * v[1] + m[r][2] * v[2];
+}
+
+/* One shade's colour against what a pigment can be (palette.h, "Colours
+ * no pigment can have"). */
+static int warn_colour(loader *ld, const smp_shade *s, const double m[3][3], const double inv[3][3])
+{
+    const double *lab = s->lab;
+    double xyz[3], rgb[3], back[3];
+    cmsCIELab l = {lab[0], lab[1], lab[2]};
+    cmsCIEXYZ x;
+    cmsLab2XYZ(NULL, &x, &l); /* NULL: the D50 white of the ICC PCS */
+    const cmsCIEXYZ *w = cmsD50_XYZ();
+    const double white[3] = {w->X, w->Y, w->Z};
+    xyz[0] = x.X, xyz[1] = x.Y, xyz[2] = x.Z;
+    for (int i = 0; i < 3; i++)
+        if (xyz[i] < -SURFACE_SLACK || xyz[i] > white[i] * (1.0 + SURFACE_SLACK))
+            return palette_warn(ld, s,
+                                "\"%.60s\" (L %.4g, a %.4g, b %.4g) is a colour no surface can "
+                                "have (it would reflect %s): check L, a and b", s->name, lab[0],
+                                lab[1], lab[2], xyz[i] < 0 ? "less than no light" :
+                                "more light than falls on it");
+    mat_apply(inv, xyz, rgb);
+    for (int i = 0; i < 3; i++)
+        rgb[i] = rgb[i] < 0.0 ? 0.0 : rgb[i] > 1.0 ? 1.0 : rgb[i];
+    mat_apply(m, rgb, xyz);
+    cmsCIEXYZ cx = {xyz[0], xyz[1], xyz[2]};
+    cmsXYZ2Lab(NULL, &l, &cx);
+    back[0] = l.L, back[1] = l.a, back[2] = l.b;
+    cmsCIELab a = {lab[0], lab[1], lab[2]}, c = {back[0], back[1], back[2]};
+    double de = cmsCIE2000DeltaE(&a, &c, 1.0, 1.0, 1.0);
+    if (de > SMP_PALETTE_GAMUT_DE00)
+        return palette_warn(ld, s,
+                            "\"%.60s\" (L %.4g, a %.4g, b %.4g) is %.1f ΔE00 outside the sRGB "
+                            "gamut, too colourful for a pigment for hair: check L, a and b",
+                            s->name, lab[0], lab[1], lab[2], de);
+    return 0;
+}
+
+/* All the warnings of a freshly loaded palette. They never fail the load:
+ * out of memory only loses them. */
+static void palette_check(loader *ld)
+{
+    smp_palette *p = ld->pal;
+    if (warn_duplicates(ld) != 0)
+        return;
+    double m[3][3], inv[3][3];
+    if (srgb_matrix(ld, m, inv) != 0)
+        return;
+    for (size_t i = 0; i < p->n; i++)
+        if (warn_colour(ld, &p->shades[i], m, inv) != 0)
+            return;
+    if (ld->warnings_dropped)
+        smp_list_add(&p->warnings, &p->n_warnings, "%s: %zu more warnings like these", ld->name,
+                     ld->warnings_dropped);
+}
+
 static smp_status load_csv(loader *ld, const char *data, size_t size)
 {
     csv_reader r;
@@ -946,8 +1144,8 @@ static smp_status load_csv(loader *ld, const char *data, size_t size)
                       "%s: no header row (the file has only comments and blank lines)", ld->name);
     else if (ld->pal->n == 0)
         st = smp_fail(ld->err, SMP_E_FORMAT, "%s: no shades in the file", ld->name);
-    else
-        st = resolve_derived(ld);
+    else if ((st = resolve_derived(ld)) == SMP_OK)
+        palette_check(ld);
 done:
     free(r.buf);
     free(r.field);
@@ -1138,6 +1336,72 @@ static smp_status cgats_sample(loader *ld, cmsHANDLE it8, int row, const int id_
     return add_shade(ld, where, &s, str);
 }
 
+/* LittleCMS sizes its table of values from the header's NUMBER_OF_FIELDS
+ * and NUMBER_OF_SETS and allocates it, zeroed, before reading one value
+ * (cmscgats.c AllocateDataSet: a pointer per value): measured with
+ * LittleCMS 2.14, a 40 kB file claiming 7000 fields x 9000 sets made it
+ * take 495 MB. So both counts are read here first, from the lines that
+ * start with them (LittleCMS takes the value as a whole number; any other
+ * spelling is refused here), and the claim is refused when the file could
+ * not hold that many values: each needs a character and a separator. */
+static smp_status cgats_counts(loader *ld, const char *t, size_t size)
+{
+    static const char *const key[2] = {"NUMBER_OF_FIELDS", "NUMBER_OF_SETS"};
+    unsigned long long most[2] = {0, 0}, sets_total = 0;
+    size_t line = 1;
+    for (size_t i = 0; i < size; line++) {
+        size_t end = i;
+        while (end < size && !cgats_eol(t[end]))
+            end++;
+        size_t a = i;
+        while (a < end && cgats_blank(t[a]))
+            a++;
+        for (int k = 0; k < 2; k++) {
+            size_t kl = strlen(key[k]);
+            if (end - a <= kl || strncasecmp(t + a, key[k], kl) != 0 || !cgats_blank(t[a + kl]))
+                continue;
+            size_t v = a + kl;
+            while (v < end && cgats_blank(t[v]))
+                v++;
+            int quoted = v < end && (t[v] == '"' || t[v] == '\'');
+            v += (size_t)quoted;
+            unsigned long long n = 0;
+            size_t digits = 0;
+            for (; v < end && isdigit((unsigned char)t[v]); v++, digits++)
+                if (n < 1000000000ULL)
+                    n = n * 10 + (unsigned long long)(t[v] - '0');
+            v += (size_t)(quoted && v < end && (t[v] == '"' || t[v] == '\''));
+            while (v < end && cgats_blank(t[v]))
+                v++;
+            if (!digits || (v < end && t[v] != '#'))
+                return smp_fail(ld->err, SMP_E_FORMAT, "%s: line %zu: %s is not a whole number",
+                                ld->name, line, key[k]);
+            if (n > most[k])
+                most[k] = n;
+            if (k == 1)
+                sets_total += n;
+            if (k == 1 && n > SMP_PALETTE_MAX_ENTRIES)
+                return smp_fail(ld->err, SMP_E_LIMIT,
+                                "%s: line %zu: %llu samples, more than the %d a palette may hold",
+                                ld->name, line, n, SMP_PALETTE_MAX_ENTRIES);
+        }
+        i = end;
+        if (i < size)
+            i += t[i] == '\r' && i + 1 < size && t[i + 1] == '\n' ? 2 : 1;
+    }
+    /* LittleCMS refuses more than 0x7ffe fields itself; clamped so that the
+     * product (sets_total < 10^4 x 2^24 lines) stays far inside 64 bits. */
+    unsigned long long values = (most[0] < 0x8000 ? most[0] : 0x8000) * sets_total;
+    if (values > size / 2) {
+        char h[32];
+        return smp_fail(ld->err, SMP_E_FORMAT,
+                        "%s: the header promises %llu values (NUMBER_OF_FIELDS %llu x "
+                        "NUMBER_OF_SETS), more than a file of %s can hold", ld->name, values,
+                        most[0], smp_human_size(size, h));
+    }
+    return SMP_OK;
+}
+
 static smp_status load_cgats(loader *ld, const char *data, size_t size)
 {
     size_t inc = cgats_include_line(data, size);
@@ -1145,6 +1409,9 @@ static smp_status load_cgats(loader *ld, const char *data, size_t size)
         return smp_fail(ld->err, SMP_E_UNSUPPORTED,
                         "%s: line %zu: .INCLUDE of other files is not supported (paste their "
                         "contents in instead)", ld->name, inc);
+    smp_status counted = cgats_counts(ld, data, size);
+    if (counted != SMP_OK)
+        return counted;
     if (loader_context(ld) != 0)
         return smp_fail(ld->err, SMP_E_NOMEM, "%s: out of memory", ld->name);
     cmsHANDLE it8 = cmsIT8LoadFromMem(ld->ctx, data, (cmsUInt32Number)size);
@@ -1186,6 +1453,8 @@ static smp_status load_cgats(loader *ld, const char *data, size_t size)
     const char *notes = cmsIT8GetProperty(it8, "DESCRIPTOR");
     for (int row = 0; row < (int)sets && st == SMP_OK; row++)
         st = cgats_sample(ld, it8, row, id_col, name_col, lab, rgb, notes ? notes : "");
+    if (st == SMP_OK)
+        palette_check(ld);
 done:
     cmsIT8Free(it8);
     return st;

@@ -21,6 +21,43 @@
 #define SMP_PALETTE_MAX_LINE 4096
 #define SMP_PALETTE_MAX_BYTES ((size_t)16 * 1024 * 1024)
 
+/* Warnings (smp_palette_warning): a palette loads with them, they never
+ * refuse it. At most SMP_PALETTE_MAX_WARNINGS lines per file, then one
+ * line saying how many more there were: a 10,000-row spreadsheet pasted
+ * twice must not bury the photo's results under 10,000 lines.
+ *
+ * Repeated names. Two rows whose names are the same once spaces around
+ * them are trimmed and ASCII case is ignored ("Warm carbon", "warm
+ * CARBON "): the later row gets "<file>: line 7: \"warm CARBON\" is also
+ * on line 3; ...". Both rows stay in the palette and are ranked, each
+ * with its own code and line (they may be two makers' bottles of the same
+ * name); where a name refers to a shade (a derived row's base), the first
+ * row of that name is meant. Rows of different files are never compared:
+ * each match says which palette it came from.
+ *
+ * Colours no pigment can have, checked on every shade's Lab (hex and
+ * derived colours are sRGB by construction and always pass):
+ *  - no surface at all: a surface reflects between none and all of the
+ *    light falling on it, and the colour-matching functions are never
+ *    negative (CIE 15:2004), so its X, Y, Z under D50 lie between 0 and
+ *    the white's. Lab values past that (L 20 with b 40: Z below 0) are a
+ *    typing or export error. SURFACE_SLACK allows for rounding of values
+ *    typed with two decimals.
+ *  - too colourful: outside the sRGB gamut by more than
+ *    SMP_PALETTE_GAMUT_DE00 after clipping (linear sRGB clipped to 0..1 per
+ *    channel, then ΔE00 between the shade and the clipped colour). SMP
+ *    pigments are blacks, greys and browns, well inside sRGB; a hair colour
+ *    measured from an sRGB or untagged photo lies inside it too, so a shade
+ *    that far out could hardly rank better than "no good match". Clipping
+ *    over-estimates the distance to the gamut (the clipped colour is not
+ *    the nearest one inside), hence a margin rather than 0.
+ */
+#define SMP_PALETTE_MAX_WARNINGS 100
+#define SURFACE_SLACK 1e-3
+/* 3.5 ΔE00: the verdict scale's "no good match" boundary (shared/DESIGN.md,
+ * the print tolerance). */
+#define SMP_PALETTE_GAMUT_DE00 3.5
+
 /* Ranges of the per-shade model parameters: the same as the command line's
  * --veil (0..1) and --blue-shift (0..0.1), src/cli/main.c. */
 #define SMP_PALETTE_MAX_VEIL 1.0

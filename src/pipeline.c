@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "calibrate.h"
+#include "chart.h"
 #include "colour.h"
 #include "debug.h"
 #include "image.h"
@@ -533,7 +534,16 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
     if (info.fallback)
         WARN(r, "%s: colours taken as sRGB", info.fallback_reason);
 
-    if (opt->has_white_roi) {
+    int chart_doubt = 0;
+    if (opt->has_chart) {
+        /* The chart wins over a grey card: it fixes the camera's rendering
+         * as well as the white point (docs/chart.md). */
+        if (smp_chart_run(name, opt->chart, &scale, &lab, r, &chart_doubt, &err) != SMP_OK)
+            goto failed;
+        if (opt->has_white_roi)
+            WARN(r, "both a colour chart and a white patch were given: the chart was used, the "
+                    "white patch ignored");
+    } else if (opt->has_white_roi) {
         smp_rect c;
         const smp_rect *w = &opt->white_roi;
         if (smp_rect_fit(name, "white", *w, r->image.width, r->image.height, &c, &r->warnings,
@@ -607,6 +617,8 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
         goto failed;
     }
     r->confidence = smp_confidence(r, flags, info.fallback);
+    if (chart_doubt) /* a chart that fits poorly or looks misplaced: its warnings say why */
+        r->confidence = floor(r->confidence * 0.8 * 100.0 + 0.5) / 100.0;
     if (opt->report_path) {
         smp_error rerr;
         time_t when = opt->report_time > 0 ? (time_t)opt->report_time : time(NULL);

@@ -138,6 +138,39 @@ static void test_recursive(void **state)
         free(paths[i]);
 }
 
+/* -r recognises every format the library knows by content (TIFF, WebP,
+ * HEIC ...), not only JPEG and PNG: a damaged TIFF and WebP in a walked
+ * folder are reported as failed photos, never skipped as "not photos". */
+static void test_recursive_other_formats(void **state)
+{
+    (void)state;
+    char *top = make_dir("tree_formats");
+    char *tif = dir_path(top, "scan.tif"), *webp = dir_path(top, "chat.webp");
+    char *heic = dir_path(top, "phone.heic"), *txt = dir_path(top, "notes.txt");
+    static const unsigned char tiff_head[12] = {'I', 'I', 42, 0, 8, 0, 0, 0, 0, 0, 0, 0};
+    static const unsigned char webp_head[16] = {'R', 'I', 'F', 'F', 8, 0, 0, 0,
+                                                'W', 'E', 'B', 'P', 'V', 'P', '8', ' '};
+    static const unsigned char heic_head[24] = {0, 0, 0, 24, 'f', 't', 'y', 'p', 'h', 'e', 'i', 'c',
+                                                0, 0, 0, 0, 'm', 'i', 'f', '1', 'h', 'e', 'i', 'c'};
+    tu_write_file(tif, tiff_head, sizeof tiff_head);
+    tu_write_file(webp, webp_head, sizeof webp_head);
+    tu_write_file(heic, heic_head, sizeof heic_head);
+    tu_write_file(txt, "II is not a photo\n", 18);
+
+    char args[4096], *out, *err;
+    snprintf(args, sizeof args, "-r -f json '%s'", top);
+    assert_int_equal(tu_run_cli(args, &out, &err), 1);
+    assert_non_null(strstr(err, "3 photos: 0 ok, 3 failed, 1 skipped (not photos)"));
+    assert_non_null(strstr(err, "scan.tif: "));
+    assert_non_null(strstr(err, "chat.webp: "));
+    assert_non_null(strstr(err, "phone.heic: "));
+    free(out);
+    free(err);
+    char *paths[] = {top, tif, webp, heic, txt};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+        free(paths[i]);
+}
+
 /* --files-from: one path per line (a CR before the LF and empty lines are
  * forgiven), NUL-separated with -0, "-" for standard input; order kept. */
 static void test_files_from(void **state)
@@ -451,16 +484,74 @@ static void test_report_sheets(void **state)
         free(paths[i]);
 }
 
+/* Outputs never replace a photo (issue 7): a PNG sheet whose name is taken
+ * by one of the photos gets "-2"; --report naming the photo itself, and a
+ * --debug-masks folder where a mask would land on a photo, are refused
+ * before anything is analysed; the photos are byte-for-byte unchanged. */
+static void test_outputs_never_replace_a_photo(void **state)
+{
+    (void)state;
+    char *dir = make_dir("keep_photos");
+    char *a = dir_path(dir, "client.png"), *b = dir_path(dir, "client.jpg.png");
+    char *masked = dir_path(dir, "client.hair.png");
+    small_photo(a, 3);
+    small_photo(b, 4);
+    small_photo(masked, 5);
+    size_t na, nm;
+    char *before = tu_read_file(a, &na), *before_m = tu_read_file(masked, &nm);
+
+    /* the sheet of client.png, as PNG in its own folder: client-2.png */
+    char args[4096], *out, *err;
+    snprintf(args, sizeof args, "-q --report-format png --report '%s' '%s' '%s'", dir, a, b);
+    assert_int_equal(tu_run_cli(args, NULL, NULL), 0);
+    char *sheet = dir_path(dir, "client-2.png");
+    size_t n;
+    char *bytes = tu_read_file(sheet, &n);
+    assert_true(n > 1000 && memcmp(bytes, "\x89PNG", 4) == 0);
+    free(bytes);
+
+    /* --report naming the photo */
+    snprintf(args, sizeof args, "--report '%s' '%s'", a, a);
+    assert_int_equal(tu_run_cli(args, &out, &err), 2);
+    assert_non_null(strstr(err, "that is the photo itself"));
+    assert_string_equal(out, "");
+    free(out);
+    free(err);
+
+    /* --debug-masks where client.hair.png, a photo of the batch, would be
+     * the hair mask of client.png */
+    snprintf(args, sizeof args, "--debug-masks '%s' '%s' '%s'", dir, a, masked);
+    assert_int_equal(tu_run_cli(args, &out, &err), 2);
+    assert_non_null(strstr(err, "would replace one of the photos"));
+    assert_string_equal(out, "");
+    free(out);
+    free(err);
+
+    char *after = tu_read_file(a, &n);
+    assert_true(n == na && memcmp(after, before, n) == 0);
+    free(after);
+    after = tu_read_file(masked, &n);
+    assert_true(n == nm && memcmp(after, before_m, n) == 0);
+    free(after);
+    free(before);
+    free(before_m);
+    char *paths[] = {dir, a, b, masked, sheet};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+        free(paths[i]);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_recursive),
+        cmocka_unit_test(test_recursive_other_formats),
         cmocka_unit_test(test_files_from),
         cmocka_unit_test(test_hundred_with_ten_broken),
         cmocka_unit_test(test_interrupt),
         cmocka_unit_test(test_progress_only_on_a_terminal),
         cmocka_unit_test(test_report_sheets),
+        cmocka_unit_test(test_outputs_never_replace_a_photo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

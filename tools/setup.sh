@@ -22,11 +22,15 @@ esac
 # Build tools and the libraries smpmatch uses (README "Dependencies").
 packages=(build-essential cmake pkg-config
     libjpeg62-turbo-dev libpng-dev liblcms2-dev libjansson-dev libcmocka-dev
-    libcairo2-dev fonts-dejavu-core)
+    libcairo2-dev fonts-dejavu-core
+    libheif-dev libtiff-dev libwebp-dev) # HEIC (Debian's libheif1 has x265 + libde265), TIFF, WebP
 # The test suite also runs the GNU parallel recipe (tests/test_parallel.sh,
 # which skips without it).
 if [ "$mode" = test ]; then
     packages+=(parallel poppler-utils) # poppler-utils: pdftoppm, for the consult-sheet tests
+    # tools/checks.sh: ThreadSanitizer (gcc's), valgrind memcheck, and the
+    # libFuzzer targets (clang; python3 writes a broken test photo).
+    packages+=(valgrind clang python3)
 fi
 
 missing=()
@@ -61,4 +65,8 @@ else
     cd build-check
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --output-on-failure -j "$jobs"
+    cd ..
+    # ThreadSanitizer on a -j 2 batch, valgrind on command-line runs, and
+    # each fuzz target for SMP_FUZZ_SECONDS (default 30) over its corpus.
+    bash tools/checks.sh all "${SMP_FUZZ_SECONDS:-30}"
 fi

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "smpmatch.h"
+
 /* Deeper folder trees than this are not walked further: far past any
  * photo archive's layout, and it bounds the recursion. */
 #define MAX_DEPTH 64
@@ -35,21 +37,20 @@ static int push(input_list *l, const char *path, const char *error)
     return 0;
 }
 
-/* A photo by its first bytes: JPEG (FF D8 FF) or PNG (its 8-byte
- * signature, ISO/IEC 15948). A file that cannot be opened counts as a
- * photo, so that its error is reported rather than lost. */
+/* A photo by its first bytes, as the library recognises them
+ * (smp_photo_format: JPEG, PNG, HEIC/HEIF, AVIF, TIFF, WebP; a format not
+ * built in still counts, so that its message is reported rather than the
+ * file skipped). A file that cannot be opened counts as a photo too, so
+ * that its error is reported rather than lost. */
 static int looks_like_photo(const char *path)
 {
-    static const unsigned char png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    unsigned char head[8];
+    unsigned char head[SMP_PHOTO_HEAD];
     int fd = open(path, O_RDONLY | O_NONBLOCK);
     if (fd < 0)
         return 1;
     ssize_t got = read(fd, head, sizeof head);
     close(fd);
-    if (got >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF)
-        return 1;
-    return got == (ssize_t)sizeof head && memcmp(head, png, sizeof png) == 0;
+    return got > 0 && smp_photo_format(head, (size_t)got) != NULL;
 }
 
 static int by_name(const void *a, const void *b)

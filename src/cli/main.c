@@ -31,6 +31,15 @@
 #include <jpeglib.h>
 #include <lcms2.h>
 #include <png.h>
+#ifdef SMP_WITH_HEIF
+#include <libheif/heif.h>
+#endif
+#ifdef SMP_WITH_TIFF
+#include <tiffvers.h>
+#endif
+#ifdef SMP_WITH_WEBP
+#include <webp/decode.h>
+#endif
 
 #include "inputs.h"
 #include "smpmatch.h"
@@ -39,6 +48,11 @@
 #define MAX_JOBS 256 /* far past any core count a clinic PC has; bounds thread stacks */
 
 typedef enum out_format { FORMAT_TEXT = 0, FORMAT_JSON, FORMAT_CSV } out_format;
+
+typedef struct file_id {
+    dev_t dev;
+    ino_t ino;
+} file_id;
 
 typedef struct cli {
     smp_options opt;
@@ -55,6 +69,8 @@ typedef struct cli {
     const char *report;        /* --report PATH */
     const char *report_format; /* "pdf" or "png" */
     char **sheets;             /* per photo: the sheet's path, or NULL */
+    file_id *ids;              /* the photos' files, sorted (is_input_photo) */
+    size_t n_ids;
 } cli;
 
 /* Set by SIGINT/SIGTERM: take no new photo, finish the line being written,
@@ -84,7 +100,8 @@ static void print_help(void)
     fputs(
         "Usage: smpmatch [OPTIONS] PHOTO|FOLDER...\n"
         "Recommends scalp-micropigmentation pigment shades from consult photos\n"
-        "(JPEG or PNG): measures the hair and scalp colour (CIELAB D50) and ranks\n"
+        "(JPEG, PNG; HEIC, TIFF, WebP where built in: see --version): measures the\n"
+        "hair and scalp colour (CIELAB D50) and ranks\n"
         "the palette's shades by colour difference.\n"
         "\n"
         "Options:\n"
@@ -118,6 +135,9 @@ static void print_help(void)
         "      --hair-mask FILE    PNG mask, same size as the photo, non-zero = hair\n"
         "      --scalp-mask FILE   PNG mask for the bare scalp\n"
         "      --white-roi X,Y,W,H a neutral grey or white reference patch in the photo\n"
+        "      --chart X1,Y1,X2,Y2,X3,Y3,X4,Y4  the outer corners of a ColorChecker\n"
+        "                          Classic 24's patch grid in the photo, any order\n"
+        "                          (docs/chart.md); wins over --white-roi\n"
         "      --max-pixels N      refuse photos over N pixels (default 100000000)\n"
         "      --hair-colour WHICH dominant (default): match the shades against the\n"
         "                          largest group of hair colours (the dark hair in\n"
@@ -194,6 +214,32 @@ static void print_version(void)
     printf("libpng %s\n", PNG_LIBPNG_VER_STRING);
     printf("LittleCMS %d.%d\n", LCMS_VERSION / 1000, LCMS_VERSION / 10 % 100);
     printf("jansson %s\n", JANSSON_VERSION);
+    /* The photo formats built in (CMake SMP_WITH_HEIF/TIFF/WEBP); AVIF
+     * when the libheif found at run time has an AV1 decoder. */
+#ifdef SMP_WITH_HEIF
+    printf("libheif %s\n", heif_get_version());
+#endif
+#ifdef SMP_WITH_TIFF
+    printf("libtiff %d.%d.%d\n", TIFFLIB_MAJOR_VERSION, TIFFLIB_MINOR_VERSION,
+           TIFFLIB_MICRO_VERSION);
+#endif
+#ifdef SMP_WITH_WEBP
+    int webp = WebPGetDecoderVersion();
+    printf("libwebp %d.%d.%d\n", webp >> 16, webp >> 8 & 0xff, webp & 0xff);
+#endif
+    fputs("formats: jpeg png", stdout);
+#ifdef SMP_WITH_HEIF
+    fputs(" heic", stdout);
+    if (heif_have_decoder_for_format(heif_compression_AV1))
+        fputs(" avif", stdout);
+#endif
+#ifdef SMP_WITH_TIFF
+    fputs(" tiff", stdout);
+#endif
+#ifdef SMP_WITH_WEBP
+    fputs(" webp", stdout);
+#endif
+    fputs("\n", stdout);
 }
 
 /* ------------------------------------------------------------------ */
@@ -267,6 +313,26 @@ static int parse_roi(const char *opt_name, const char *arg, smp_rect *rois, size
     return 0;
 }
 
+/* --chart X1,Y1,..,X4,Y4: eight plain non-negative numbers (decimals
+ * allowed: corners picked in an image viewer may fall between pixels). */
+static int parse_chart(const char *arg, double out[8])
+{
+    const char *p = arg;
+    for (int i = 0; i < 8; i++) {
+        char *end;
+        if (*p < '0' || *p > '9')
+            break; /* no sign, no space */
+        out[i] = strtod(p, &end);
+        p = end;
+        if (i == 7 && !*p && out[i] <= 1e6)
+            return 0;
+        if (*p++ != ',' || out[i] > 1e6) /* 10^6 px: larger than any photo we accept */
+            break;
+    }
+    return usage_error("--chart wants the four corners X1,Y1,X2,Y2,X3,Y3,X4,Y4 in pixels, not \"%s\"",
+                       arg);
+}
+
 /* --debug-masks DIR: checked here, once, so that a mistyped folder is a
  * usage error before any photo rather than the same error on every photo. */
 static int set_debug_masks(cli *c, const char *dir)
@@ -291,6 +357,7 @@ enum {
     OPT_HAIR_MASK,
     OPT_SCALP_MASK,
     OPT_WHITE_ROI,
+    OPT_CHART,
     OPT_MAX_PIXELS,
     OPT_REPORT,
     OPT_REPORT_FORMAT,
@@ -318,6 +385,7 @@ static const struct option long_options[] = {
     {"hair-mask", required_argument, NULL, OPT_HAIR_MASK},
     {"scalp-mask", required_argument, NULL, OPT_SCALP_MASK},
     {"white-roi", required_argument, NULL, OPT_WHITE_ROI},
+    {"chart", required_argument, NULL, OPT_CHART},
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {"jobs", required_argument, NULL, 'j'},
     {"report", required_argument, NULL, OPT_REPORT},
@@ -393,6 +461,9 @@ static int apply_option(cli *c, int ch, char **argv)
             return usage_error("--white-roi wants X,Y,W,H in pixels (W and H above 0), not \"%s\"", optarg);
         c->opt.has_white_roi = 1;
         return 0;
+    case OPT_CHART:
+        c->opt.has_chart = 1;
+        return parse_chart(optarg, c->opt.chart);
     case OPT_HAIR_MASK:
         c->opt.hair_mask = optarg;
         return 0;
@@ -544,10 +615,74 @@ static int has_extension(const char *path, const char *ext)
     return n > e && strcasecmp(path + n - e, ext) == 0;
 }
 
+static int by_file_id(const void *pa, const void *pb)
+{
+    const file_id *a = pa, *b = pb;
+    if (a->dev != b->dev)
+        return a->dev < b->dev ? -1 : 1;
+    return (a->ino > b->ino) - (a->ino < b->ino);
+}
+
+/* The photos' device and inode numbers, sorted, so that an output path can
+ * be checked against every photo with one stat and a binary search (a batch
+ * of 100,000 photos stays fast). Returns 0, or 2 when memory runs out. */
+static int collect_ids(cli *c)
+{
+    c->ids = malloc((c->in.n ? c->in.n : 1) * sizeof *c->ids);
+    if (!c->ids)
+        return usage_error("out of memory");
+    for (size_t i = 0; i < c->in.n; i++) {
+        struct stat st;
+        if (stat(c->in.items[i].path, &st) == 0)
+            c->ids[c->n_ids++] = (file_id){st.st_dev, st.st_ino};
+    }
+    qsort(c->ids, c->n_ids, sizeof *c->ids, by_file_id);
+    return 0;
+}
+
+/* Is `path` one of the photos being analysed (the same file, by device and
+ * inode, whatever the spelling of the path)? Outputs never replace a photo:
+ * a sheet or a debug mask that would is renamed or refused. */
+static int is_input_photo(const cli *c, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return 0; /* does not exist yet: nothing to overwrite */
+    file_id key = {st.st_dev, st.st_ino};
+    return bsearch(&key, c->ids, c->n_ids, sizeof *c->ids, by_file_id) != NULL;
+}
+
+/* --debug-masks DIR: the masks are named after each photo (NAME.hair.png,
+ * NAME.scalp.png, NAME.overlay.png, src/debug.c); refuses, before anything
+ * is analysed, a folder where one of them is a photo of this batch. */
+static int check_masks(const cli *c)
+{
+    static const char *const suffix[] = {".hair.png", ".scalp.png", ".overlay.png"};
+    const char *dir = c->opt.debug_masks_dir;
+    if (!dir)
+        return 0;
+    for (size_t i = 0; i < c->in.n; i++) {
+        const char *base = strrchr(c->in.items[i].path, '/');
+        base = base ? base + 1 : c->in.items[i].path;
+        const char *dot = strrchr(base, '.');
+        int stem = (int)(dot && dot != base ? (size_t)(dot - base) : strlen(base));
+        for (size_t k = 0; k < sizeof suffix / sizeof *suffix; k++) {
+            char p[PATH_MAX];
+            int n = snprintf(p, sizeof p, "%s/%.*s%s", dir, stem, base, suffix[k]);
+            if (n > 0 && (size_t)n < sizeof p && is_input_photo(c, p))
+                return usage_error("--debug-masks %s: the mask %s would replace one of the photos; "
+                                   "choose another folder", dir, p);
+        }
+    }
+    return 0;
+}
+
 /* --report: one sheet per photo. PATH is a .pdf/.png file for a single
  * photo, or an existing folder: each sheet is named after its photo
  * (consult7.jpg -> consult7.pdf), "-2", "-3" ... added when two photos of
- * the batch share a name. Checked before any photo is analysed. */
+ * the batch share a name or when the name is taken by one of the photos
+ * (consult7.png's PNG sheet in its own folder: consult7-2.png). Checked
+ * before any photo is analysed. */
 static int plan_sheets(cli *c)
 {
     if (!c->report)
@@ -562,6 +697,9 @@ static int plan_sheets(cli *c)
         if (!has_extension(c->report, ".pdf") && !has_extension(c->report, ".png"))
             return usage_error("--report %s: the sheet's name must end in .pdf or .png (or give a "
                                "folder)", c->report);
+        if (is_input_photo(c, c->report))
+            return usage_error("--report %s: that is the photo itself; give the sheet another name",
+                               c->report);
     }
     c->sheets = calloc(c->in.n ? c->in.n : 1, sizeof *c->sheets);
     if (!c->sheets)
@@ -582,7 +720,7 @@ static int plan_sheets(cli *c)
                 size_t j = 0;
                 while (j < i && strcmp(c->sheets[j], p) != 0)
                     j++;
-                if (j == i)
+                if (j == i && !is_input_photo(c, p))
                     break;
             }
             c->sheets[i] = p;
@@ -623,6 +761,10 @@ static int parse_args(cli *c, int argc, char **argv)
     if (optind == argc && c->n_lists == 0)
         return usage_error("no photo given");
     int rc = collect_inputs(c, argc, argv);
+    if (rc == 0 && (c->report || c->opt.debug_masks_dir))
+        rc = collect_ids(c);
+    if (rc == 0)
+        rc = check_masks(c);
     return rc != 0 ? rc : plan_sheets(c);
 }
 
@@ -660,6 +802,10 @@ static int load_palette(const cli *c, smp_palette **out)
         smp_palette_free(pal);
         return 2;
     }
+    /* Once, before any photo: they are about the palette, not a photo.
+     * --quiet keeps stderr to the errors stdout does not carry. */
+    for (size_t i = 0; i < smp_palette_warning_count(pal) && !c->quiet; i++)
+        fprintf(stderr, PROG ": warning: %s\n", smp_palette_warning(pal, i));
     *out = pal;
     return 0;
 }
@@ -955,6 +1101,7 @@ static void free_cli(cli *c)
     for (size_t i = 0; c->sheets && i < c->in.n; i++)
         free(c->sheets[i]);
     free(c->sheets);
+    free(c->ids);
     free(c->palettes);
     free(c->lists);
     inputs_free(&c->in);

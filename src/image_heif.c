@@ -1,0 +1,219 @@
+/*
+ * image_heif.c: HEIC/HEIF (and AVIF) decoding with libheif (see image.h).
+ *
+ * In:  the bytes of a HEIF file (ISO/IEC 23008-12): the primary image,
+ *      HEVC-coded (HEIC, what iPhones save) or AV1-coded (AVIF) when
+ *      libheif has a decoder for it; 8 to 16 bits; its ICC profile ("colr"
+ *      box of type prof or rICC).
+ * Out: RGB pixels, 8 bits, or 16 bits (native endian, scaled to the full
+ *      0..65535 range) when the file has more than 8; reduced by the factor
+ *      of smp_plan_reduction with smp_rows (block averages of the decoded
+ *      values, as for PNG) after a full decode: libheif has no reduced
+ *      decode. An alpha plane is used as validity, as for PNG.
+ * Not: image sequences and bursts (the primary image only), depth maps,
+ *      thumbnails; nclx colour (a "colr" box of type nclx, which libheif's
+ *      own encoder writes) is not turned into a profile: the photo counts as
+ *      untagged (sRGB assumed, and the output says so). Mask decoding.
+ *
+ * Orientation. HEIF states rotation and mirroring in its own item
+ * properties (irot, imir: ISO/IEC 23008-12 6.5.10-6.5.12), and libheif
+ * applies them while decoding unless told to ignore them
+ * (heif_decoding_options.ignore_transformations, left at 0). The EXIF
+ * Orientation that phones also write into the Exif item describes the same
+ * turn, so applying it too would turn the photo twice: it is not read. The
+ * decoded pixels are already upright, img->orientation is 1, and the
+ * reduction grid is laid over them as displayed. (test_formats checks that
+ * an Exif item saying 6 leaves the pixels as they are.)
+ *
+ * Strictness. Outside strict mode libheif decodes a damaged or cut image
+ * "as best it can", filling in grey: a half-grey photo would give a
+ * confident, wrong hair colour, so decoding is strict.
+ *
+ * Threads and printing. A heif_context is per call; libheif registers its
+ * built-in codecs when the library loads, so heif_init/heif_deinit (a
+ * process-wide reference count whose last deinit unregisters the codecs
+ * under every other thread's feet) are not called. libheif and libde265
+ * report through return values, never on stderr.
+ */
+#include "image.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <libheif/heif.h>
+
+#include "util.h"
+
+static int host_is_little_endian(void)
+{
+    const uint16_t one = 1;
+    return *(const unsigned char *)&one == 1;
+}
+
+static smp_status heif_failed(const char *name, size_t size, struct heif_error e, smp_error *err)
+{
+    char buf[32];
+    if (e.code == heif_error_Memory_allocation_error)
+        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory decoding the HEIC photo", name);
+    if (e.subcode == heif_suberror_End_of_data)
+        return smp_fail(err, SMP_E_FORMAT, "%s: HEIC file truncated after %s", name,
+                        smp_human_size(size, buf));
+    if (e.code == heif_error_Unsupported_feature || e.code == heif_error_Unsupported_filetype)
+        return smp_fail(err, SMP_E_UNSUPPORTED, "%s: a HEIF file libheif cannot decode (%s)",
+                        name, e.message ? e.message : "unsupported feature");
+    return smp_fail(err, SMP_E_FORMAT, "%s: damaged HEIC file (%s)", name,
+                    e.message && *e.message ? e.message : "unreadable");
+}
+
+static smp_status read_icc(const char *name, const struct heif_image_handle *h,
+                           const smp_load_limits *limits, smp_image *img, smp_error *err)
+{
+    enum heif_color_profile_type type = heif_image_handle_get_color_profile_type(h);
+    if (type != heif_color_profile_type_prof && type != heif_color_profile_type_rICC)
+        return SMP_OK;
+    size_t len = heif_image_handle_get_raw_color_profile_size(h), max_icc = smp_max_icc_bytes(limits);
+    char b1[32], b2[32];
+    if (len == 0)
+        return SMP_OK;
+    if (len > max_icc)
+        return smp_fail(err, SMP_E_LIMIT, "%s: the embedded colour profile is %s, over the %s limit",
+                        name, smp_human_size(len, b1), smp_human_size(max_icc, b2));
+    img->icc = malloc(len);
+    if (!img->icc)
+        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory for the colour profile", name);
+    struct heif_error e = heif_image_handle_get_raw_color_profile(h, img->icc);
+    if (e.code != heif_error_Ok) {
+        free(img->icc);
+        img->icc = NULL;
+        img->icc_damaged = 1; /* colour.c warns and falls back to sRGB */
+        return SMP_OK;
+    }
+    img->icc_size = len;
+    return SMP_OK;
+}
+
+/* Samples of `bits` (9..16) in 16-bit words, scaled in place to 0..65535
+ * (v * 65535 / (2^bits - 1), rounded), as PNG and TIFF 16-bit samples are. */
+static void widen_row(uint16_t *row, size_t n, int bits)
+{
+    if (bits >= 16)
+        return;
+    uint32_t max = ((uint32_t)1 << bits) - 1;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t v = row[i] > max ? max : row[i];
+        row[i] = (uint16_t)((v * 65535u + max / 2) / max);
+    }
+}
+
+static smp_status heif_run(const char *name, const unsigned char *data, size_t size,
+                           struct heif_context *ctx, const smp_load_limits *limits, smp_image *img,
+                           smp_error *err)
+{
+    struct heif_image_handle *h = NULL;
+    struct heif_image *him = NULL;
+    struct heif_decoding_options *opts = NULL;
+    smp_status st = SMP_OK;
+    struct heif_error e = heif_context_read_from_memory_without_copy(ctx, data, size, NULL);
+    if (e.code == heif_error_Ok)
+        e = heif_context_get_primary_image_handle(ctx, &h);
+    if (e.code != heif_error_Ok)
+        return heif_failed(name, size, e, err);
+
+    /* The size as displayed (after irot), from the header: the limit is
+     * checked before anything is decoded. */
+    int w = heif_image_handle_get_width(h), hh = heif_image_handle_get_height(h);
+    size_t max_pixels = limits && limits->max_pixels ? limits->max_pixels : SMP_DEFAULT_MAX_PIXELS;
+    size_t n = 0;
+    char buf[32];
+    if (w <= 0 || hh <= 0)
+        st = smp_fail(err, SMP_E_FORMAT, "%s: damaged HEIC file (no image size)", name);
+    else if (smp_mul_size((size_t)w, (size_t)hh, &n) != 0 || n > max_pixels)
+        st = smp_fail(err, SMP_E_LIMIT, "%s: %d x %d pixels is over the %s limit", name, w, hh,
+                      smp_megapixels(max_pixels, buf));
+    if (st == SMP_OK)
+        st = read_icc(name, h, limits, img, err);
+    if (st != SMP_OK) {
+        heif_image_handle_release(h);
+        return st;
+    }
+
+    int alpha = heif_image_handle_has_alpha_channel(h);
+    int deep = heif_image_handle_get_luma_bits_per_pixel(h) > 8;
+    int le = host_is_little_endian();
+    enum heif_chroma chroma =
+        !deep ? (alpha ? heif_chroma_interleaved_RGBA : heif_chroma_interleaved_RGB)
+        : alpha ? (le ? heif_chroma_interleaved_RRGGBBAA_LE : heif_chroma_interleaved_RRGGBBAA_BE)
+                : (le ? heif_chroma_interleaved_RRGGBB_LE : heif_chroma_interleaved_RRGGBB_BE);
+    opts = heif_decoding_options_alloc();
+    if (!opts) {
+        heif_image_handle_release(h);
+        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory decoding the HEIC photo", name);
+    }
+    opts->ignore_transformations = 0; /* libheif turns the photo upright (see top) */
+    if (opts->version >= 3)
+        opts->strict_decoding = 1;
+    e = heif_decode_image(h, &him, heif_colorspace_RGB, chroma, opts);
+    heif_decoding_options_free(opts);
+    heif_image_handle_release(h);
+    if (e.code != heif_error_Ok)
+        return heif_failed(name, size, e, err);
+
+    int stride = 0;
+    const uint8_t *plane = heif_image_get_plane_readonly(him, heif_channel_interleaved, &stride);
+    int pw = heif_image_get_width(him, heif_channel_interleaved);
+    int ph = heif_image_get_height(him, heif_channel_interleaved);
+    int bits = heif_image_get_bits_per_pixel_range(him, heif_channel_interleaved);
+    size_t spp = alpha ? 4 : 3, bps = deep ? 2 : 1, row_bytes = (size_t)pw * spp * bps;
+    if (!plane || pw <= 0 || ph <= 0 || (size_t)pw * (size_t)ph > n || stride < 0 ||
+        (size_t)stride < row_bytes) {
+        heif_image_release(him);
+        return smp_fail(err, SMP_E_FORMAT, "%s: damaged HEIC file (unexpected decoded layout)",
+                        name);
+    }
+    smp_reduction plan = smp_plan_reduction(limits, 1, (size_t)pw, (size_t)ph);
+    smp_rows r;
+    st = smp_rows_start(&r, name, &plan, (size_t)pw, (size_t)ph, 3, spp, alpha, bps, err);
+    uint16_t *wide = NULL;
+    if (st == SMP_OK && deep && !(wide = malloc(row_bytes))) {
+        smp_rows_free(&r);
+        st = smp_fail(err, SMP_E_NOMEM, "%s: out of memory for a row of pixels", name);
+    }
+    if (st != SMP_OK) {
+        heif_image_release(him);
+        return st;
+    }
+    for (int y = 0; y < ph; y++) {
+        const uint8_t *row = plane + (size_t)y * (size_t)stride;
+        if (deep) {
+            memcpy(wide, row, row_bytes);
+            widen_row(wide, (size_t)pw * spp, bits);
+            row = (const uint8_t *)wide;
+        }
+        smp_rows_take(&r, row);
+    }
+    free(wide);
+    heif_image_release(him);
+    return smp_rows_finish(&r, name, 1, img, err);
+}
+
+smp_status smp_image_decode_heif(const char *name, const unsigned char *data, size_t size,
+                                 const smp_load_limits *limits, smp_image *img, smp_error *err)
+{
+    memset(img, 0, sizeof *img);
+    if (smp_image_sniff(data, size) == SMP_FORMAT_AVIF &&
+        !heif_have_decoder_for_format(heif_compression_AV1))
+        return smp_fail(err, SMP_E_UNSUPPORTED,
+                        "%s: an AVIF image, and this libheif has no AV1 decoder: export it as JPEG",
+                        name);
+    struct heif_context *ctx = heif_context_alloc();
+    if (!ctx)
+        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory starting the HEIC decoder", name);
+    smp_status st = heif_run(name, data, size, ctx, limits, img, err);
+    heif_context_free(ctx);
+    if (st != SMP_OK) {
+        smp_image_release(img);
+        return st;
+    }
+    img->format = smp_image_sniff(data, size);
+    return SMP_OK;
+}
