@@ -797,6 +797,49 @@ static int chart_warnings(smp_result *r, const smp_chart_fit_info *info)
     return doubt;
 }
 
+/* Half a patch pitch: our allowance for the ColorChecker Classic's black
+ * margin beyond its patch grid. The card is 11 x 8.5 in (X-Rite) and the
+ * 6 x 4 grid fills all of it but a narrow margin, widest above and below;
+ * half a pitch is our estimate of that margin, not a published figure. A
+ * wider surround (a chart in a holder) is not masked. */
+#define CARD_MARGIN 0.5
+
+/* Marks the chart card (the patch grid `c`, analysed pixels, widened by
+ * CARD_MARGIN patch pitches on every side) as not part of the subject
+ * (SMP_PX_TRANSPARENT), so that the automatic finder never takes its
+ * patches for skin or hair and a rectangle that overlaps it measures only
+ * what is outside it. The card is 6 x 4 pitches in an unknown orientation:
+ * the unit square of the grid is widened by CARD_MARGIN / 4 on both axes,
+ * the larger share. */
+static void mask_card(smp_lab_image *img, const double c[8])
+{
+    double q[8], area;
+    int order[4];
+    if (convex_order(c, q, order, &area) != 0)
+        return;
+    static const double unit[8] = {0, 0, 1, 0, 1, 1, 0, 1};
+    double h[9], hinv[9];
+    if (homography(unit, q, h) != 0 || mat3_inverse(h, hinv) != 0)
+        return;
+    const double m = CARD_MARGIN / ROWS;
+    double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
+    static const double box[8] = {-m, -m, 1 + m, -m, 1 + m, 1 + m, -m, 1 + m};
+    for (int i = 0; i < 4; i++) {
+        double x, y;
+        map_point(h, box[2 * i], box[2 * i + 1], &x, &y);
+        x0 = fmin(x0, x), y0 = fmin(y0, y), x1 = fmax(x1, x), y1 = fmax(y1, y);
+    }
+    int ya = (int)fmax(0, floor(y0)), yb = (int)fmin(img->height - 1, ceil(y1));
+    int xa = (int)fmax(0, floor(x0)), xb = (int)fmin(img->width - 1, ceil(x1));
+    for (int y = ya; y <= yb; y++)
+        for (int x = xa; x <= xb; x++) {
+            double u, v;
+            map_point(hinv, x + 0.5, y + 0.5, &u, &v);
+            if (u >= -m && u <= 1 + m && v >= -m && v <= 1 + m)
+                img->flags[(size_t)y * (size_t)img->width + (size_t)x] |= SMP_PX_TRANSPARENT;
+        }
+}
+
 smp_status smp_chart_run(const char *name, const double corners[8], const smp_scale *scale,
                          smp_lab_image *img, smp_result *r, int *doubt, smp_error *err)
 {
@@ -836,6 +879,7 @@ smp_status smp_chart_run(const char *name, const double corners[8], const smp_sc
                    : SMP_OK;
     }
     cal->method = "chart";
+    mask_card(img, c);
     cal->fit = info.rootpoly ? "root-polynomial" : "matrix";
     for (int i = 0; i < 4; i++) {
         cal->chart_corners[2 * i] = corners[2 * info.corners[i]];

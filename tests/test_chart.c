@@ -374,6 +374,68 @@ static void check_scene(int upside_down, const int perm[4], const char *file)
     free_scene(&sc);
 }
 
+/* Automatic hair and scalp with a chart in the frame: the card is masked
+ * out once it has calibrated the photo, so its skin-coloured and neutral
+ * patches are never measured as scalp or hair, and a rectangle over it
+ * measures only what lies outside it. */
+static void test_chart_automatic(void **state)
+{
+    (void)state;
+    static const int perm[4] = {0, 1, 2, 3};
+    scene sc;
+    make_scene(&sc, 0, 0);
+    const char *path = write_scene(&sc, "chart_auto.png");
+    smp_options opt;
+    smp_options_init(&opt);
+    set_chart(&sc, &opt, perm);
+    opt.debug_masks_dir = tu_tmpdir();
+    smp_result *r = analyse(path, &opt);
+    assert_int_equal(r->status, SMP_OK);
+    assert_string_equal(r->calibration.method, "chart");
+    assert_int_equal(r->hair.source, SMP_SOURCE_AUTO);
+    assert_int_equal(r->scalp.source, SMP_SOURCE_AUTO);
+    assert_int_equal(r->image.analysed_width, sc.w); /* masks in the scene's pixels */
+    double h = smp_de00(r->hair.lab, sc.hair), s = smp_de00(r->scalp.lab, sc.skin);
+    print_message("automatic with chart: hair ΔE00 %.2f, skin %.2f\n", h, s);
+    assert_true(h <= 1.5);
+    assert_true(s <= 1.5);
+    smp_result_free(r);
+
+    /* Neither mask has a pixel on the patch grid. */
+    static const char *const masks[] = {"chart_auto.hair.png", "chart_auto.scalp.png"};
+    for (int m = 0; m < 2; m++) {
+        tu_png png = tu_read_png(tu_path(masks[m]));
+        assert_int_equal(png.width, sc.w);
+        size_t on = 0;
+        for (double u = 0.05; u < 6; u += 0.1)
+            for (double v = 0.05; v < 4; v += 0.1) {
+                double x, y;
+                grid_to_px(&sc.g, u, v, &x, &y);
+                on += png.pixels[((size_t)y * (size_t)png.width + (size_t)x) * (size_t)png.channels] != 0;
+            }
+        assert_int_equal(on, 0);
+        free(png.pixels);
+    }
+
+    /* A scalp rectangle inside the patch grid measures nothing: the card is
+     * not skin. */
+    double x0 = 1e9, y0 = 1e9, x1 = -1e9, y1 = -1e9;
+    for (int k = 0; k < 4; k++) {
+        double x, y;
+        chart_corner(&sc.g, k, &x, &y);
+        x0 = fmin(x0, x), y0 = fmin(y0, y), x1 = fmax(x1, x), y1 = fmax(y1, y);
+    }
+    double cx = (x0 + x1) / 2, cy = (y0 + y1) / 2, half = sc.g.pitch;
+    base_options(&sc, &opt);
+    set_chart(&sc, &opt, perm);
+    opt.scalp_roi[0] = (smp_rect){(int)(cx - half), (int)(cy - half), (int)(2 * half), (int)(2 * half)};
+    r = analyse(path, &opt);
+    assert_int_equal(r->status, SMP_OK);
+    assert_int_equal(r->scalp.measured, 0);
+    smp_result_free(r);
+    free_scene(&sc);
+}
+
 static void test_chart_shuffled_corners(void **state)
 {
     (void)state;
@@ -537,6 +599,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reference_matches_data),
         cmocka_unit_test(test_chart_shuffled_corners),
+        cmocka_unit_test(test_chart_automatic),
         cmocka_unit_test(test_chart_upside_down),
         cmocka_unit_test(test_chart_clipped_patch),
         cmocka_unit_test(test_chart_bad_corners),
