@@ -22,17 +22,20 @@
  * untagged).
  *
  * The transform is LittleCMS, relative colorimetric, in a context created for
- * this call only, to float Lab, row by row, with LittleCMS's optimisation
- * off: its optimised 8-bit path (a tabulated transform) is off by up to
- * 0.41 ΔE00 on dark colours, exactly where hair is (measured against
- * tests/data/srgb_to_lab.csv; unoptimised: 0.004). Unoptimised costs about
- * 0.18 µs a pixel, so 8-bit RGB photos go through a cache of their
- * distinct colours (colour_cache below): exact, and a dozen times fewer
- * conversions.
+ * this call only (whose allocator refuses any one block over 64 MB,
+ * CMS_MAX_ALLOC: a profile claiming a huge table falls back like a damaged
+ * one, before the memory is taken), to float Lab, row by row, with
+ * LittleCMS's optimisation off: its optimised 8-bit path (a tabulated
+ * transform) is off by up to 0.41 ΔE00 on dark colours, exactly where hair
+ * is (measured against tests/data/srgb_to_lab.csv; unoptimised: 0.004).
+ * Unoptimised costs about 0.18 µs a pixel, so 8-bit RGB photos go through a
+ * cache of their distinct colours (colour_cache below): exact, and a dozen
+ * times fewer conversions.
  */
 #include "colour.h"
 
 #include <lcms2.h>
+#include <lcms2_plugin.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,9 +45,11 @@
 #include "util.h"
 
 /* LittleCMS reports errors through the context's log handler; we keep the
- * last message in the call's own buffer (the context's user data). */
+ * last message in the call's own buffer (the context's user data), and the
+ * largest allocation cms_malloc refused (0: none). */
 typedef struct cms_log {
     char message[160];
+    cmsUInt32Number refused;
 } cms_log;
 
 static void cms_log_handler(cmsContext ctx, cmsUInt32Number code, const char *text)
@@ -54,6 +59,64 @@ static void cms_log_handler(cmsContext ctx, cmsUInt32Number code, const char *te
     if (log && text)
         snprintf(log->message, sizeof log->message, "%s", text);
 }
+
+/* The most LittleCMS may allocate at once while it reads a photo's
+ * profile. A tiny profile can claim a huge table: a lut16 (ICC.1:2010
+ * 10.10) with 255 grid points on 3 inputs and 3 outputs asks for
+ * 3 x 255^3 x 2 bytes = 99.5 MB, and LittleCMS 2.14 allocates and zeroes
+ * that much (cmstypes.c, Type_LUT16_Read: _cmsCalloc of the whole CLUT)
+ * before it finds the data missing; its own cap is 512 MB an allocation
+ * (cmserr.c, MAX_MEMORY_FOR_ALLOC), and a memory plug-in replaces that
+ * check (cmserr.c: "no check is performed" with a plug-in). What a real
+ * profile needs: it is at most SMP_DEFAULT_MAX_ICC_BYTES (4 MB, image.h),
+ * read into one copy of 4 MB; LittleCMS keeps tables as 16-bit, so an
+ * 8-bit CLUT (lut8, mAB precision 1) doubles to 8 MB, a 16-bit or float
+ * one stays its size, and text tags become wchar_t, at most 4 bytes for
+ * each ASCII byte (Type_Text_Description_Read, cmsMLUsetASCII): 16 MB.
+ * 64 MB is four times that, and well under any claim that cannot be real.
+ * A caller who raises max_icc_bytes past 16 MB may see a genuine profile
+ * refused: it then falls back to sRGB with a warning, never fails. */
+#define CMS_MAX_ALLOC ((cmsUInt32Number)64 * 1000 * 1000)
+
+/* Remembers a refused size in the call's cms_log (the context's user
+ * data). The temporary context LittleCMS allocates through inside
+ * cmsCreateContext may have none (its blocks are small): hence the check. */
+static void *cms_refuse(cmsContext ctx, cmsUInt32Number size)
+{
+    cms_log *log = cmsGetContextUserData(ctx);
+    if (log && size > log->refused)
+        log->refused = size;
+    return NULL;
+}
+
+static void *cms_malloc(cmsContext ctx, cmsUInt32Number size)
+{
+    return size > CMS_MAX_ALLOC ? cms_refuse(ctx, size) : malloc(size);
+}
+
+static void *cms_realloc(cmsContext ctx, void *ptr, cmsUInt32Number size)
+{
+    return size > CMS_MAX_ALLOC ? cms_refuse(ctx, size) : realloc(ptr, size);
+}
+
+static void cms_free(cmsContext ctx, void *ptr)
+{
+    (void)ctx;
+    free(ptr);
+}
+
+/* The memory plug-in for the per-photo context. LittleCMS copies the three
+ * function pointers into the context, and its own calloc, zeroing malloc
+ * and dup (left NULL here) call cms_malloc (cmserr.c,
+ * _cmsInstallAllocFunctions). ExpectedVersion: per-context plug-ins came
+ * with cmsCreateContext in LittleCMS 2.6. */
+static const cmsPluginMemHandler cms_capped_memory = {
+    .base = {.Magic = cmsPluginMagicNumber, .ExpectedVersion = 2060,
+             .Type = cmsPluginMemHandlerSig, .Next = NULL},
+    .MallocPtr = cms_malloc,
+    .FreePtr = cms_free,
+    .ReallocPtr = cms_realloc,
+};
 
 /* sRGB's transfer function, IEC 61966-2-1: gamma 2.4, offset 0.055, linear
  * segment 1/12.92 below 0.04045 (LittleCMS parametric curve type 4). */
@@ -381,6 +444,18 @@ static void fall_back(smp_colour_info *info, int source, const char *why)
     info->assumed = 0;
 }
 
+/* Why LittleCMS built no transform from a profile: a table over
+ * CMS_MAX_ALLOC, or anything else it found wrong. */
+static const char *no_transform_words(const cms_log *log, char *buf, size_t len)
+{
+    if (!log->refused)
+        return "is damaged or incomplete (no conversion to Lab)";
+    char claim[32], cap[32];
+    snprintf(buf, len, "is damaged or too large (it asks for %s at once, over the %s allowed)",
+             smp_human_size(log->refused, claim), smp_human_size(CMS_MAX_ALLOC, cap));
+    return buf;
+}
+
 /* The input profile and its transform to float Lab: the file's own
  * description when it converts believably (probe_transform), else the
  * next source down, with info->fallback and the reason set. */
@@ -393,9 +468,12 @@ static smp_status open_transform(cmsContext ctx, const smp_image *img, cmsUInt32
         cmsHPROFILE in = choose_profile(ctx, img, info, from, &source);
         if (!in)
             return SMP_E_COLOUR;
+        cms_log *log = cmsGetContextUserData(ctx);
+        log->refused = 0;
         cmsHTRANSFORM xf = cmsCreateTransformTHR(ctx, in, fmt, lab, TYPE_Lab_FLT,
                                                  INTENT_RELATIVE_COLORIMETRIC, cmsFLAGS_NOOPTIMIZE);
-        const char *bad = xf ? probe_transform(xf, img) : "is damaged or incomplete (no conversion to Lab)";
+        char why[120];
+        const char *bad = xf ? probe_transform(xf, img) : no_transform_words(log, why, sizeof why);
         if (!bad || source == FROM_DEFAULT) {
             *source_out = source;
             *in_out = in;
@@ -461,8 +539,9 @@ smp_status smp_colour_to_lab(const char *name, const smp_image *img, smp_lab_ima
         smp_mul_size(npx, 3 * sizeof(float), &nfloat))
         return smp_fail(err, SMP_E_LIMIT, "%s: photo too large", name);
 
-    cms_log log = {""};
-    cmsContext ctx = cmsCreateContext(NULL, &log);
+    cms_log log = {"", 0};
+    cmsPluginMemHandler memory = cms_capped_memory; /* the API takes a non-const pointer */
+    cmsContext ctx = cmsCreateContext(&memory, &log);
     if (!ctx)
         return smp_fail(err, SMP_E_NOMEM, "%s: out of memory (colour management)", name);
     cmsSetLogErrorHandlerTHR(ctx, cms_log_handler);

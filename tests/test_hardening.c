@@ -2,17 +2,21 @@
  * test_hardening.c: issue 7 ("Hardening"), items 2 and 3 and the mixed
  * batch. Limits are checked before anything big is allocated (photos whose
  * header claims 3600 MP or 10000 MP, CGATS palettes whose header claims
- * millions of values); embedded profiles that are broken or nonsensical
- * fall back to sRGB with a warning and never put NaN in an output; palettes
- * warn about repeated names and colours no pigment can have; and a batch of
- * valid and broken photos gives exactly the valid results plus one clear
- * error per broken photo.
+ * millions of values); embedded profiles that are broken, nonsensical or
+ * claim a huge table fall back to sRGB with a warning and never put NaN in
+ * an output; palettes warn about repeated names and colours no pigment can
+ * have; and a batch of valid and broken photos gives exactly the valid
+ * results plus one clear error per broken photo.
  *
  * "Without allocating" is checked in a forked child whose RLIMIT_DATA
  * leaves 64 MB above what it already uses (private writable mappings count
  * against it, also the sanitizer allocator's large blocks): a decoder that
  * allocated for the claimed size first would get no memory there (or
  * AddressSanitizer would stop the child) instead of answering "too large".
+ * Where the library goes on after a refused allocation (a profile's table:
+ * colour.c caps LittleCMS's allocations and falls back to sRGB), a refusal
+ * by that limit would look like success; there the child runs unlimited
+ * and its peak resident memory is what is checked.
  */
 #define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS; before any header */
 #include "testutil.h"
@@ -125,17 +129,24 @@ static unsigned char *png_claiming(uint32_t w, uint32_t h, size_t *n)
 /* Limits before allocation                                            */
 /* ------------------------------------------------------------------ */
 
-static size_t vm_data_bytes(void)
+/* A "VmData:"-style line of /proc/self/status, in bytes; 0 if none. */
+static size_t status_bytes(const char *field)
 {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
-    size_t kb = 0;
+    size_t kb = 0, len = strlen(field);
     while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "VmData: %zu kB", &kb) == 1)
+        if (strncmp(line, field, len) == 0 && line[len] == ':' &&
+            sscanf(line + len + 1, "%zu kB", &kb) == 1)
             break;
     if (f)
         fclose(f);
     return kb * 1024;
+}
+
+static size_t vm_data_bytes(void)
+{
+    return status_bytes("VmData");
 }
 
 typedef int (*child_fn)(void);
@@ -455,6 +466,286 @@ static void test_png_degenerate_chrm(void **state)
     free(img.pixels);
 }
 
+/* ------------------------------------------------------------------ */
+/* A profile that claims a huge table                                  */
+/* ------------------------------------------------------------------ */
+
+static void put_be16(unsigned char *p, unsigned v)
+{
+    p[0] = (unsigned char)(v >> 8);
+    p[1] = (unsigned char)v;
+}
+
+static void put_xyz_d50(unsigned char *p)
+{
+    /* D50 as s15Fixed16 (ICC.1:2010 7.2.16): X 0.9642, Y 1.0, Z 0.8249. */
+    put_be32(p, 0xF6D6);
+    put_be32(p + 4, 0x10000);
+    put_be32(p + 8, 0xD32D);
+}
+
+/* An RGB display profile made byte by byte (ICC.1:2010 section 7: a
+ * 128-byte v2.1 header, the tag count, 12 bytes a tag): a media white
+ * point and an A2B0 that is a lut16 (10.10) on 3 inputs and 3 outputs
+ * with an identity matrix, 2-entry identity curves and `grid` points per
+ * input. grid 2: a whole, honest CLUT that maps RGB to a grey of L* =
+ * 100 (r + g + b) / 3 (v2 Lab encoding, L* 100 = 0xFF00, a* = b* = 0 at
+ * 0x8000). grid 255: the tag claims 255^3 x 3 16-bit entries, 99.5 MB, and
+ * the profile ends 64 bytes into them. Everything else is well formed
+ * (libpng takes it in an iCCP chunk), so only the claim is wrong. */
+static unsigned char *lut16_profile(int grid, size_t *n)
+{
+    enum { WTPT = 156, A2B0 = 176, HEAD = 52 + 3 * 2 * 2 }; /* lut16 up to its CLUT */
+    size_t tag = grid == 2 ? HEAD + 8 * 3 * 2 + 3 * 2 * 2 : HEAD + 64, size = A2B0 + tag;
+    unsigned char *p = calloc(1, size);
+    assert_non_null(p);
+    put_be32(p, (uint32_t)size);
+    put_be32(p + 8, 0x02100000);          /* version 2.1 */
+    memcpy(p + 12, "mntrRGB Lab ", 12); /* display class, RGB data, Lab PCS */
+    memcpy(p + 36, "acsp", 4);
+    put_xyz_d50(p + 68);                  /* the PCS illuminant */
+    put_be32(p + 128, 2);
+    memcpy(p + 132, "wtpt", 4);
+    put_be32(p + 136, WTPT);
+    put_be32(p + 140, 20);
+    memcpy(p + 144, "A2B0", 4);
+    put_be32(p + 148, A2B0);
+    put_be32(p + 152, (uint32_t)tag);
+    memcpy(p + WTPT, "XYZ ", 4);
+    put_xyz_d50(p + WTPT + 8);
+
+    unsigned char *l = p + A2B0;
+    memcpy(l, "mft2", 4);
+    l[8] = 3, l[9] = 3, l[10] = (unsigned char)grid;
+    for (int i = 0; i < 3; i++)
+        put_be32(l + 12 + 16 * i, 0x10000); /* e00, e11, e22 of the matrix */
+    put_be16(l + 48, 2);                    /* input table entries */
+    put_be16(l + 50, 2);                    /* output table entries */
+    for (int c = 0; c < 3; c++)
+        put_be16(l + 52 + 4 * c + 2, 0xFFFF); /* input curves 0, 65535 */
+    if (grid == 2) {
+        unsigned char *t = l + HEAD; /* nodes in r, g, b order, b fastest */
+        for (int i = 0; i < 8; i++, t += 6) {
+            put_be16(t, (unsigned)(0xFF00 * ((i >> 2) + (i >> 1 & 1) + (i & 1)) / 3));
+            put_be16(t + 2, 0x8000);
+            put_be16(t + 4, 0x8000);
+        }
+        for (int c = 0; c < 3; c++)
+            put_be16(t + 4 * c + 2, 0xFFFF); /* output curves */
+    }
+    *n = size;
+    return p;
+}
+
+/* The test photo (16 x 16, one colour) as JPEG and PNG, each with icc
+ * (when given) and without. */
+typedef struct tagged_pair {
+    const char *name;
+    unsigned char *tagged, *plain;
+    size_t tagged_n, plain_n;
+} tagged_pair;
+
+static void make_pairs(const unsigned char *icc, size_t icc_n, tagged_pair pair[2])
+{
+    pair[0].name = "big_clut.jpg";
+    pair[0].tagged = jpeg_with_icc(icc, icc_n, &pair[0].tagged_n);
+    pair[0].plain = jpeg_with_icc(NULL, 0, &pair[0].plain_n);
+    unsigned char *px = flat_rgb(16, 16, 120, 90, 70);
+    enc_png_opts o = {.bits = 8, .icc = icc, .icc_size = icc_n};
+    pair[1].name = "big_clut.png";
+    assert_int_equal(enc_png(NULL, &pair[1].tagged, &pair[1].tagged_n, px, 16, 16, ENC_PNG_RGB, &o), 0);
+    assert_int_equal(enc_png(NULL, &pair[1].plain, &pair[1].plain_n, px, 16, 16, ENC_PNG_RGB, NULL), 0);
+    free(px);
+}
+
+static void free_pairs(tagged_pair pair[2])
+{
+    for (int i = 0; i < 2; i++)
+        free(pair[i].tagged), free(pair[i].plain);
+}
+
+/* Converts data to Lab (16 x 16 x 3 floats into lab); 0 on success. No
+ * cmocka asserts: this runs in a forked child. */
+static int lab_of(const char *name, const unsigned char *data, size_t n, float *lab,
+                  smp_colour_info *info)
+{
+    smp_image img;
+    smp_lab_image li;
+    smp_error err;
+    if (smp_image_load_memory(name, data, n, NULL, &img, &err) != SMP_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        return -1;
+    }
+    int rc = -1;
+    if (smp_colour_to_lab(name, &img, &li, info, &err) != SMP_OK) {
+        fprintf(stderr, "%s\n", err.message);
+    } else if (li.width == 16 && li.height == 16) {
+        memcpy(lab, li.lab, 16 * 16 * 3 * sizeof *lab);
+        rc = 0;
+    }
+    smp_lab_image_release(&li);
+    smp_image_release(&img);
+    return rc;
+}
+
+#define HUGE_CLUT_WORDS "the embedded colour profile is damaged or too large (it asks for " \
+                        "99.5 MB at once, over the 64.0 MB allowed)"
+
+/* Each photo: the fallback, and pixel for pixel what the untagged photo
+ * gives. Returns 0 when both photos pass. */
+static int huge_clut_falls_back(void *arg)
+{
+    const tagged_pair *pair = arg;
+    float want[16 * 16 * 3], got[16 * 16 * 3];
+    for (int i = 0; i < 2; i++) {
+        smp_colour_info info;
+        if (lab_of(pair[i].name, pair[i].plain, pair[i].plain_n, want, &info) ||
+            lab_of(pair[i].name, pair[i].tagged, pair[i].tagged_n, got, &info))
+            return 1;
+        if (!info.fallback || info.assumed || strcmp(info.fallback_reason, HUGE_CLUT_WORDS) ||
+            memcmp(want, got, sizeof want)) {
+            fprintf(stderr, "%s: fallback %d, \"%s\"\n", pair[i].name, info.fallback,
+                    info.fallback_reason);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Runs fn(arg) in a child and returns its exit status: 3 when the child's
+ * peak resident memory (VmHWM, reset through /proc/self/clear_refs, Linux
+ * 4.0 on) grew by more than `budget` bytes meanwhile, 77 when the peak
+ * cannot be reset here, else fn's. An allocation that is made is also
+ * zeroed or filled, so it shows in the peak; one that is refused does not. */
+static int run_peak_measured(int (*fn)(void *), void *arg, size_t budget)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *f = fopen("/proc/self/clear_refs", "w");
+        if (!f || fputs("5", f) < 0 || fclose(f) != 0)
+            _exit(77);
+        size_t before = status_bytes("VmHWM");
+        if (!before || before > status_bytes("VmRSS") + ((size_t)1 << 20))
+            _exit(77); /* the reset did not take */
+        int rc = fn(arg);
+        size_t grew = status_bytes("VmHWM") - before;
+        printf("peak resident memory grew by %.1f MB\n", (double)grew / 1e6);
+        fflush(NULL);
+        _exit(grew > budget ? 3 : rc);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* A lut16 claiming 99.5 MB in a 304-byte profile, in a JPEG (APP2) and a
+ * PNG (iCCP): the photos are converted as sRGB with the reason said, and
+ * the table is never allocated: the child's peak memory grows by less
+ * than 16 MB (LittleCMS 2.14 alone would take, and zero, 99.5 MB). */
+static void test_huge_clut_never_allocated(void **state)
+{
+    (void)state;
+    size_t icc_n;
+    unsigned char *icc = lut16_profile(255, &icc_n);
+    assert_int_equal(icc_n, 304);
+    tagged_pair pair[2];
+    make_pairs(icc, icc_n, pair);
+    int rc = run_peak_measured(huge_clut_falls_back, pair, (size_t)16 << 20);
+    if (rc == 77)
+        assert_int_equal(huge_clut_falls_back(pair), 0); /* at least the fallback */
+    else
+        assert_int_equal(rc, 0);
+    free_pairs(pair);
+    free(icc);
+    if (rc == 77)
+        skip();
+}
+
+/* The same profile made honest (2 grid points, the whole table) is used
+ * as it is: the profile is well formed but for its claim. */
+static void test_honest_lut16_is_used(void **state)
+{
+    (void)state;
+    size_t icc_n;
+    unsigned char *icc = lut16_profile(2, &icc_n);
+    double lab[3];
+    smp_colour_info info;
+    converted(icc, icc_n, lab, &info);
+    assert_int_equal(info.fallback, 0);
+    assert_int_equal(info.assumed, 0);
+    /* A grey of L* = 100 (120 + 90 + 70) / (3 x 255) = 36.6; the curves
+     * and the CLUT are linear, so only 16-bit rounding and the JPEG's
+     * own error (quality 95, a flat colour) remain. */
+    assert_true(fabs(lab[0] - 100.0 * 280 / 765) < 0.5);
+    assert_true(fabs(lab[1]) < 0.1 && fabs(lab[2]) < 0.1);
+    free(icc);
+}
+
+/* A real consult photo with the claiming profile, through the whole
+ * pipeline and the CLI: analysed as sRGB with the same numbers as the
+ * untagged photo, one warning more, and on stderr a line naming the file. */
+static void test_huge_clut_through_pipeline(void **state)
+{
+    (void)state;
+    smp_image img;
+    smp_error err;
+    smp_load_limits full = {.analysis_size = 0};
+    assert_int_equal(smp_image_load_file(SMP_SOURCE_DIR "/samples/crown_dark_on_light.jpg", &full,
+                                         &img, &err), SMP_OK);
+    size_t icc_n, n[2];
+    unsigned char *icc = lut16_profile(255, &icc_n), *jpg[2] = {NULL, NULL};
+    enc_jpeg_opts o = {.quality = 92, .icc = icc, .icc_size = icc_n};
+    assert_int_equal(enc_jpeg(NULL, &jpg[0], &n[0], img.pixels, img.width, img.height, 3, &o), 0);
+    o.icc = NULL, o.icc_size = 0;
+    assert_int_equal(enc_jpeg(NULL, &jpg[1], &n[1], img.pixels, img.width, img.height, 3, &o), 0);
+    smp_image_release(&img);
+
+    smp_palette *pal = NULL;
+    assert_int_equal(smp_palette_new_default(&pal, &err), SMP_OK);
+    smp_options opt;
+    smp_options_init(&opt);
+    smp_result *r[2] = {NULL, NULL};
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(smp_analyse_memory("big_clut.jpg", jpg[i], n[i], pal, &opt, &r[i]), SMP_OK);
+    assert_true(r[0]->hair.measured && r[0]->scalp.measured);
+    assert_memory_equal(r[0]->hair.lab, r[1]->hair.lab, sizeof r[0]->hair.lab);
+    assert_memory_equal(r[0]->scalp.lab, r[1]->scalp.lab, sizeof r[0]->scalp.lab);
+    assert_true(r[0]->n_matches > 0 && r[0]->n_matches == r[1]->n_matches);
+    for (size_t i = 0; i < r[0]->n_matches; i++) {
+        assert_string_equal(r[0]->matches[i].name, r[1]->matches[i].name);
+        assert_true(r[0]->matches[i].delta_e == r[1]->matches[i].delta_e);
+    }
+    assert_int_equal(r[0]->image.icc_assumed, 0);
+    assert_int_equal(r[1]->image.icc_assumed, 1);
+    assert_int_equal(r[0]->n_warnings, r[1]->n_warnings + 1);
+    int said = 0;
+    for (size_t i = 0; i < r[0]->n_warnings; i++)
+        said += strcmp(r[0]->warnings[i], HUGE_CLUT_WORDS ": colours taken as sRGB") == 0;
+    assert_int_equal(said, 1);
+    smp_result_free(r[0]);
+    smp_result_free(r[1]);
+    smp_palette_free(pal);
+
+    const char *path = tu_path("big_clut.jpg");
+    tu_write_file(path, jpg[0], n[0]);
+    char args[512], *out = NULL, *errtext = NULL, want[1024];
+    snprintf(args, sizeof args, "-f json '%s'", path);
+    assert_int_equal(tu_run_cli(args, &out, &errtext), 0);
+    snprintf(want, sizeof want, "smpmatch: %s: warning: " HUGE_CLUT_WORDS ": colours taken as sRGB\n",
+             path);
+    if (!strstr(errtext, want))
+        fail_msg("no warning naming the file on stderr:\n%s", errtext);
+    assert_non_null(strstr(out, "\"status\":\"ok\""));
+    free(out);
+    free(errtext);
+    free(jpg[0]);
+    free(jpg[1]);
+    free(icc);
+}
+
 static int word_char(char c)
 {
     return c == '_' || ((c | 32) >= 'a' && (c | 32) <= 'z');
@@ -760,6 +1051,9 @@ int main(void)
         cmocka_unit_test(test_cgats_header_claims),
         cmocka_unit_test(test_bad_profiles_fall_back),
         cmocka_unit_test(test_png_degenerate_chrm),
+        cmocka_unit_test(test_huge_clut_never_allocated),
+        cmocka_unit_test(test_honest_lut16_is_used),
+        cmocka_unit_test(test_huge_clut_through_pipeline),
         cmocka_unit_test(test_fallback_through_the_cli),
         cmocka_unit_test(test_palette_warnings_csv),
         cmocka_unit_test(test_palette_warnings_cgats_and_cap),
