@@ -47,9 +47,10 @@ command -v clang >/dev/null || {
 }
 if [ ! -f "$build/CMakeCache.txt" ]; then
     # Static library: the fuzzer and the instrumented library in one binary.
+    mkdir -p "$build"
     CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMP_FUZZ=ON \
-        -DSMP_BUILD_TESTS=OFF -DBUILD_SHARED_LIBS=OFF >"$build.configure.log" 2>&1 || {
-        cat "$build.configure.log" >&2
+        -DSMP_BUILD_TESTS=OFF -DBUILD_SHARED_LIBS=OFF >"$build/configure.log" 2>&1 || {
+        cat "$build/configure.log" >&2
         exit 1
     }
 fi
