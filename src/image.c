@@ -150,9 +150,16 @@ smp_status smp_image_load_memory(const char *name, const void *data, size_t size
         return smp_image_decode_png(name, data, size, limits, img, err);
 #ifdef SMP_WITH_HEIF
     case SMP_FORMAT_HEIF:
-    case SMP_FORMAT_AVIF:
         return smp_image_decode_heif(name, data, size, limits, img, err);
 #endif
+    case SMP_FORMAT_AVIF:
+        /* Not read, although libheif could: on a damaged AVIF, Debian 12's
+         * AV1 decoder (dav1d, under libheif 1.15.1) prints to stderr and
+         * loses memory (found by tests/fuzz, tests/fuzz/README.md), and the
+         * library must do neither. Phones save HEIC or JPEG. */
+        return smp_fail(err, SMP_E_UNSUPPORTED,
+                        "%s: an AVIF image, which smpmatch does not read: save it as JPEG or HEIC",
+                        name);
 #ifdef SMP_WITH_TIFF
     case SMP_FORMAT_TIFF:
         return smp_image_decode_tiff(name, data, size, limits, img, err);

@@ -214,8 +214,7 @@ static void print_version(void)
     printf("libpng %s\n", PNG_LIBPNG_VER_STRING);
     printf("LittleCMS %d.%d\n", LCMS_VERSION / 1000, LCMS_VERSION / 10 % 100);
     printf("jansson %s\n", JANSSON_VERSION);
-    /* The photo formats built in (CMake SMP_WITH_HEIF/TIFF/WEBP); AVIF
-     * when the libheif found at run time has an AV1 decoder. */
+    /* The photo formats built in (CMake SMP_WITH_HEIF/TIFF/WEBP). */
 #ifdef SMP_WITH_HEIF
     printf("libheif %s\n", heif_get_version());
 #endif
@@ -230,8 +229,6 @@ static void print_version(void)
     fputs("formats: jpeg png", stdout);
 #ifdef SMP_WITH_HEIF
     fputs(" heic", stdout);
-    if (heif_have_decoder_for_format(heif_compression_AV1))
-        fputs(" avif", stdout);
 #endif
 #ifdef SMP_WITH_TIFF
     fputs(" tiff", stdout);
