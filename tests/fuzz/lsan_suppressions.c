@@ -7,7 +7,9 @@
  * dav1d refuses the data, so every damaged AVIF loses about 40 bytes inside
  * libheif, under heif_decode_image, after which smpmatch holds nothing
  * (src/image_heif.c releases every handle and image it is given; the
- * fuzzer found the first such file, see tests/fuzz/README.md). Only
+ * fuzzer found the first such file, see tests/fuzz/README.md). AVIF files
+ * are now refused (src/image.c), but a crafted file that calls itself HEIC
+ * while holding an AV1-coded image still reaches dav1d. Only
  * memory allocated inside libdav1d (which smpmatch reaches only through
  * libheif, for AVIF) is ignored: the leak's stack, unwound without frame
  * pointers in the system library, shows just libdav1d's frames, so a finer
