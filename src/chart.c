@@ -315,8 +315,11 @@ static smp_status sample_patch(const smp_lab_image *img, const basis *bs, const 
         x1 = fmax(x1, x);
         y1 = fmax(y1, y);
     }
-    int ix0 = (int)fmax(0, floor(x0)), iy0 = (int)fmax(0, floor(y0));
-    int ix1 = (int)fmin(img->width - 1, ceil(x1)), iy1 = (int)fmin(img->height - 1, ceil(y1));
+    /* Clamped to the image before the conversion to int. */
+    int ix0 = (int)fmin(img->width, fmax(0, floor(x0)));
+    int iy0 = (int)fmin(img->height, fmax(0, floor(y0)));
+    int ix1 = (int)fmax(-1, fmin(img->width - 1, ceil(x1)));
+    int iy1 = (int)fmax(-1, fmin(img->height - 1, ceil(y1)));
     memset(s, 0, sizeof *s);
     if (ix1 < ix0 || iy1 < iy0)
         return SMP_OK;
@@ -821,16 +824,29 @@ static void mask_card(smp_lab_image *img, const double c[8])
     double h[9], hinv[9];
     if (homography(unit, q, h) != 0 || mat3_inverse(h, hinv) != 0)
         return;
-    const double m = CARD_MARGIN / ROWS;
+    double m = CARD_MARGIN / ROWS;
+    /* Seen at a steep angle, the widened card can reach the grid's
+     * vanishing line (the projective divisor changes sign there): past it
+     * the mapping folds over and would mask a wedge of the photo far from
+     * the card. Then only the grid itself is masked. */
+    double wc = h[6] * 0.5 + h[7] * 0.5 + h[8];
+    for (int i = 0; i < 4; i++) {
+        double u = (i & 1) ? 1 + m : -m, v = (i & 2) ? 1 + m : -m;
+        if ((h[6] * u + h[7] * v + h[8]) * wc <= 0)
+            m = 0;
+    }
     double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
-    static const double box[8] = {-m, -m, 1 + m, -m, 1 + m, 1 + m, -m, 1 + m};
+    const double box[8] = {-m, -m, 1 + m, -m, 1 + m, 1 + m, -m, 1 + m};
     for (int i = 0; i < 4; i++) {
         double x, y;
         map_point(h, box[2 * i], box[2 * i + 1], &x, &y);
         x0 = fmin(x0, x), y0 = fmin(y0, y), x1 = fmax(x1, x), y1 = fmax(y1, y);
     }
-    int ya = (int)fmax(0, floor(y0)), yb = (int)fmin(img->height - 1, ceil(y1));
-    int xa = (int)fmax(0, floor(x0)), xb = (int)fmin(img->width - 1, ceil(x1));
+    /* Clamped to the image before the conversion to int. */
+    int ya = (int)fmin(img->height, fmax(0, floor(y0)));
+    int yb = (int)fmax(-1, fmin(img->height - 1, ceil(y1)));
+    int xa = (int)fmin(img->width, fmax(0, floor(x0)));
+    int xb = (int)fmax(-1, fmin(img->width - 1, ceil(x1)));
     for (int y = ya; y <= yb; y++)
         for (int x = xa; x <= xb; x++) {
             double u, v;
@@ -865,7 +881,16 @@ smp_status smp_chart_run(const char *name, const double corners[8], const smp_sc
          * image as it was. */
         *doubt = 1;
         cal->method = "none";
-        int bad = isfinite(info.mean_de)
+        /* No finite fit with enough patches read: their colours fit no
+         * camera's rendering in any orientation (a grey wall, noise), which
+         * is the same verdict without a figure. The unread count is of the
+         * first orientation's cells, which may differ from the others'. */
+        int unread = popcount(info.clipped);
+        int bad = !isfinite(info.mean_de) && SMP_CHART_PATCHES - unread >= MIN_PATCHES
+                      ? WARN(r, "the colour chart was not used: its patches match a ColorChecker "
+                                "Classic 24 in no orientation (no correction fits them); check "
+                                "the four corners, or that the chart is one")
+                  : isfinite(info.mean_de)
                       ? WARN(r, "the colour chart was not used: its patches match a ColorChecker "
                                 "Classic 24 in no orientation (best mean ΔE00 %.1f); check the "
                                 "four corners, or that the chart is one",
@@ -873,7 +898,7 @@ smp_status smp_chart_run(const char *name, const double corners[8], const smp_sc
                       : WARN(r, "the colour chart was not used: too few of its patches could be "
                                 "read (%d clipped or unreadable); check the four corners and the "
                                 "exposure",
-                             popcount(info.clipped));
+                             unread);
         return bad
                    ? smp_fail(err, SMP_E_NOMEM, "%s: out of memory", name)
                    : SMP_OK;

@@ -50,18 +50,48 @@ static int host_is_little_endian(void)
     return *(const unsigned char *)&one == 1;
 }
 
-static smp_status heif_failed(const char *name, size_t size, struct heif_error e, smp_error *err)
+/* Does a top-level box (ISO/IEC 14496-12 4.2: a 32-bit size, the type,
+ * a 64-bit size after it when the first is 1, 0 for "to the end") run past
+ * the end of the data? libheif reports a cut inside the "meta" box as "No
+ * 'meta' box", not as the end of the data. */
+static int boxes_cut_short(const unsigned char *p, size_t size)
+{
+    size_t at = 0;
+    while (size - at >= 8) {
+        uint64_t box = (uint64_t)p[at] << 24 | (uint64_t)p[at + 1] << 16 |
+                       (uint64_t)p[at + 2] << 8 | p[at + 3];
+        if (box == 1) {
+            if (size - at < 16)
+                return 1;
+            box = 0;
+            for (int i = 0; i < 8; i++)
+                box = box << 8 | p[at + 8 + i];
+        } else if (box == 0) {
+            return 0;
+        }
+        if (box < 8)
+            return 0; /* not a box: damage, not a cut */
+        if (box > size - at)
+            return 1;
+        at += (size_t)box;
+    }
+    return at < size; /* a box header cut in two */
+}
+
+/* `kind` is "HEIC" or "AVIF", as the technician knows the file. */
+static smp_status heif_failed(const char *name, const char *kind, const unsigned char *data,
+                              size_t size, struct heif_error e, smp_error *err)
 {
     char buf[32];
     if (e.code == heif_error_Memory_allocation_error)
-        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory decoding the HEIC photo", name);
-    if (e.subcode == heif_suberror_End_of_data)
-        return smp_fail(err, SMP_E_FORMAT, "%s: HEIC file truncated after %s", name,
+        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory decoding the %s photo", name, kind);
+    if (e.subcode == heif_suberror_End_of_data || boxes_cut_short(data, size))
+        return smp_fail(err, SMP_E_FORMAT, "%s: %s file truncated after %s", name, kind,
                         smp_human_size(size, buf));
     if (e.code == heif_error_Unsupported_feature || e.code == heif_error_Unsupported_filetype)
-        return smp_fail(err, SMP_E_UNSUPPORTED, "%s: a HEIF file libheif cannot decode (%s)",
-                        name, e.message ? e.message : "unsupported feature");
-    return smp_fail(err, SMP_E_FORMAT, "%s: damaged HEIC file (%s)", name,
+        return smp_fail(err, SMP_E_UNSUPPORTED, "%s: a %s file libheif cannot decode (%s)",
+                        name, kind, e.message ? e.message : "unsupported feature");
+    return smp_fail(err, SMP_E_FORMAT, "%s: damaged %s file (%s)", name, kind,
                     e.message && *e.message ? e.message : "unreadable");
 }
 
@@ -109,6 +139,7 @@ static smp_status heif_run(const char *name, const unsigned char *data, size_t s
                            struct heif_context *ctx, const smp_load_limits *limits, smp_image *img,
                            smp_error *err)
 {
+    const char *kind = smp_image_sniff(data, size) == SMP_FORMAT_AVIF ? "AVIF" : "HEIC";
     struct heif_image_handle *h = NULL;
     struct heif_image *him = NULL;
     struct heif_decoding_options *opts = NULL;
@@ -117,7 +148,7 @@ static smp_status heif_run(const char *name, const unsigned char *data, size_t s
     if (e.code == heif_error_Ok)
         e = heif_context_get_primary_image_handle(ctx, &h);
     if (e.code != heif_error_Ok)
-        return heif_failed(name, size, e, err);
+        return heif_failed(name, kind, data, size, e, err);
 
     /* The size as displayed (after irot), from the header: the limit is
      * checked before anything is decoded. */
@@ -126,7 +157,7 @@ static smp_status heif_run(const char *name, const unsigned char *data, size_t s
     size_t n = 0;
     char buf[32];
     if (w <= 0 || hh <= 0)
-        st = smp_fail(err, SMP_E_FORMAT, "%s: damaged HEIC file (no image size)", name);
+        st = smp_fail(err, SMP_E_FORMAT, "%s: damaged %s file (no image size)", name, kind);
     else if (smp_mul_size((size_t)w, (size_t)hh, &n) != 0 || n > max_pixels)
         st = smp_fail(err, SMP_E_LIMIT, "%s: %d x %d pixels is over the %s limit", name, w, hh,
                       smp_megapixels(max_pixels, buf));
@@ -147,7 +178,8 @@ static smp_status heif_run(const char *name, const unsigned char *data, size_t s
     opts = heif_decoding_options_alloc();
     if (!opts) {
         heif_image_handle_release(h);
-        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory decoding the HEIC photo", name);
+        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory decoding the %s photo", name,
+                        kind);
     }
     opts->ignore_transformations = 0; /* libheif turns the photo upright (see top) */
     if (opts->version >= 3)
@@ -156,7 +188,7 @@ static smp_status heif_run(const char *name, const unsigned char *data, size_t s
     heif_decoding_options_free(opts);
     heif_image_handle_release(h);
     if (e.code != heif_error_Ok)
-        return heif_failed(name, size, e, err);
+        return heif_failed(name, kind, data, size, e, err);
 
     int stride = 0;
     const uint8_t *plane = heif_image_get_plane_readonly(him, heif_channel_interleaved, &stride);
@@ -164,11 +196,13 @@ static smp_status heif_run(const char *name, const unsigned char *data, size_t s
     int ph = heif_image_get_height(him, heif_channel_interleaved);
     int bits = heif_image_get_bits_per_pixel_range(him, heif_channel_interleaved);
     size_t spp = alpha ? 4 : 3, bps = deep ? 2 : 1, row_bytes = (size_t)pw * spp * bps;
+    /* bits: 9..16 in the 16-bit words of a deep image (widen_row divides
+     * by 2^bits - 1). */
     if (!plane || pw <= 0 || ph <= 0 || (size_t)pw * (size_t)ph > n || stride < 0 ||
-        (size_t)stride < row_bytes) {
+        (size_t)stride < row_bytes || (deep && (bits < 9 || bits > 16))) {
         heif_image_release(him);
-        return smp_fail(err, SMP_E_FORMAT, "%s: damaged HEIC file (unexpected decoded layout)",
-                        name);
+        return smp_fail(err, SMP_E_FORMAT, "%s: damaged %s file (unexpected decoded layout)",
+                        name, kind);
     }
     smp_reduction plan = smp_plan_reduction(limits, 1, (size_t)pw, (size_t)ph);
     smp_rows r;

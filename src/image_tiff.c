@@ -43,6 +43,19 @@
 
 #include "util.h"
 
+/* Tile sides always accepted: 1024, the largest of the tile sizes common
+ * writers use (libvips 128, tiffcp and GDAL 256, some scanners 512 and
+ * 1024: our survey, not a standard). At 8 samples of 16 bits that is a
+ * 16 MiB tile at most, whatever the image's size. */
+#define MAX_TILE_SIDE 1024u
+
+/* Samples per pixel: RGB, alpha and up to 4 more channels (Photoshop's
+ * extra alpha channels), our own bound. The buffers of a strip or a row
+ * of tiles grow with it while the pixel limit does not see it: a file
+ * claiming 60,000 samples for 1000 x 1000 pixels would otherwise ask for
+ * 60 GB before reading one byte. */
+#define MAX_SAMPLES 8u
+
 typedef struct tiff_ctx {
     const char *name;
     const unsigned char *data;
@@ -189,6 +202,10 @@ static smp_status read_layout(tiff_ctx *c, TIFF *tif, tiff_layout *l, smp_error 
         return smp_fail(err, SMP_E_UNSUPPORTED,
                         "%s: a floating-point or signed TIFF cannot be analysed: save the photo "
                         "with 8 or 16 bits", c->name);
+    if (l->spp > MAX_SAMPLES)
+        return smp_fail(err, SMP_E_UNSUPPORTED,
+                        "%s: a TIFF with %u channels per pixel cannot be analysed: save the photo "
+                        "as plain RGB", c->name, (unsigned)l->spp);
     if (l->spp < l->cc)
         return smp_fail(err, SMP_E_FORMAT, "%s: damaged TIFF file (%u samples per pixel for %s)",
                         c->name, (unsigned)l->spp, l->cc == 3 ? "RGB" : "grey");
@@ -307,14 +324,19 @@ static smp_status read_tiles(tiff_ctx *c, TIFF *tif, const tiff_layout *l, smp_r
     uint32_t tw = 0, th = 0;
     TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
     TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
-    /* Tiles are multiples of 16 (TIFF 6.0 section 15); one much larger
-     * than the image is damage, and would only cost memory. */
-    if (tw == 0 || th == 0 || tw > l->width + 16 || th > l->height + 16)
+    /* Tiles are multiples of 16 (TIFF 6.0 section 15) chosen without
+     * regard to the image: tiffcp and GDAL write 256 x 256 tiles even for
+     * a 100 x 100 photo. A side up to MAX_TILE_SIDE is always taken; past
+     * that, a tile larger than the image is damage, and would only cost
+     * memory. */
+    if (tw == 0 || th == 0 || (tw > MAX_TILE_SIDE && tw > l->width + 16) ||
+        (th > MAX_TILE_SIDE && th > l->height + 16))
         return smp_fail(err, SMP_E_FORMAT, "%s: damaged TIFF file (tiles of %lu x %lu pixels)",
                         c->name, (unsigned long)tw, (unsigned long)th);
     size_t px = (size_t)l->spp * (l->bits / 8), row_bytes = (size_t)l->width * px;
-    size_t tile_bytes = (size_t)tw * th * px, band_bytes;
-    if (TIFFTileSize(tif) != (tmsize_t)tile_bytes || smp_mul_size(row_bytes, th, &band_bytes) != 0)
+    size_t tile_px, tile_bytes, band_bytes;
+    if (smp_mul_size(tw, th, &tile_px) != 0 || smp_mul_size(tile_px, px, &tile_bytes) != 0 ||
+        TIFFTileSize(tif) != (tmsize_t)tile_bytes || smp_mul_size(row_bytes, th, &band_bytes) != 0)
         return damaged(c, err);
     unsigned char *tile = malloc(tile_bytes), *band = malloc(band_bytes);
     smp_status st = SMP_OK;

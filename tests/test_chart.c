@@ -546,6 +546,35 @@ static void test_chart_not_there(void **state)
     free_scene(&sc);
 }
 
+/* Corners on a plain grey wall: every patch reads (none is clipped) but no
+ * correction fits them. The warning must say that no orientation fits,
+ * not that too few patches could be read ("0 clipped or unreadable" was
+ * printed before). */
+static void test_chart_on_plain_grey(void **state)
+{
+    (void)state;
+    enum { W = 600, H = 400 };
+    unsigned char *rgb = malloc((size_t)W * H * 3);
+    assert_non_null(rgb);
+    memset(rgb, 128, (size_t)W * H * 3);
+    const char *path = tu_path("chart_grey.png");
+    enc_png_opts o = {.bits = 8};
+    assert_int_equal(enc_png(path, NULL, NULL, rgb, W, H, ENC_PNG_RGB, &o), 0);
+    free(rgb);
+    smp_options opt;
+    smp_options_init(&opt);
+    opt.has_chart = 1;
+    static const double corners[8] = {100, 100, 500, 100, 500, 300, 100, 300};
+    memcpy(opt.chart, corners, sizeof opt.chart);
+    smp_result *r = analyse(path, &opt);
+    assert_int_equal(r->status, SMP_OK);
+    print_message("grey wall: %s\n", r->n_warnings ? r->warnings[0] : "");
+    assert_string_equal(r->calibration.method, "none");
+    assert_true(has_warning(r, "match a ColorChecker Classic 24 in no orientation"));
+    assert_false(has_warning(r, "could be read"));
+    smp_result_free(r);
+}
+
 /* One CLI run: --chart parsed, the calibration in the JSON. */
 static void test_chart_cli(void **state)
 {
@@ -604,6 +633,7 @@ int main(void)
         cmocka_unit_test(test_chart_clipped_patch),
         cmocka_unit_test(test_chart_bad_corners),
         cmocka_unit_test(test_chart_not_there),
+        cmocka_unit_test(test_chart_on_plain_grey),
         cmocka_unit_test(test_chart_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
