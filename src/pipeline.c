@@ -172,6 +172,8 @@ double smp_confidence(const smp_result *r, int flags, int colour_fallback)
         c *= 0.9;
     if (colour_fallback)
         c *= 0.8;
+    if (flags & SMP_FLAG_CHART)
+        c *= 0.8; /* the chart's warnings say why */
     return floor(c * 100.0 + 0.5) / 100.0;
 }
 
@@ -616,9 +618,9 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
         smp_fail(&err, st, "%s: out of memory while matching", name);
         goto failed;
     }
+    if (chart_doubt)
+        flags |= SMP_FLAG_CHART;
     r->confidence = smp_confidence(r, flags, info.fallback);
-    if (chart_doubt) /* a chart that fits poorly or looks misplaced: its warnings say why */
-        r->confidence = floor(r->confidence * 0.8 * 100.0 + 0.5) / 100.0;
     if (opt->report_path) {
         smp_error rerr;
         time_t when = opt->report_time > 0 ? (time_t)opt->report_time : time(NULL);

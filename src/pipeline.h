@@ -23,7 +23,8 @@ enum {
     SMP_FLAG_CAST = 16,
     SMP_FLAG_FEW = 32,
     SMP_FLAG_SPREAD = 64,
-    SMP_FLAG_OTHER_SKIN = 128 /* an area measured against skin borrowed from the photo */
+    SMP_FLAG_OTHER_SKIN = 128, /* an area measured against skin borrowed from the photo */
+    SMP_FLAG_CHART = 256       /* a colour chart that fits poorly or looks misplaced */
 };
 
 /* How far to trust a result's figures, 0..1 in steps of 0.01: a product of
