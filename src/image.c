@@ -438,7 +438,7 @@ static size_t rows_extent(size_t i, int f, int off, size_t n)
     return (end < n ? end : n) - start;
 }
 
-static unsigned rows_sample(const unsigned char *p, size_t bps)
+unsigned smp_sample_get(const unsigned char *p, size_t bps)
 {
     if (bps == 1)
         return *p;
@@ -447,7 +447,7 @@ static unsigned rows_sample(const unsigned char *p, size_t bps)
     return v;
 }
 
-static void rows_put(unsigned char *p, size_t bps, unsigned v)
+void smp_sample_put(unsigned char *p, size_t bps, unsigned v)
 {
     if (bps == 1) {
         *p = (unsigned char)v;
@@ -499,7 +499,7 @@ static void rows_finish_block_row(smp_rows *r, size_t by)
         size_t i = by * r->plan.width + bx;
         int keep = 2 * (size_t)counted >= n;
         for (int ch = 0; ch < r->cc; ch++)
-            rows_put(r->pixels + i * px + (size_t)ch * r->bps, r->bps,
+            smp_sample_put(r->pixels + i * px + (size_t)ch * r->bps, r->bps,
                      counted ? (a[ch] + counted / 2) / counted : 0);
         r->valid[i] = (unsigned char)keep;
         r->transparent += !keep;
@@ -517,18 +517,18 @@ void smp_rows_take(smp_rows *r, const unsigned char *row)
         unsigned char *out = r->pixels + y * r->width * px, *valid = r->valid + y * r->width;
         for (size_t x = 0; x < r->width; x++, row += in_px, out += px) {
             memcpy(out, row, px);
-            valid[x] = !r->has_alpha || rows_sample(row + alpha_at, r->bps) != 0;
+            valid[x] = !r->has_alpha || smp_sample_get(row + alpha_at, r->bps) != 0;
             r->transparent += !valid[x];
         }
         return;
     }
     size_t stride = (size_t)r->cc + 1;
     for (size_t x = 0; x < r->width; x++, row += in_px) {
-        if (r->has_alpha && rows_sample(row + alpha_at, r->bps) == 0)
+        if (r->has_alpha && smp_sample_get(row + alpha_at, r->bps) == 0)
             continue;
         uint32_t *a = r->acc + ((x + (size_t)r->plan.off_x) >> r->shift) * stride;
         for (int ch = 0; ch < r->cc; ch++)
-            a[ch] += rows_sample(row + (size_t)ch * r->bps, r->bps);
+            a[ch] += smp_sample_get(row + (size_t)ch * r->bps, r->bps);
         a[r->cc]++;
     }
     size_t next = y + 1 + (size_t)r->plan.off_y;

@@ -210,6 +210,11 @@ typedef struct smp_rows {
     size_t transparent;
 } smp_rows;
 
+/* One sample of 1 or 2 bytes (bps) in host order, as libpng, libtiff and
+ * the reducers keep 16-bit rows: read and written without alignment. */
+unsigned smp_sample_get(const unsigned char *p, size_t bps);
+void smp_sample_put(unsigned char *p, size_t bps, unsigned v);
+
 /* Allocates the output (and the sums) for a photo stored width x height;
  * *r owns them until smp_rows_finish or smp_rows_free. */
 smp_status smp_rows_start(smp_rows *r, const char *name, const smp_reduction *plan, size_t width,

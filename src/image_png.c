@@ -232,31 +232,13 @@ static smp_status reducer_alloc(png_ctx *c, int interlaced, smp_error *err)
     return SMP_OK;
 }
 
-static unsigned sample_at(const unsigned char *p, size_t bps)
-{
-    if (bps == 1)
-        return *p;
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return v;
-}
-
-static void put_sample(unsigned char *p, size_t bps, unsigned v)
-{
-    if (bps == 1) {
-        *p = (unsigned char)v;
-    } else {
-        uint16_t s = (uint16_t)v;
-        memcpy(p, &s, 2);
-    }
-}
 
 /* Whether a decoded pixel counts: not transparent, and in mask mode also
  * some colour sample non-zero. */
 static int pixel_counts(const png_reducer *r, const unsigned char *p)
 {
     size_t px = (size_t)r->cc * r->bps;
-    if (r->has_alpha && sample_at(p + px, r->bps) == 0)
+    if (r->has_alpha && smp_sample_get(p + px, r->bps) == 0)
         return 0;
     if (!r->mask)
         return 1;
@@ -300,7 +282,7 @@ static void add_pixels(png_reducer *r, size_t y, size_t x0, size_t dx, size_t n,
         uint32_t *a = acc_row + ((x + (size_t)r->plan.off_x) >> r->shift) * stride;
         if (!r->mask)
             for (int ch = 0; ch < r->cc; ch++)
-                a[ch] += sample_at(p + (size_t)ch * r->bps, r->bps);
+                a[ch] += smp_sample_get(p + (size_t)ch * r->bps, r->bps);
         a[r->cc]++;
     }
 }
@@ -332,7 +314,7 @@ static void finish_block_row(png_reducer *r, size_t by)
         } else {
             unsigned char *out = r->pixels + i * px;
             for (int ch = 0; ch < r->cc; ch++)
-                put_sample(out + (size_t)ch * r->bps, r->bps,
+                smp_sample_put(out + (size_t)ch * r->bps, r->bps,
                            counted ? (a[ch] + counted / 2) / counted : 0);
             r->valid[i] = (unsigned char)keep;
             r->transparent += !keep;
