@@ -100,9 +100,9 @@ static void print_help(void)
     fputs(
         "Usage: smpmatch [OPTIONS] PHOTO|FOLDER...\n"
         "Recommends scalp-micropigmentation pigment shades from consult photos\n"
-        "(JPEG, PNG; HEIC, TIFF, WebP where built in: see --version): measures the\n"
-        "hair and scalp colour (CIELAB D50) and ranks\n"
-        "the palette's shades by colour difference.\n"
+        "(JPEG, PNG; HEIC, TIFF, WebP where built in: see --version): measures\n"
+        "the hair and scalp colour (CIELAB D50) and ranks the palette's shades by\n"
+        "colour difference.\n"
         "\n"
         "Options:\n"
         "  -p, --palette FILE      palette file (CSV or CGATS/IT8); the first -p\n"
