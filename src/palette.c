@@ -1344,11 +1344,44 @@ static smp_status cgats_sample(loader *ld, cmsHANDLE it8, int row, const int id_
  * start with them (LittleCMS takes the value as a whole number; any other
  * spelling is refused here), and the claim is refused when the file could
  * not hold that many values: each needs a character and a separator. */
+/* Does the line [a, end) start with the keyword `key` (then a blank or its
+ * end)? */
+static int cgats_keyword(const char *t, size_t a, size_t end, const char *key)
+{
+    size_t kl = strlen(key);
+    return end - a >= kl && strncasecmp(t + a, key, kl) == 0 && (end - a == kl || cgats_blank(t[a + kl]));
+}
+
+/* A table (up to END_DATA) that gives NUMBER_OF_FIELDS or its
+ * BEGIN_DATA_FORMAT twice is refused: LittleCMS 2.14 keeps the first
+ * format's room and then reads as many names as the second count says,
+ * past its end (found by tests/fuzz, regressions/palette_cgats). `seen`
+ * holds the line of the first of each in the table, 0 when none. */
+static smp_status cgats_repeat(loader *ld, const char *t, size_t a, size_t end, size_t line,
+                               size_t seen[2])
+{
+    static const char *const once[2] = {"NUMBER_OF_FIELDS", "BEGIN_DATA_FORMAT"};
+    if (cgats_keyword(t, a, end, "END_DATA")) {
+        seen[0] = seen[1] = 0;
+        return SMP_OK;
+    }
+    for (int k = 0; k < 2; k++) {
+        if (!cgats_keyword(t, a, end, once[k]))
+            continue;
+        if (seen[k])
+            return smp_fail(ld->err, SMP_E_FORMAT,
+                            "%s: line %zu: %s is given a second time (first on line %zu)", ld->name,
+                            line, once[k], seen[k]);
+        seen[k] = line;
+    }
+    return SMP_OK;
+}
+
 static smp_status cgats_counts(loader *ld, const char *t, size_t size)
 {
     static const char *const key[2] = {"NUMBER_OF_FIELDS", "NUMBER_OF_SETS"};
     unsigned long long most[2] = {0, 0}, sets_total = 0;
-    size_t line = 1;
+    size_t line = 1, seen[2] = {0, 0};
     for (size_t i = 0; i < size; line++) {
         size_t end = i;
         while (end < size && !cgats_eol(t[end]))
@@ -1356,6 +1389,9 @@ static smp_status cgats_counts(loader *ld, const char *t, size_t size)
         size_t a = i;
         while (a < end && cgats_blank(t[a]))
             a++;
+        smp_status twice = cgats_repeat(ld, t, a, end, line, seen);
+        if (twice != SMP_OK)
+            return twice;
         for (int k = 0; k < 2; k++) {
             size_t kl = strlen(key[k]);
             if (end - a <= kl || strncasecmp(t + a, key[k], kl) != 0 || !cgats_blank(t[a + kl]))

@@ -734,6 +734,36 @@ static void test_derived_monotonic(void **state)
     smp_palette_free(p);
 }
 
+/* A table that gives its field count or its data format twice is refused
+ * before LittleCMS reads it (2.14 reads past the first format's room: the
+ * fuzz target found it); a table that gives each once still loads. */
+static void test_cgats_repeated_header(void **state)
+{
+    (void)state;
+    const char *twice = "CGATS.17\n"
+                        "NUMBER_OF_FIELDS 3\n"
+                        "BEGIN_DATA_FORMAT\nSAMPLE_ID LAB_L LAB_A\nEND_DATA_FORMAT\n"
+                        "NUMBER_OF_FIELDS 5\n"
+                        "BEGIN_DATA_FORMAT\nSAMPLE_ID SAMPLE_NAME LAB_L LAB_A LAB_B\nEND_DATA_FORMAT\n"
+                        "NUMBER_OF_SETS 1\nBEGIN_DATA\n1 \"Black\" 20 0 0\nEND_DATA\n";
+    expect_fail("twice.it8", twice, strlen(twice), SMP_E_FORMAT,
+                "twice.it8: line 6: NUMBER_OF_FIELDS is given a second time (first on line 2)", NULL);
+    const char *format_twice = "CGATS.17\n"
+                               "NUMBER_OF_FIELDS 5\n"
+                               "BEGIN_DATA_FORMAT\nSAMPLE_ID SAMPLE_NAME LAB_L LAB_A LAB_B\nEND_DATA_FORMAT\n"
+                               "BEGIN_DATA_FORMAT\nSAMPLE_ID SAMPLE_NAME LAB_L LAB_A LAB_B\nEND_DATA_FORMAT\n"
+                               "NUMBER_OF_SETS 1\nBEGIN_DATA\n1 \"Black\" 20 0 0\nEND_DATA\n";
+    expect_fail("format.it8", format_twice, strlen(format_twice), SMP_E_FORMAT,
+                "format.it8: line 6: BEGIN_DATA_FORMAT is given a second time (first on line 3)", NULL);
+    const char *one = "CGATS.17\n"
+                      "NUMBER_OF_FIELDS 5\n"
+                      "BEGIN_DATA_FORMAT\nSAMPLE_ID SAMPLE_NAME LAB_L LAB_A LAB_B\nEND_DATA_FORMAT\n"
+                      "NUMBER_OF_SETS 1\nBEGIN_DATA\n1 \"Black\" 20 0 0\nEND_DATA\n";
+    smp_palette *p = load_ok("one.it8", one);
+    assert_int_equal(smp_palette_size(p), 1);
+    smp_palette_free(p);
+}
+
 static void test_derived_errors(void **state)
 {
     (void)state;
@@ -916,6 +946,7 @@ int main(void)
         cmocka_unit_test(test_derived_order_chain_and_notes),
         cmocka_unit_test(test_derived_monotonic),
         cmocka_unit_test(test_derived_errors),
+        cmocka_unit_test(test_cgats_repeated_header),
         cmocka_unit_test(test_derived_limits),
         cmocka_unit_test(test_default_diluent_and_derived),
     };
