@@ -67,6 +67,11 @@ fuzz_one() {
     mkdir -p "$work/corpus" "$work/artifacts" "$work/logs"
     local args=(-max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1
         -artifact_prefix="$work/artifacts/")
+    # SMP_FUZZ_SEED: a fixed seed (tools/checks.sh uses 1, so that CI
+    # mutates the same way every time); unset, libFuzzer picks one.
+    if [ -n "${SMP_FUZZ_SEED:-}" ]; then
+        args+=(-seed="$SMP_FUZZ_SEED")
+    fi
     if [ "$jobs" -gt 1 ]; then
         args+=(-jobs="$jobs" -workers="$jobs")
     fi
