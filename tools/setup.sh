@@ -29,8 +29,10 @@ packages=(build-essential cmake pkg-config
 if [ "$mode" = test ]; then
     packages+=(parallel poppler-utils) # poppler-utils: pdftoppm, for the consult-sheet tests
     # tools/checks.sh: ThreadSanitizer (gcc's), valgrind memcheck, and the
-    # libFuzzer targets (clang; python3 writes a broken test photo).
-    packages+=(valgrind clang python3)
+    # libFuzzer targets (clang; python3 writes a broken test photo). Debian
+    # 12's clang (14) only recommends its sanitizer and libFuzzer runtimes,
+    # libclang-rt-14-dev, which --no-install-recommends leaves out.
+    packages+=(valgrind clang libclang-rt-14-dev python3)
 fi
 
 missing=()
