@@ -116,23 +116,17 @@ const char *smp_image_formats_built_in(void)
     return "JPEG, PNG" SMP_LIST_HEIF SMP_LIST_TIFF SMP_LIST_WEBP;
 }
 
-/* A hint for the formats a technician is most likely to hand us by mistake:
- * iPhones save HEIC by default (ISO/IEC 23008-12 "ftyp" box with a heic/mif1
- * brand), and web downloads are often WebP ("RIFF....WEBP"). */
+/* A hint for a photo in a format this build does not read: iPhones save
+ * HEIC by default, web downloads are often WebP, clinic cameras save TIFF.
+ * Reached only when that decoder was not built in (the dispatch below). */
 static const char *format_hint(const unsigned char *p, size_t size)
 {
-    if (size >= 12 && memcmp(p + 4, "ftyp", 4) == 0) {
-        if (memcmp(p + 8, "heic", 4) == 0 || memcmp(p + 8, "heix", 4) == 0 ||
-            memcmp(p + 8, "mif1", 4) == 0 || memcmp(p + 8, "msf1", 4) == 0)
-            return " (it is a HEIC photo: export it as JPEG)";
-        if (memcmp(p + 8, "avif", 4) == 0)
-            return " (it is an AVIF image: export it as JPEG)";
+    switch (smp_image_sniff(p, size)) {
+    case SMP_FORMAT_HEIF: return " (it is a HEIC photo: export it as JPEG)";
+    case SMP_FORMAT_WEBP: return " (it is a WebP image: export it as JPEG)";
+    case SMP_FORMAT_TIFF: return " (it is a TIFF image: export it as JPEG)";
+    default: return "";
     }
-    if (size >= 12 && memcmp(p, "RIFF", 4) == 0 && memcmp(p + 8, "WEBP", 4) == 0)
-        return " (it is a WebP image: export it as JPEG)";
-    if (smp_image_sniff(p, size) == SMP_FORMAT_TIFF)
-        return " (it is a TIFF image: export it as JPEG)";
-    return "";
 }
 
 smp_status smp_image_load_memory(const char *name, const void *data, size_t size,

@@ -1,9 +1,9 @@
 /*
- * image_heif.c: HEIC/HEIF (and AVIF) decoding with libheif (see image.h).
+ * image_heif.c: HEIC/HEIF decoding with libheif (see image.h).
  *
  * In:  the bytes of a HEIF file (ISO/IEC 23008-12): the primary image,
- *      HEVC-coded (HEIC, what iPhones save) or AV1-coded (AVIF) when
- *      libheif has a decoder for it; 8 to 16 bits; its ICC profile ("colr"
+ *      HEVC-coded (HEIC, what iPhones save; AVIF-branded files are refused
+ *      before they get here, src/image.c says why); 8 to 16 bits; its ICC profile ("colr"
  *      box of type prof or rICC).
  * Out: RGB pixels, 8 bits, or 16 bits (native endian, scaled to the full
  *      0..65535 range) when the file has more than 8; reduced by the factor
@@ -78,7 +78,7 @@ static int boxes_cut_short(const unsigned char *p, size_t size)
     return at < size; /* a box header cut in two */
 }
 
-/* `kind` is "HEIC" or "AVIF", as the technician knows the file. */
+/* `kind` is the file's kind as the technician knows it ("HEIC"). */
 static smp_status heif_failed(const char *name, const char *kind, const unsigned char *data,
                               size_t size, struct heif_error e, smp_error *err)
 {
@@ -139,7 +139,7 @@ static smp_status heif_run(const char *name, const unsigned char *data, size_t s
                            struct heif_context *ctx, const smp_load_limits *limits, smp_image *img,
                            smp_error *err)
 {
-    const char *kind = smp_image_sniff(data, size) == SMP_FORMAT_AVIF ? "AVIF" : "HEIC";
+    const char *kind = "HEIC";
     struct heif_image_handle *h = NULL;
     struct heif_image *him = NULL;
     struct heif_decoding_options *opts = NULL;
@@ -234,11 +234,6 @@ smp_status smp_image_decode_heif(const char *name, const unsigned char *data, si
                                  const smp_load_limits *limits, smp_image *img, smp_error *err)
 {
     memset(img, 0, sizeof *img);
-    if (smp_image_sniff(data, size) == SMP_FORMAT_AVIF &&
-        !heif_have_decoder_for_format(heif_compression_AV1))
-        return smp_fail(err, SMP_E_UNSUPPORTED,
-                        "%s: an AVIF image, and this libheif has no AV1 decoder: export it as JPEG",
-                        name);
     struct heif_context *ctx = heif_context_alloc();
     if (!ctx)
         return smp_fail(err, SMP_E_NOMEM, "%s: out of memory starting the HEIC decoder", name);
@@ -248,6 +243,6 @@ smp_status smp_image_decode_heif(const char *name, const unsigned char *data, si
         smp_image_release(img);
         return st;
     }
-    img->format = smp_image_sniff(data, size);
+    img->format = SMP_FORMAT_HEIF;
     return SMP_OK;
 }
