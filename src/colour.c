@@ -370,6 +370,15 @@ static void cached_row(colour_cache *c, cmsHTRANSFORM xf, const unsigned char *r
 static void flag_row(const smp_image *img, const unsigned char *row, int y, unsigned char *flags)
 {
     int n = img->channels;
+    if (n == 3 && img->bits == 8 && !img->valid) { /* the common case, without the general loop's branches */
+        for (int x = 0; x < img->width; x++) {
+            const unsigned char *p = row + 3 * (size_t)x;
+            int high = (p[0] == 255) | (p[1] == 255) | (p[2] == 255);
+            int low = (p[0] | p[1] | p[2]) == 0;
+            flags[x] = (unsigned char)((high ? SMP_PX_CLIPPED_HIGH : 0) | (low ? SMP_PX_CLIPPED_LOW : 0));
+        }
+        return;
+    }
     for (int x = 0; x < img->width; x++) {
         unsigned char f = 0;
         int high = 0, low = 0;

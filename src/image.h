@@ -182,12 +182,23 @@ smp_status smp_image_decode_jpeg(const char *name, const unsigned char *data, si
 smp_status smp_image_decode_png(const char *name, const unsigned char *data, size_t size,
                                 const smp_load_limits *limits, smp_image *img, smp_error *err);
 
+/* The optional formats' doors (module.c): in a shared build each loads
+ * libsmpmatch-<fmt>.so (src/module.h) and calls its smp_module_<fmt>_decode;
+ * a missing module is an SMP_E_UNSUPPORTED line naming the photo. */
 smp_status smp_image_decode_heif(const char *name, const unsigned char *data, size_t size,
                                  const smp_load_limits *limits, smp_image *img, smp_error *err);
 smp_status smp_image_decode_tiff(const char *name, const unsigned char *data, size_t size,
                                  const smp_load_limits *limits, smp_image *img, smp_error *err);
 smp_status smp_image_decode_webp(const char *name, const unsigned char *data, size_t size,
                                  const smp_load_limits *limits, smp_image *img, smp_error *err);
+/* The decoders themselves (image_heif.c, image_tiff.c, image_webp.c), the
+ * modules' entry points: same contract as the doors. */
+smp_status smp_module_heif_decode(const char *name, const unsigned char *data, size_t size,
+                                  const smp_load_limits *limits, smp_image *img, smp_error *err);
+smp_status smp_module_tiff_decode(const char *name, const unsigned char *data, size_t size,
+                                  const smp_load_limits *limits, smp_image *img, smp_error *err);
+smp_status smp_module_webp_decode(const char *name, const unsigned char *data, size_t size,
+                                  const smp_load_limits *limits, smp_image *img, smp_error *err);
 
 /* Block averaging for decoders that hand over whole rows in order, top to
  * bottom as stored (TIFF strips and tiles, HEIF and WebP after a full

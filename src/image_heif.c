@@ -34,6 +34,12 @@
  * process-wide reference count whose last deinit unregisters the codecs
  * under every other thread's feet) are not called. libheif and libde265
  * report through return values, never on stderr.
+ *
+ * Where it lives. In a shared build this file is the module
+ * libsmpmatch-heif.so, entry point smp_module_heif_decode, loaded by
+ * smp_image_decode_heif (src/module.c) at the first HEIC photo: a
+ * program that never reads one never maps its library. A static build
+ * links it into libsmpmatch.
  */
 #include "image.h"
 
@@ -230,8 +236,8 @@ static smp_status heif_run(const char *name, const unsigned char *data, size_t s
     return smp_rows_finish(&r, name, 1, img, err);
 }
 
-smp_status smp_image_decode_heif(const char *name, const unsigned char *data, size_t size,
-                                 const smp_load_limits *limits, smp_image *img, smp_error *err)
+smp_status smp_module_heif_decode(const char *name, const unsigned char *data, size_t size,
+                                  const smp_load_limits *limits, smp_image *img, smp_error *err)
 {
     memset(img, 0, sizeof *img);
     struct heif_context *ctx = heif_context_alloc();

@@ -31,6 +31,12 @@
  * error's text for the message and return 1, which tells libtiff not to
  * call the process-wide handlers. Nothing is printed and nothing global is
  * changed, so decoding is thread-safe.
+ *
+ * Where it lives. In a shared build this file is the module
+ * libsmpmatch-tiff.so, entry point smp_module_tiff_decode, loaded by
+ * smp_image_decode_tiff (src/module.c) at the first TIFF photo: a
+ * program that never reads one never maps its library. A static build
+ * links it into libsmpmatch.
  */
 #include "image.h"
 
@@ -405,8 +411,8 @@ static smp_status tiff_run(tiff_ctx *c, TIFF *tif, const smp_load_limits *limits
     return smp_rows_finish(&r, c->name, orientation, img, err);
 }
 
-smp_status smp_image_decode_tiff(const char *name, const unsigned char *data, size_t size,
-                                 const smp_load_limits *limits, smp_image *img, smp_error *err)
+smp_status smp_module_tiff_decode(const char *name, const unsigned char *data, size_t size,
+                                  const smp_load_limits *limits, smp_image *img, smp_error *err)
 {
     memset(img, 0, sizeof *img);
     tiff_ctx c;

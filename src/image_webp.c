@@ -14,6 +14,12 @@
  *
  * libwebp keeps no global state and prints nothing; the demuxer that finds
  * the chunks and the decoder both work on the caller's bytes.
+ *
+ * Where it lives. In a shared build this file is the module
+ * libsmpmatch-webp.so, entry point smp_module_webp_decode, loaded by
+ * smp_image_decode_webp (src/module.c) at the first WebP photo: a
+ * program that never reads one never maps its library. A static build
+ * links it into libsmpmatch.
  */
 #include "image.h"
 
@@ -145,8 +151,8 @@ static smp_status webp_run(const char *name, const unsigned char *data, size_t s
     return st == SMP_OK ? smp_rows_finish(&r, name, orientation, img, err) : st;
 }
 
-smp_status smp_image_decode_webp(const char *name, const unsigned char *data, size_t size,
-                                 const smp_load_limits *limits, smp_image *img, smp_error *err)
+smp_status smp_module_webp_decode(const char *name, const unsigned char *data, size_t size,
+                                  const smp_load_limits *limits, smp_image *img, smp_error *err)
 {
     memset(img, 0, sizeof *img);
     smp_status st = size >= 12 ? webp_run(name, data, size, limits, img, err)

@@ -174,16 +174,6 @@ static int fill_match(const smp_heal_ctx *h, const scored *sc, const double hair
     return m->name && m->code && m->palette && m->notes ? 0 : -1;
 }
 
-static int gcd(int a, int b)
-{
-    while (b) {
-        int t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
 /* Recipes are searched among the neat pigments closest to the hair (a
  * palette may hold thousands of shades; mixing far-off ones never wins)
  * and the palette's diluents. */
@@ -213,7 +203,7 @@ static smp_status add_recipe(const smp_heal_ctx *h, const mix_part *a, const mix
     smp_heal_hex(h, r->lab, r->hex);
     memcpy(r->healed_lab, healed, sizeof r->healed_lab);
     smp_heal_hex(h, r->healed_lab, r->healed_hex);
-    int g = gcd(k, RECIPE_STEPS - k);
+    int g = (int)smp_gcd((size_t)k, (size_t)(RECIPE_STEPS - k));
     r->parts_a = k / g;
     r->parts_b = (RECIPE_STEPS - k) / g;
     r->share_a = (double)k / RECIPE_STEPS;

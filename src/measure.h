@@ -38,16 +38,19 @@ typedef enum smp_target { SMP_TARGET_HAIR = 0, SMP_TARGET_SKIN } smp_target;
 smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mask,
                               smp_target target, const double *other, smp_colour_stat *out);
 
-/* The hair's colour groups (issue 3: salt-and-pepper grey, roots,
- * sun-lightened ends): 3-means on the region's usable pixels that are not
- * skin-coloured (8 ΔE76 or more from `skin`, when known), near groups
- * merged, groups that are mixes of another group and the skin (strand
- * edges) and groups under 12 % dropped; each group's colour is its mode.
- * Fills out[] largest first and returns how many (0 when too few pixels);
- * *grey_share is the share in grey groups (C* < 8, L* > 45). *status is
- * SMP_E_NOMEM when memory ran out. */
-size_t smp_measure_clusters(const smp_lab_image *img, const unsigned char *mask, const double *skin,
-                            struct smp_hair_cluster out[4], double *grey_share, smp_status *status);
+/* The hair's colour and its colour groups, from one pass over the mask.
+ * *stat is as smp_measure_region's (SMP_TARGET_HAIR, `skin` as the other
+ * material). When the hair was measured, the groups (issue 3:
+ * salt-and-pepper grey, roots, sun-lightened ends): 3-means on the region's
+ * usable pixels that are not skin-coloured (8 ΔE76 or more from `skin`,
+ * when known), near groups merged, groups that are mixes of another group
+ * and the skin (strand edges) and groups under 12 % dropped; each group's
+ * colour is its mode. Fills clusters[] largest first and *n_clusters (0 when
+ * too few pixels or the hair was not measured); *grey_share is the share
+ * in grey groups (C* < 8, L* > 45). Returns SMP_E_NOMEM only. */
+smp_status smp_measure_hair(const smp_lab_image *img, const unsigned char *mask, const double *skin,
+                            smp_colour_stat *stat, struct smp_hair_cluster clusters[4],
+                            size_t *n_clusters, double *grey_share);
 
 /* Minimum pixels for a measurement (below: not measured, with a warning). */
 #define SMP_MEASURE_MIN_PIXELS 50

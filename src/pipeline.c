@@ -208,11 +208,9 @@ smp_status smp_pipeline_measure(smp_result *r, const smp_lab_image *lab, const s
     }
     if (st == SMP_OK && reg->hair) {
         const double *skin = r->scalp.measured ? r->scalp.lab : NULL;
-        st = smp_measure_region(lab, reg->hair, SMP_TARGET_HAIR, skin, &r->hair);
+        st = smp_measure_hair(lab, reg->hair, skin, &r->hair, r->hair_clusters, &r->n_hair_clusters,
+                              &r->grey_share);
         r->hair.source = reg->hair_source;
-        if (st == SMP_OK && r->hair.measured)
-            r->n_hair_clusters = smp_measure_clusters(lab, reg->hair, skin, r->hair_clusters,
-                                                      &r->grey_share, &st);
         /* The hair colour is the largest group's: a mixture's average is a
          * colour no strand has, and the grouping also leaves out what only
          * looks like hair in the mask (a comb's teeth, shadowed roots) when

@@ -45,6 +45,10 @@
  * (they are 8-25 px there) and the work near 0.1 s. */
 #define AUTO_MAX_PIXELS 1200000
 
+/* The skin's and the hair's modes come from at most this many pixels, on
+ * a fixed stride (200,000 before issue 5): as measure.c's SAMPLE_MAX. */
+#define MODE_SAMPLE 50000
+
 /* A hair pixel is at least this fraction of the way from the skin to the
  * hair's mode: strand edges mixed with skin stay out. */
 #ifndef HAIR_FRACTION
@@ -296,15 +300,38 @@ static unsigned char *upscale(const small *s, unsigned char bit, int w, int h)
             out[i] = (s->cls[i] & bit) != 0;
         return out;
     }
-    for (int y = 0; y < h; y++) {
-        int sy = y / s->f < s->h ? y / s->f : s->h - 1;
+    /* Each small row is widened once (f copies of each byte), then copied
+     * to the f full rows it covers; the last column and row of small
+     * pixels also cover what the shrink's whole blocks left over. */
+    for (int sy = 0; sy < s->h; sy++) {
         const unsigned char *c = s->cls + (size_t)sy * s->w;
-        for (int x = 0; x < w; x++) {
-            int sx = x / s->f < s->w ? x / s->f : s->w - 1;
-            out[(size_t)y * w + x] = (c[sx] & bit) != 0;
+        unsigned char *first = out + (size_t)sy * s->f * w;
+        int x = 0;
+        for (int sx = 0; sx < s->w; sx++) {
+            unsigned char v = (c[sx] & bit) != 0;
+            for (int end = sx + 1 < s->w ? (sx + 1) * s->f : w; x < end; x++)
+                first[x] = v;
         }
+        int last = sy + 1 < s->h ? (sy + 1) * s->f : h; /* rows [sy * f, last) */
+        for (int y = sy * s->f + 1; y < last; y++)
+            memcpy(out + (size_t)y * w, first, (size_t)w);
     }
     return out;
+}
+
+/* Found on blocks, kept per pixel: at factor f > 1 a block that is hair
+ * as a whole can still hold a strand's edge mixed with skin, so each pixel
+ * of the upscaled hair mask must itself pass step 4's test (at least
+ * sqrt(lim2) from the skin colour) and be usable. On the evaluation set
+ * (whose 1600x1200 photos are searched at factor 2) this took the automatic
+ * hair median from 0.44 to 0.42 ΔE00 and the hair mask's precision from
+ * 0.983 to 0.985. */
+static void refine_hair(const smp_lab_image *img, unsigned char *m, const double skin[3], double lim2)
+{
+    const unsigned char bad = SMP_PX_TRANSPARENT | SMP_PX_CLIPPED_HIGH | SMP_PX_CLIPPED_LOW;
+    for (size_t i = 0; i < (size_t)img->width * img->height; i++)
+        if (m[i])
+            m[i] = dist2_lab(img->lab + 3 * i, skin) >= lim2 && !(img->flags[i] & bad);
 }
 
 /* One row of the 3x3 erosion of a 0/1 mask: e[x] = 1 when a, b, c (the
@@ -450,6 +477,7 @@ static double straightness(const small *s)
 
 typedef struct work {
     small s;
+    double hair_lim2;    /* step 4's bound on the squared distance from skin */
     unsigned char *dist; /* a chamfer distance map */
     unsigned char *row;  /* one row of scratch */
 } work;
@@ -494,7 +522,7 @@ static int find_skin(work *k, double skin[3], double *ts)
         }
     free(sds);
     size_t np;
-    float *px = collect(s, C_SEED, seeds, 200000, &np);
+    float *px = collect(s, C_SEED, seeds, MODE_SAMPLE, &np);
     if (!px || smp_centre_mode(px, np, skin) != SMP_OK) {
         free(px);
         return -1;
@@ -592,7 +620,7 @@ static smp_status segment(work *k, const double skin[3], double ts, double hair[
     size_t nhair = 0;
     if (ncand >= 50) {
         size_t np;
-        float *px = collect(s, C_THIN, ncand, 200000, &np);
+        float *px = collect(s, C_THIN, ncand, MODE_SAMPLE, &np);
         if (!px || smp_centre_mode(px, np, hair) != SMP_OK) {
             free(px);
             return SMP_E_NOMEM;
@@ -602,6 +630,7 @@ static smp_status segment(work *k, const double skin[3], double ts, double hair[
                          (hair[1] - skin[1]) * (hair[1] - skin[1]) +
                          (hair[2] - skin[2]) * (hair[2] - skin[2]));
         double lim2 = (HAIR_FRACTION * dh) * (HAIR_FRACTION * dh);
+        k->hair_lim2 = lim2;
         for (size_t i = 0; i < n; i++)
             if ((s->cls[i] & C_THIN) && dist2_lab(s->lab + 3 * i, skin) >= lim2) {
                 s->cls[i] |= C_HAIR;
@@ -681,6 +710,8 @@ smp_status smp_regions_auto(const smp_lab_image *lab, smp_regions *out, smp_auto
     st = SMP_OK;
     if (nhair) {
         out->hair = upscale(s, C_HAIR, lab->width, lab->height);
+        if (out->hair && s->f > 1)
+            refine_hair(lab, out->hair, skin, k.hair_lim2);
         if (!out->hair || core_of(out->hair, lab->width, lab->height) != SMP_OK)
             st = SMP_E_NOMEM;
     }

@@ -1,5 +1,7 @@
 /*
- * report.h: the consult sheet (--report), drawn with cairo (private).
+ * report.h: the consult sheet (--report), drawn with cairo (private):
+ * the layout in report.c, the drawing in report_draw.c (in a shared build
+ * the module libsmpmatch-report.so, loaded only when a sheet is written).
  *
  * In:  a finished smp_result (colours, shades, healed colours, mixes,
  *      areas, advice, warnings, confidence), the Lab image the analysis
@@ -33,6 +35,15 @@
 /* Shades drawn as large swatches: the top of the list. */
 #define SMP_REPORT_MAX_SHADES 5
 
+/* The page, shared by the layout (report.c) and the drawing
+ * (report_draw.c). A4 in points: 210 x 297 mm (ISO 216) at 72 points per
+ * inch. PNG pixels per point: 144 dpi, sharp text on a screen, 1191 x 1684
+ * px (our choice). The margin: half an inch, our choice. */
+#define SMP_REPORT_PAGE_W 595.28
+#define SMP_REPORT_PAGE_H 841.89
+#define SMP_REPORT_PNG_SCALE 2.0
+#define SMP_REPORT_MARGIN 36.0
+
 typedef struct smp_report_box {
     double x, y, w, h; /* in points (1/72 inch) from the page's top-left */
 } smp_report_box;
@@ -64,5 +75,17 @@ void smp_report_layout_for(const smp_result *r, int photo_w, int photo_h, smp_re
 smp_status smp_report_write(const char *path, const smp_result *r, const smp_lab_image *lab,
                             const unsigned char *hair_mask, const unsigned char *scalp_mask,
                             time_t when, smp_error *err);
+
+/* The drawing itself (report_draw.c), which smp_report_write calls: in a
+ * shared build the entry point of the module libsmpmatch-report.so, so that
+ * only a run that asks for a sheet maps cairo (src/module.h). Same contract
+ * as smp_report_write; a missing module is an SMP_E_UNSUPPORTED line
+ * naming `path`. */
+typedef smp_status smp_report_write_fn(const char *path, const smp_result *r, const smp_lab_image *lab,
+                                       const unsigned char *hair_mask, const unsigned char *scalp_mask,
+                                       time_t when, smp_error *err);
+smp_status smp_module_report_write(const char *path, const smp_result *r, const smp_lab_image *lab,
+                                   const unsigned char *hair_mask, const unsigned char *scalp_mask,
+                                   time_t when, smp_error *err);
 
 #endif /* SMP_REPORT_H */

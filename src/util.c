@@ -212,6 +212,16 @@ void *smp_alloc_work(size_t n)
     return malloc(n ? n : 1);
 }
 
+size_t smp_gcd(size_t a, size_t b)
+{
+    while (b) {
+        size_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
 int smp_cmp_float(const void *a, const void *b)
 {
     float x = *(const float *)a, y = *(const float *)b;

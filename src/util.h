@@ -50,6 +50,9 @@ int smp_list_add(char ***items, size_t *n, const char *fmt, ...) SMP_PRINTF(3, 4
 /* qsort comparator for floats, ascending. */
 int smp_cmp_float(const void *a, const void *b);
 
+/* Greatest common divisor (Euclid); smp_gcd(a, 0) is a. */
+size_t smp_gcd(size_t a, size_t b);
+
 /* The k-th smallest (0-based, k < n) of v[0..n-1], which is reordered:
  * Hoare's quickselect, a few passes over v where a sort for a median or a
  * percentile costs n log n comparisons through a function pointer. The

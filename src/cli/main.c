@@ -32,13 +32,10 @@
 #include <lcms2.h>
 #include <png.h>
 #ifdef SMP_WITH_HEIF
-#include <libheif/heif.h>
+#include <libheif/heif_version.h>
 #endif
 #ifdef SMP_WITH_TIFF
 #include <tiffvers.h>
-#endif
-#ifdef SMP_WITH_WEBP
-#include <webp/decode.h>
 #endif
 
 #include "inputs.h"
@@ -216,15 +213,14 @@ static void print_version(void)
     printf("jansson %s\n", JANSSON_VERSION);
     /* The photo formats built in (CMake SMP_WITH_HEIF/TIFF/WEBP). */
 #ifdef SMP_WITH_HEIF
-    printf("libheif %s\n", heif_get_version());
+    printf("libheif %s\n", LIBHEIF_VERSION);
 #endif
 #ifdef SMP_WITH_TIFF
     printf("libtiff %d.%d.%d\n", TIFFLIB_MAJOR_VERSION, TIFFLIB_MINOR_VERSION,
            TIFFLIB_MICRO_VERSION);
 #endif
 #ifdef SMP_WITH_WEBP
-    int webp = WebPGetDecoderVersion();
-    printf("libwebp %d.%d.%d\n", webp >> 16, webp >> 8 & 0xff, webp & 0xff);
+    printf("libwebp %s\n", SMP_WEBP_VERSION);
 #endif
     fputs("formats: jpeg png", stdout);
 #ifdef SMP_WITH_HEIF
