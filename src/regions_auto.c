@@ -183,16 +183,52 @@ static smp_status local_std(const small *s, int r, float *out)
 
 /* One chamfer step from the row already done (u) into row p: straight
  * neighbour + 3, diagonal + 4. */
-static void relax_from_row(unsigned char *p, const unsigned char *u, int w)
+static void relax_from_row(unsigned char *restrict p, const unsigned char *restrict u, int w)
 {
-    for (int x = 0; x < w; x++) {
-        int v = p[x], t = u[x] + 3;
-        v = t < v ? t : v;
-        if (x > 0 && (t = u[x - 1] + 4) < v)
-            v = t;
-        if (x + 1 < w && (t = u[x + 1] + 4) < v)
-            v = t;
+    if (w == 1) {
+        p[0] = (unsigned char)(u[0] + 3 < p[0] ? u[0] + 3 : p[0]);
+        return;
+    }
+    /* The ends apart, so that the middle has no test on x (and vectorises). */
+    int v = p[0], t;
+    v = (t = u[0] + 3) < v ? t : v;
+    v = (t = u[1] + 4) < v ? t : v;
+    p[0] = (unsigned char)v;
+    for (int x = 1; x < w - 1; x++) {
+        v = p[x];
+        v = (t = u[x] + 3) < v ? t : v;
+        v = (t = u[x - 1] + 4) < v ? t : v;
+        v = (t = u[x + 1] + 4) < v ? t : v;
         p[x] = (unsigned char)v;
+    }
+    v = p[w - 1];
+    v = (t = u[w - 1] + 3) < v ? t : v;
+    v = (t = u[w - 2] + 4) < v ? t : v;
+    p[w - 1] = (unsigned char)v;
+}
+
+/* Along a row, p[x] = min over k >= 0 of p[x - k * dir] + 3k: what one
+ * pass of "p[x] = min(p[x], p[x - dir] + 3)" leaves, computed by doubling
+ * (shifts 1, 2, 4 ... 64, each pass over a copy vectorises) instead of one
+ * step at a time, where each pixel waits for the one before it. Exact:
+ * the cost is linear in k, and no k over 85 can win, as 3k then exceeds
+ * the cap of 255. `tmp` holds w bytes. */
+static void run_along(unsigned char *restrict p, unsigned char *restrict tmp, int w, int dir)
+{
+    for (int sh = 1; sh <= 64 && sh < w; sh *= 2) {
+        memcpy(tmp, p, (size_t)w);
+        const int add = 3 * sh;
+        if (dir > 0) {
+            for (int x = sh; x < w; x++) {
+                int t = tmp[x - sh] + add;
+                p[x] = (unsigned char)(t < p[x] ? t : p[x]);
+            }
+        } else {
+            for (int x = 0; x < w - sh; x++) {
+                int t = tmp[x + sh] + add;
+                p[x] = (unsigned char)(t < p[x] ? t : p[x]);
+            }
+        }
     }
 }
 
@@ -200,9 +236,10 @@ static void relax_from_row(unsigned char *p, const unsigned char *u, int w)
  * passes) from every pixel to the nearest pixel with (cls & bit), capped
  * at 255: callers only compare it with the opening radius, at most 54 at
  * 1.2 MP (see segment). The cap is exact below 255 because the distance
- * only ever shrinks from 255. Each pass first takes the row before (which
- * vectorises), then runs along the row. */
-static void chamfer(const unsigned char *cls, unsigned char bit, int w, int h, unsigned char *d)
+ * only ever shrinks from 255. Each pass first takes the row before, then
+ * runs along the row (run_along); both vectorise. `tmp` holds w bytes. */
+static void chamfer(const unsigned char *cls, unsigned char bit, int w, int h, unsigned char *d,
+                    unsigned char *tmp)
 {
     for (int y = 0; y < h; y++) {
         unsigned char *p = d + (size_t)y * w;
@@ -211,17 +248,13 @@ static void chamfer(const unsigned char *cls, unsigned char bit, int w, int h, u
             p[x] = (c[x] & bit) ? 0 : 255;
         if (y > 0)
             relax_from_row(p, p - w, w);
-        for (int x = 1; x < w; x++)
-            if (p[x - 1] + 3 < p[x])
-                p[x] = (unsigned char)(p[x - 1] + 3);
+        run_along(p, tmp, w, +1);
     }
     for (int y = h - 1; y >= 0; y--) {
         unsigned char *p = d + (size_t)y * w;
         if (y + 1 < h)
             relax_from_row(p, p + w, w);
-        for (int x = w - 2; x >= 0; x--)
-            if (p[x + 1] + 3 < p[x])
-                p[x] = (unsigned char)(p[x + 1] + 3);
+        run_along(p, tmp, w, -1);
     }
 }
 
@@ -399,17 +432,22 @@ static const double band_tan[17] = {
     2.1445069205095586, 2.7474774194546216, 3.7320508075688776,
     5.6712818196177066, 11.430052302761348};
 
-/* Number of band boundaries below slope t (strictly when `strict`): a
- * binary search of fixed steps, without branches to mispredict. */
-static int bands_below(double t, int strict)
+/* Number of band boundaries below the slope gy / gx (gx > 0; strictly
+ * when `strict`), compared as band_tan[k] * gx against gy: no division,
+ * and seventeen independent comparisons (which vectorise) instead of a
+ * search whose every step waits for the one before. The product can round
+ * differently from the quotient only for a slope within a rounding error
+ * of a boundary. */
+static int bands_below(double gx, double gy, int strict)
 {
-    int lo = 0;
-    for (int step = 16; step > 0; step /= 2) {
-        int at = lo + step - 1; /* boundary index to test */
-        int below = at < 17 && (strict ? band_tan[at] < t : band_tan[at] <= t);
-        lo += below ? step : 0;
-    }
-    return lo;
+    int n = 0;
+    if (strict)
+        for (int k = 0; k < 17; k++)
+            n += band_tan[k] * gx < gy;
+    else
+        for (int k = 0; k < 17; k++)
+            n += band_tan[k] * gx <= gy;
+    return n;
 }
 
 /* The 5° band (0-35) of the orientation of (gx, gy) modulo 180°, as
@@ -423,11 +461,11 @@ static int orientation_band(double gx, double gy)
     if (gy == 0)
         return 0; /* 0° or 180° */
     if (gx > 0)
-        return bands_below(gy / gx, 0);
+        return bands_below(gx, gy, 0);
     if (gx == 0)
         return 18;
     /* 90-180°: 180° minus the angle of (-gx, gy) */
-    return 35 - bands_below(gy / -gx, 1);
+    return 35 - bands_below(-gx, gy, 1);
 }
 
 /* How straight the hair's edges are: the largest share of the gradient
@@ -602,11 +640,11 @@ static smp_status segment(work *k, const double skin[3], double ts, double hair[
     int R = 3 * (shortside / 60 > 8 ? shortside / 60 : 8); /* chamfer units */
     if (R > 250)
         R = 250;
-    chamfer(s->cls, C_SKIN, s->w, s->h, k->dist);
+    chamfer(s->cls, C_SKIN, s->w, s->h, k->dist, k->row);
     for (size_t i = 0; i < n; i++)
         if ((s->cls[i] & C_NONSKIN) && k->dist[i] > R)
             s->cls[i] |= C_THICK;
-    chamfer(s->cls, C_THICK, s->w, s->h, k->dist);
+    chamfer(s->cls, C_THICK, s->w, s->h, k->dist, k->row);
     size_t ncand = 0;
     for (size_t i = 0; i < n; i++)
         if ((s->cls[i] & C_NONSKIN) && k->dist[i] > R) {
