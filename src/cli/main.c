@@ -645,6 +645,18 @@ static int is_input_photo(const cli *c, const char *path)
     return bsearch(&key, c->ids, c->n_ids, sizeof *c->ids, by_file_id) != NULL;
 }
 
+/* The photo's file name without its folder and extension, as the masks
+ * and sheets are named: "a/consult7.jpg" -> *base "consult7.jpg", returns
+ * the length of "consult7" (a leading dot, ".jpg", is part of the name). */
+static size_t name_stem(const char *path, const char **base)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    const char *dot = strrchr(b, '.');
+    *base = b;
+    return dot && dot != b ? (size_t)(dot - b) : strlen(b);
+}
+
 /* --debug-masks DIR: the masks are named after each photo (NAME.hair.png,
  * NAME.scalp.png, NAME.overlay.png, src/debug.c); refuses, before anything
  * is analysed, a folder where one of them is a photo of this batch. */
@@ -655,10 +667,8 @@ static int check_masks(const cli *c)
     if (!dir)
         return 0;
     for (size_t i = 0; i < c->in.n; i++) {
-        const char *base = strrchr(c->in.items[i].path, '/');
-        base = base ? base + 1 : c->in.items[i].path;
-        const char *dot = strrchr(base, '.');
-        int stem = (int)(dot && dot != base ? (size_t)(dot - base) : strlen(base));
+        const char *base;
+        int stem = (int)name_stem(c->in.items[i].path, &base);
         for (size_t k = 0; k < sizeof suffix / sizeof *suffix; k++) {
             char p[PATH_MAX];
             int n = snprintf(p, sizeof p, "%s/%.*s%s", dir, stem, base, suffix[k]);
@@ -701,10 +711,8 @@ static int plan_sheets(cli *c)
         if (!is_dir) {
             c->sheets[i] = strdup(c->report);
         } else {
-            const char *base = strrchr(c->in.items[i].path, '/');
-            base = base ? base + 1 : c->in.items[i].path;
-            const char *dot = strrchr(base, '.'); /* "consult7.jpg" -> "consult7" */
-            size_t stem = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+            const char *base;
+            size_t stem = name_stem(c->in.items[i].path, &base);
             size_t n = strlen(c->report) + stem + 32;
             char *p = malloc(n);
             for (int k = 1; p; k++) {
