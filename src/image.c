@@ -7,8 +7,9 @@
  *      bytes (never the file name); what the decoders share: the EXIF
  *      orientation helpers, the ICC size limit, the "100 MP" wording, and
  *      the reduction plan (factor, block grid) every decoder follows, and
- *      the row reducer (smp_rows) of the TIFF, HEIF and WebP decoders.
- * Not: decoding itself, colour management, the JPEG and PNG reductions.
+ *      the row reducer (smp_rows) of the PNG, TIFF, HEIF and WebP decoders.
+ * Not: decoding itself, colour management, the JPEG reduction (DCT
+ *      scaling, image_jpeg.c).
  */
 #include "image.h"
 
@@ -422,7 +423,7 @@ int smp_exif_orientation(const unsigned char *data, size_t size)
 
 
 /* ------------------------------------------------------------------ */
-/* Rows into blocks, for the TIFF, HEIF and WebP decoders (see image.h) */
+/* Rows into blocks, for every decoder but JPEG's (see image.h)        */
 
 /* Pixels of the photo in block [i*f - off, (i+1)*f - off) of an axis of n. */
 static size_t rows_extent(size_t i, int f, int off, size_t n)
@@ -455,6 +456,13 @@ smp_status smp_rows_start(smp_rows *r, const char *name, const smp_reduction *pl
                           size_t height, int cc, size_t spp, int has_alpha, size_t bps,
                           smp_error *err)
 {
+    return smp_rows_start_with(r, name, plan, width, height, cc, spp, has_alpha, bps, 0, err);
+}
+
+smp_status smp_rows_start_with(smp_rows *r, const char *name, const smp_reduction *plan,
+                               size_t width, size_t height, int cc, size_t spp, int has_alpha,
+                               size_t bps, unsigned flags, smp_error *err)
+{
     memset(r, 0, sizeof *r);
     r->plan = *plan;
     r->width = width;
@@ -463,18 +471,23 @@ smp_status smp_rows_start(smp_rows *r, const char *name, const smp_reduction *pl
     r->spp = spp;
     r->has_alpha = has_alpha;
     r->bps = bps;
+    r->flags = flags;
     r->shift = plan->factor == 8 ? 3 : plan->factor == 4 ? 2 : plan->factor == 2 ? 1 : 0;
-    size_t npx, bytes, sums;
+    /* Interlace passes revisit every block row, so all their sums stay. */
+    r->acc_rows = flags & SMP_ROWS_PASSES ? plan->height : 1;
+    int mask = (flags & SMP_ROWS_MASK) != 0;
+    size_t npx, bytes, sums, all;
     char buf[32];
-    if (smp_mul_size(plan->width, plan->height, &npx) != 0 ||
-        smp_mul_size(npx, (size_t)cc * bps, &bytes) != 0 ||
-        smp_mul_size(plan->width, (size_t)cc + 1, &sums) != 0)
+    if (smp_mul_size(width, height, &all) != 0 ||
+        smp_mul_size(plan->width, plan->height, &npx) != 0 ||
+        smp_mul_size(npx, mask ? 1 : (size_t)cc * bps, &bytes) != 0 ||
+        smp_mul_size(plan->width * r->acc_rows, (size_t)cc + 1, &sums) != 0)
         return smp_fail(err, SMP_E_LIMIT, "%s: too large to decode", name);
     r->pixels = smp_alloc_work(bytes ? bytes : 1);
-    r->valid = malloc(npx ? npx : 1);
+    r->valid = mask ? NULL : malloc(npx ? npx : 1);
     if (plan->factor > 1)
         r->acc = calloc(sums ? sums : 1, sizeof *r->acc);
-    if (!r->pixels || !r->valid || (plan->factor > 1 && !r->acc)) {
+    if (!r->pixels || (!mask && !r->valid) || (plan->factor > 1 && !r->acc)) {
         smp_rows_free(r);
         return smp_fail(err, SMP_E_NOMEM, "%s: out of memory for %s of pixels", name,
                         smp_human_size(bytes, buf));
@@ -482,70 +495,157 @@ smp_status smp_rows_start(smp_rows *r, const char *name, const smp_reduction *pl
     return SMP_OK;
 }
 
-/* Turns the sums of block row `by` into pixels and clears them. */
+/* Whether an input pixel counts: not transparent, and in a mask also some
+ * colour sample non-zero. */
+static int rows_counts(const smp_rows *r, const unsigned char *p)
+{
+    size_t px = (size_t)r->cc * r->bps;
+    if (r->has_alpha && smp_sample_get(p + px, r->bps) == 0)
+        return 0;
+    if (!(r->flags & SMP_ROWS_MASK))
+        return 1;
+    for (size_t b = 0; b < px; b++)
+        if (p[b])
+            return 1;
+    return 0;
+}
+
+/* Factor 1: the pixels as they are. A transparent pixel keeps its stored
+ * colour (it is flagged, never measured). */
+static void rows_copy(smp_rows *r, size_t y, size_t x0, size_t dx, size_t n,
+                      const unsigned char *row)
+{
+    size_t in_px = r->spp * r->bps, i = y * r->width + x0;
+    if (r->flags & SMP_ROWS_MASK) {
+        for (size_t k = 0; k < n; k++, i += dx, row += in_px)
+            r->pixels[i] = rows_counts(r, row) ? 255 : 0;
+        return;
+    }
+    /* The plain copy is most of a full-size TIFF's decode: kept free of
+     * the mask's test, with the count in a local. */
+    size_t px = (size_t)r->cc * r->bps, transparent = 0;
+    unsigned char *out = r->pixels + i * px, *valid = r->valid + i;
+    for (size_t k = 0; k < n; k++, out += dx * px, valid += dx, row += in_px) {
+        int counts = !r->has_alpha || smp_sample_get(row + px, r->bps) != 0;
+        memcpy(out, row, px);
+        *valid = (unsigned char)counts;
+        transparent += !counts;
+    }
+    r->transparent += transparent;
+}
+
+/* Factor > 1: adds the pixels that count to their blocks' sums. */
+static void rows_add(smp_rows *r, size_t y, size_t x0, size_t dx, size_t n,
+                     const unsigned char *row)
+{
+    size_t in_px = r->spp * r->bps, stride = (size_t)r->cc + 1;
+    size_t by = (y + (size_t)r->plan.off_y) >> r->shift;
+    uint32_t *acc_row = r->acc + (by % r->acc_rows) * r->plan.width * stride;
+    if (r->flags & SMP_ROWS_MASK) {
+        for (size_t k = 0, x = x0; k < n; k++, x += dx, row += in_px)
+            if (rows_counts(r, row))
+                acc_row[((x + (size_t)r->plan.off_x) >> r->shift) * stride + (size_t)r->cc]++;
+        return;
+    }
+    size_t alpha_at = (size_t)r->cc * r->bps;
+    for (size_t k = 0, x = x0; k < n; k++, x += dx, row += in_px) {
+        if (r->has_alpha && smp_sample_get(row + alpha_at, r->bps) == 0)
+            continue;
+        uint32_t *a = acc_row + ((x + (size_t)r->plan.off_x) >> r->shift) * stride;
+        for (int ch = 0; ch < r->cc; ch++)
+            a[ch] += smp_sample_get(row + (size_t)ch * r->bps, r->bps);
+        a[r->cc]++;
+    }
+}
+
+/* Turns the sums of block row `by` into pixels and clears them: the
+ * average of the counted pixels (sums are uint32: at most 64 samples of
+ * 65535); transparent when most of the block is (a mask: in when at least
+ * half of it is). */
 static void rows_finish_block_row(smp_rows *r, size_t by)
 {
     size_t stride = (size_t)r->cc + 1, px = (size_t)r->cc * r->bps;
     size_t bh = rows_extent(by, r->plan.factor, r->plan.off_y, r->height);
+    uint32_t *acc_row = r->acc + (by % r->acc_rows) * r->plan.width * stride;
     for (size_t bx = 0; bx < r->plan.width; bx++) {
-        uint32_t *a = r->acc + bx * stride, counted = a[r->cc];
+        uint32_t *a = acc_row + bx * stride, counted = a[r->cc];
         size_t n = bh * rows_extent(bx, r->plan.factor, r->plan.off_x, r->width);
         size_t i = by * r->plan.width + bx;
         int keep = 2 * (size_t)counted >= n;
-        for (int ch = 0; ch < r->cc; ch++)
-            smp_sample_put(r->pixels + i * px + (size_t)ch * r->bps, r->bps,
-                     counted ? (a[ch] + counted / 2) / counted : 0);
-        r->valid[i] = (unsigned char)keep;
-        r->transparent += !keep;
+        if (r->flags & SMP_ROWS_MASK) {
+            r->pixels[i] = keep ? 255 : 0;
+        } else {
+            for (int ch = 0; ch < r->cc; ch++)
+                smp_sample_put(r->pixels + i * px + (size_t)ch * r->bps, r->bps,
+                               counted ? (a[ch] + counted / 2) / counted : 0);
+            r->valid[i] = (unsigned char)keep;
+            r->transparent += !keep;
+        }
         memset(a, 0, stride * sizeof *a);
     }
 }
 
 void smp_rows_take(smp_rows *r, const unsigned char *row)
 {
-    if (r->y >= r->height)
+    if (r->y >= r->height || (r->flags & SMP_ROWS_PASSES))
         return;
-    size_t in_px = r->spp * r->bps, px = (size_t)r->cc * r->bps, y = r->y++;
-    size_t alpha_at = (size_t)r->cc * r->bps;
+    size_t y = r->y++;
     if (r->plan.factor == 1) {
-        unsigned char *out = r->pixels + y * r->width * px, *valid = r->valid + y * r->width;
-        for (size_t x = 0; x < r->width; x++, row += in_px, out += px) {
-            memcpy(out, row, px);
-            valid[x] = !r->has_alpha || smp_sample_get(row + alpha_at, r->bps) != 0;
-            r->transparent += !valid[x];
-        }
+        rows_copy(r, y, 0, 1, r->width, row);
         return;
     }
-    size_t stride = (size_t)r->cc + 1;
-    for (size_t x = 0; x < r->width; x++, row += in_px) {
-        if (r->has_alpha && smp_sample_get(row + alpha_at, r->bps) == 0)
-            continue;
-        uint32_t *a = r->acc + ((x + (size_t)r->plan.off_x) >> r->shift) * stride;
-        for (int ch = 0; ch < r->cc; ch++)
-            a[ch] += smp_sample_get(row + (size_t)ch * r->bps, r->bps);
-        a[r->cc]++;
-    }
+    rows_add(r, y, 0, 1, r->width, row);
     size_t next = y + 1 + (size_t)r->plan.off_y;
     if ((next & ((size_t)r->plan.factor - 1)) == 0 || y + 1 == r->height)
         rows_finish_block_row(r, (y + (size_t)r->plan.off_y) >> r->shift);
 }
 
+void smp_rows_take_pass(smp_rows *r, size_t y, size_t x0, size_t dx, size_t n,
+                        const unsigned char *row)
+{
+    if (!(r->flags & SMP_ROWS_PASSES) || y >= r->height || n == 0 || dx == 0 ||
+        x0 >= r->width || n - 1 > (r->width - 1 - x0) / dx)
+        return;
+    if (r->plan.factor == 1)
+        rows_copy(r, y, x0, dx, n, row);
+    else
+        rows_add(r, y, x0, dx, n, row);
+    r->taken += n;
+}
+
+/* Every block row's sums into pixels, once all passes are in. */
+static void rows_finish_passes(smp_rows *r)
+{
+    if (r->plan.factor > 1)
+        for (size_t by = 0; by < r->plan.height; by++)
+            rows_finish_block_row(r, by);
+}
+
 smp_status smp_rows_finish(smp_rows *r, const char *name, int orientation, smp_image *img,
                            smp_error *err)
 {
-    free(r->acc);
-    r->acc = NULL;
-    if (r->y != r->height) {
+    int passes = (r->flags & SMP_ROWS_PASSES) != 0;
+    if (passes && r->taken != r->width * r->height) { /* fits: checked at the start */
+        smp_rows_free(r);
+        return smp_fail(err, SMP_E_FORMAT, "%s: the image data stops after %zu of %zu pixels",
+                        name, r->taken, r->width * r->height);
+    }
+    if (!passes && r->y != r->height) {
         smp_rows_free(r);
         return smp_fail(err, SMP_E_FORMAT, "%s: the image data stops after %zu of %zu rows",
                         name, r->y, r->height);
     }
+    if (passes)
+        rows_finish_passes(r);
+    free(r->acc);
+    r->acc = NULL;
     if (r->transparent == 0) {
         free(r->valid);
         r->valid = NULL;
     }
+    int mask = (r->flags & SMP_ROWS_MASK) != 0;
     int w = (int)r->plan.width, h = (int)r->plan.height;
-    size_t bpp = (size_t)r->cc * r->bps;
+    size_t bpp = mask ? 1 : (size_t)r->cc * r->bps;
     smp_status st = smp_image_orient(name, orientation, bpp, &r->pixels, &r->valid, &w, &h, err);
     if (st != SMP_OK) {
         smp_rows_free(r);
@@ -553,8 +653,8 @@ smp_status smp_rows_finish(smp_rows *r, const char *name, int orientation, smp_i
     }
     img->width = w;
     img->height = h;
-    img->channels = r->cc;
-    img->bits = (int)r->bps * 8;
+    img->channels = mask ? 1 : r->cc;
+    img->bits = mask ? 8 : (int)r->bps * 8;
     img->stride = (size_t)w * bpp;
     img->pixels = r->pixels;
     img->valid = r->valid;

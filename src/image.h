@@ -200,13 +200,15 @@ smp_status smp_module_tiff_decode(const char *name, const unsigned char *data, s
 smp_status smp_module_webp_decode(const char *name, const unsigned char *data, size_t size,
                                   const smp_load_limits *limits, smp_image *img, smp_error *err);
 
-/* Block averaging for decoders that hand over whole rows in order, top to
- * bottom as stored (TIFF strips and tiles, HEIF and WebP after a full
- * decode): the same contract as the PNG reducer (image_png.c): reduced
- * pixel = the average of the non-transparent pixels of its f x f block
- * (plan from smp_plan_reduction), on the stored values; a block is
- * transparent when most of its pixels are (alpha 0). At factor 1 the rows
- * are copied and a pixel with alpha 0 is marked invalid.
+/* Block averaging for every decoder but JPEG's: rows as the decoder hands
+ * them over (TIFF strips and tiles, HEIF and WebP after a full decode, PNG
+ * row by row or as Adam7 passes), reduced to the plan from
+ * smp_plan_reduction on the stored values: reduced pixel = the average of
+ * the non-transparent pixels of its f x f block; a block is transparent
+ * when most of its pixels are (alpha 0). At factor 1 the rows are copied
+ * and a pixel with alpha 0 is marked invalid. Never holds the full-size
+ * image: the output, and sums for one block row (every block row with
+ * SMP_ROWS_PASSES).
  * Input pixels are `spp` samples of `bps` bytes (1, or 2 as native-endian
  * uint16_t): `cc` colour samples (1 grey, 3 RGB), then the alpha sample
  * when has_alpha, then any others (ignored). */
@@ -214,12 +216,26 @@ typedef struct smp_rows {
     smp_reduction plan;
     size_t width, height;  /* stored, full size */
     int cc, has_alpha;
-    size_t spp, bps, y;    /* y: rows taken so far */
+    unsigned flags;        /* SMP_ROWS_MASK | SMP_ROWS_PASSES */
+    size_t spp, bps, y;    /* y: rows taken so far (in order) */
+    size_t taken;          /* pixels taken so far (SMP_ROWS_PASSES) */
     int shift;             /* log2 of plan.factor */
-    uint32_t *acc;         /* factor > 1: (cc + 1) sums per reduced pixel, one block row */
+    uint32_t *acc;         /* factor > 1: (cc + 1) sums per reduced pixel, acc_rows block rows */
+    size_t acc_rows;       /* 1, or plan.height with SMP_ROWS_PASSES */
     unsigned char *pixels, *valid;
     size_t transparent;
 } smp_rows;
+
+/* smp_rows_start_with's flags.
+ * MASK: decode as a mask (smp_load_limits.mask): a pixel is in when it is
+ *   not transparent and any colour sample is non-zero; the output is 8-bit
+ *   grey, 255 = in, 0 = out, with no validity mask; a reduced pixel is in
+ *   when at least half of its block is.
+ * PASSES: the pixels come as interlace passes through smp_rows_take_pass,
+ *   which revisit every block row: the sums of all block rows are kept
+ *   (4 * (cc + 1) bytes per reduced pixel) and finished by smp_rows_finish. */
+#define SMP_ROWS_MASK 1u
+#define SMP_ROWS_PASSES 2u
 
 /* One sample of 1 or 2 bytes (bps) in host order, as libpng, libtiff and
  * the reducers keep 16-bit rows: read and written without alignment. */
@@ -231,8 +247,18 @@ void smp_sample_put(unsigned char *p, size_t bps, unsigned v);
 smp_status smp_rows_start(smp_rows *r, const char *name, const smp_reduction *plan, size_t width,
                           size_t height, int cc, size_t spp, int has_alpha, size_t bps,
                           smp_error *err);
-/* Takes the next stored row (width pixels). Rows past the last are ignored. */
+/* The same, with SMP_ROWS_* flags. */
+smp_status smp_rows_start_with(smp_rows *r, const char *name, const smp_reduction *plan,
+                               size_t width, size_t height, int cc, size_t spp, int has_alpha,
+                               size_t bps, unsigned flags, smp_error *err);
+/* Takes the next stored row (width pixels). Rows past the last are ignored,
+ * and so is every row with SMP_ROWS_PASSES. */
 void smp_rows_take(smp_rows *r, const unsigned char *row);
+/* With SMP_ROWS_PASSES only: takes `n` pixels of stored row `y`, the ones
+ * at x0, x0 + dx, x0 + 2 dx, ... (one row of an Adam7 pass). A call that
+ * reaches outside the photo is ignored. */
+void smp_rows_take_pass(smp_rows *r, size_t y, size_t x0, size_t dx, size_t n,
+                        const unsigned char *row);
 /* Hands the pixels to *img (width, height, channels, bits, stride, pixels,
  * valid, orientation, scale), turned upright for EXIF `orientation`; the
  * caller sets format and icc. Frees what *r still holds, success or not. */

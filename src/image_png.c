@@ -7,11 +7,11 @@
  *      native-endian uint16_t when the file has 16; a validity mask for fully
  *      transparent pixels; the colour chunks as the file states them. With a
  *      reduction factor f > 1 (smp_plan_reduction), each output pixel is the
- *      average of an f x f block of the file's pixels, made while the rows
- *      are read one at a time: the full-size image is never held (one row
- *      and one row of block sums are; an interlaced file needs the sums of
- *      every block, 16 to 20 bytes per reduced pixel, since its passes
- *      revisit every block).
+ *      average of an f x f block of the file's pixels, made by the row
+ *      reducer (smp_rows, image.c) while the rows are read one at a time:
+ *      the full-size image is never held (one row and one row of block sums
+ *      are; an interlaced file needs the sums of every block, 8 to 16 bytes
+ *      per reduced pixel, since its passes revisit every block).
  * Not: gamma correction or any colour conversion (libpng is never asked to
  *      apply gAMA: colour.c does colour management), compositing on a
  *      background, APNG frames after the first.
@@ -63,24 +63,6 @@
  * (PNG_USER_CHUNK_MALLOC_MAX in pnglibconf.h is 8000000). */
 #define LIBPNG_CHUNK_MALLOC_MAX ((size_t)8000000)
 
-/* Rows into blocks. Each reduced pixel sums its block's colour samples
- * over the pixels that are not transparent, and counts them (in mask mode:
- * counts the pixels that are in). When the block is complete the sums become
- * the average. Sums are uint32: at most 64 samples of 65535. */
-typedef struct png_reducer {
-    smp_reduction plan;
-    size_t width, height;   /* stored, full size */
-    int cc;                 /* colour channels in the rows (without alpha) */
-    int has_alpha, mask, interlaced;
-    size_t bps;             /* bytes per sample, 1 or 2 */
-    int shift;              /* log2 of the factor */
-    uint32_t *acc;          /* (cc + 1) per reduced pixel, acc_rows rows of them */
-    size_t acc_rows;        /* 1 block row, or all of them for an interlaced file */
-    unsigned char *pixels;  /* plan.width x plan.height, owned until handed over */
-    unsigned char *valid;
-    size_t transparent;     /* reduced pixels marked invalid */
-} png_reducer;
-
 typedef struct png_ctx {
     jmp_buf jump;
     const char *name;
@@ -90,7 +72,7 @@ typedef struct png_ctx {
     char msg[256];         /* libpng's last error text */
     png_structp png;
     png_infop info;
-    png_reducer red;       /* the output, and the sums of its blocks */
+    smp_rows rows;         /* the output, and the sums of its blocks */
     unsigned char *row;    /* one decoded row (or one pass's row) */
     unsigned char *icc;
     size_t icc_size;
@@ -211,141 +193,17 @@ static int png_orientation(png_ctx *c)
 }
 
 
-static smp_status reducer_alloc(png_ctx *c, int interlaced, smp_error *err)
-{
-    png_reducer *r = &c->red;
-    size_t npx, px = r->mask ? 1 : (size_t)r->cc * r->bps, bytes, slots, acc_bytes;
-    char buf[32];
-    r->interlaced = interlaced;
-    r->acc_rows = interlaced ? r->plan.height : 1;
-    if (smp_mul_size(r->plan.width, r->plan.height, &npx) != 0 || smp_mul_size(npx, px, &bytes) != 0 ||
-        smp_mul_size(r->plan.width * r->acc_rows, (size_t)r->cc + 1, &slots) != 0 ||
-        smp_mul_size(slots, sizeof *r->acc, &acc_bytes) != 0)
-        return smp_fail(err, SMP_E_LIMIT, "%s: too large to decode", c->name);
-    r->pixels = smp_alloc_work(bytes ? bytes : 1);
-    r->valid = r->mask ? NULL : malloc(npx ? npx : 1);
-    if (r->plan.factor > 1)
-        r->acc = calloc(slots ? slots : 1, 1 * sizeof *r->acc);
-    if (!r->pixels || (!r->mask && !r->valid) || (r->plan.factor > 1 && !r->acc))
-        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory for %s of pixels", c->name,
-                        smp_human_size(bytes, buf));
-    return SMP_OK;
-}
-
-
-/* Whether a decoded pixel counts: not transparent, and in mask mode also
- * some colour sample non-zero. */
-static int pixel_counts(const png_reducer *r, const unsigned char *p)
-{
-    size_t px = (size_t)r->cc * r->bps;
-    if (r->has_alpha && smp_sample_get(p + px, r->bps) == 0)
-        return 0;
-    if (!r->mask)
-        return 1;
-    for (size_t b = 0; b < px; b++)
-        if (p[b])
-            return 1;
-    return 0;
-}
-
-/* Factor 1: the pixels as they are. A transparent pixel keeps its stored
- * colour (it is flagged, never measured). */
-static void copy_pixels(png_reducer *r, size_t y, size_t x0, size_t dx, size_t n,
-                        const unsigned char *row)
-{
-    size_t in_px = (size_t)(r->cc + r->has_alpha) * r->bps, px = (size_t)r->cc * r->bps;
-    for (size_t k = 0, x = x0; k < n; k++, x += dx) {
-        const unsigned char *p = row + k * in_px;
-        size_t i = y * r->plan.width + x;
-        int counts = pixel_counts(r, p);
-        if (r->mask) {
-            r->pixels[i] = counts ? 255 : 0;
-            continue;
-        }
-        memcpy(r->pixels + i * px, p, px);
-        r->valid[i] = (unsigned char)counts;
-        r->transparent += !counts;
-    }
-}
-
-/* Factor > 1: adds the pixels to their blocks' sums. */
-static void add_pixels(png_reducer *r, size_t y, size_t x0, size_t dx, size_t n,
-                       const unsigned char *row)
-{
-    size_t in_px = (size_t)(r->cc + r->has_alpha) * r->bps, stride = (size_t)r->cc + 1;
-    size_t by = (y + (size_t)r->plan.off_y) >> r->shift;
-    uint32_t *acc_row = r->acc + (by % r->acc_rows) * r->plan.width * stride;
-    for (size_t k = 0, x = x0; k < n; k++, x += dx) {
-        const unsigned char *p = row + k * in_px;
-        if (!pixel_counts(r, p))
-            continue;
-        uint32_t *a = acc_row + ((x + (size_t)r->plan.off_x) >> r->shift) * stride;
-        if (!r->mask)
-            for (int ch = 0; ch < r->cc; ch++)
-                a[ch] += smp_sample_get(p + (size_t)ch * r->bps, r->bps);
-        a[r->cc]++;
-    }
-}
-
-/* Pixels of the photo in block [i*f - off, (i+1)*f - off) of an axis of n. */
-static size_t block_extent(size_t i, int f, int off, size_t n)
-{
-    size_t start = i * (size_t)f, end = start + (size_t)f;
-    start = start > (size_t)off ? start - (size_t)off : 0;
-    end -= (size_t)off;
-    return (end < n ? end : n) - start;
-}
-
-/* Turns the sums of block row `by` into pixels: the average of the
- * counted pixels; transparent when most of the block is (mask mode: in
- * when at least half of it is). */
-static void finish_block_row(png_reducer *r, size_t by)
-{
-    size_t stride = (size_t)r->cc + 1, px = (size_t)r->cc * r->bps;
-    size_t bh = block_extent(by, r->plan.factor, r->plan.off_y, r->height);
-    uint32_t *acc_row = r->acc + (by % r->acc_rows) * r->plan.width * stride;
-    for (size_t bx = 0; bx < r->plan.width; bx++) {
-        uint32_t *a = acc_row + bx * stride, counted = a[r->cc];
-        size_t n = bh * block_extent(bx, r->plan.factor, r->plan.off_x, r->width);
-        size_t i = by * r->plan.width + bx;
-        int keep = 2 * (size_t)counted >= n;
-        if (r->mask) {
-            r->pixels[i] = keep ? 255 : 0;
-        } else {
-            unsigned char *out = r->pixels + i * px;
-            for (int ch = 0; ch < r->cc; ch++)
-                smp_sample_put(out + (size_t)ch * r->bps, r->bps,
-                           counted ? (a[ch] + counted / 2) / counted : 0);
-            r->valid[i] = (unsigned char)keep;
-            r->transparent += !keep;
-        }
-        memset(a, 0, stride * sizeof *a);
-    }
-}
-
-static void take_row(png_reducer *r, size_t y, size_t x0, size_t dx, size_t n,
-                     const unsigned char *row)
-{
-    if (r->plan.factor == 1)
-        copy_pixels(r, y, x0, dx, n, row);
-    else
-        add_pixels(r, y, x0, dx, n, row);
-}
-
 /* Reads every row, one at a time. An interlaced file comes as seven
  * passes of partial rows (Adam7, ISO/IEC 15948 section 8.2); libpng's
  * interlace handling is left off so that each pass's pixels go straight
  * into their blocks, and the blocks are finished after the last pass. */
 static void read_rows(png_ctx *c)
 {
-    png_reducer *r = &c->red;
-    if (!r->interlaced) {
+    smp_rows *r = &c->rows;
+    if (!(r->flags & SMP_ROWS_PASSES)) {
         for (size_t y = 0; y < r->height; y++) {
             png_read_row(c->png, c->row, NULL);
-            take_row(r, y, 0, 1, r->width, c->row);
-            size_t next = y + 1 + (size_t)r->plan.off_y;
-            if (r->plan.factor > 1 && (next % (size_t)r->plan.factor == 0 || y + 1 == r->height))
-                finish_block_row(r, (y + (size_t)r->plan.off_y) >> r->shift);
+            smp_rows_take(r, c->row);
         }
         return;
     }
@@ -355,13 +213,10 @@ static void read_rows(png_ctx *c)
             continue; /* libpng skips empty passes too */
         for (size_t pr = 0; pr < rows; pr++) {
             png_read_row(c->png, c->row, NULL);
-            take_row(r, PNG_ROW_FROM_PASS_ROW(pr, pass), PNG_PASS_START_COL(pass),
-                     (size_t)1 << PNG_PASS_COL_SHIFT(pass), cols, c->row);
+            smp_rows_take_pass(r, PNG_ROW_FROM_PASS_ROW(pr, pass), PNG_PASS_START_COL(pass),
+                               (size_t)1 << PNG_PASS_COL_SHIFT(pass), cols, c->row);
         }
     }
-    if (r->plan.factor > 1)
-        for (size_t by = 0; by < r->plan.height; by++)
-            finish_block_row(r, by);
 }
 
 /* The decoder proper; holds the setjmp. Allocations live in *c. */
@@ -428,16 +283,13 @@ static smp_status png_run(png_ctx *c, const smp_load_limits *limits, smp_image *
         return smp_fail(err, SMP_E_FORMAT, "%s: unexpected PNG layout (%d channels, %d bits)",
                         c->name, channels, bits);
     img->orientation = png_orientation(c);
-    png_reducer *r = &c->red;
-    r->plan = smp_plan_reduction(limits, img->orientation, width, height);
-    r->width = width;
-    r->height = height;
-    r->has_alpha = channels == 2 || channels == 4;
-    r->cc = r->has_alpha ? channels - 1 : channels;
-    r->bps = bps;
-    r->mask = limits && limits->mask;
-    r->shift = r->plan.factor == 8 ? 3 : r->plan.factor == 4 ? 2 : r->plan.factor == 2 ? 1 : 0;
-    st = reducer_alloc(c, png_get_interlace_type(c->png, c->info) != PNG_INTERLACE_NONE, err);
+    smp_reduction plan = smp_plan_reduction(limits, img->orientation, width, height);
+    int has_alpha = channels == 2 || channels == 4;
+    unsigned flags = (limits && limits->mask ? SMP_ROWS_MASK : 0) |
+                     (png_get_interlace_type(c->png, c->info) != PNG_INTERLACE_NONE
+                          ? SMP_ROWS_PASSES : 0);
+    st = smp_rows_start_with(&c->rows, c->name, &plan, width, height, channels - has_alpha,
+                             (size_t)channels, has_alpha, bps, flags, err);
     if (st != SMP_OK)
         return st;
     c->row = malloc(row_bytes ? row_bytes : 1);
@@ -446,16 +298,6 @@ static smp_status png_run(png_ctx *c, const smp_load_limits *limits, smp_image *
     read_rows(c);
     /* No png_read_end: chunks after the image data cannot change a pixel,
      * and a file cut after its last IDAT still has all of them. */
-    img->width = (int)r->plan.width;
-    img->height = (int)r->plan.height;
-    img->channels = r->mask ? 1 : r->cc;
-    img->bits = r->mask ? 8 : bits;
-    smp_scale_set(&img->scale, img->orientation, (int)width, (int)height, r->plan.factor,
-                  r->plan.off_x, r->plan.off_y);
-    if (r->transparent == 0) {
-        free(r->valid);
-        r->valid = NULL;
-    }
     return SMP_OK;
 }
 
@@ -473,21 +315,15 @@ smp_status smp_image_decode_png(const char *name, const unsigned char *data, siz
     smp_status st = png_run(&c, limits, img, err);
     png_destroy_read_struct(c.png ? &c.png : NULL, c.info ? &c.info : NULL, NULL);
     free(c.row);
-    free(c.red.acc);
-    size_t bpp = (size_t)img->channels * (size_t)(img->bits / 8);
     if (st == SMP_OK)
-        st = smp_image_orient(name, img->orientation, bpp, &c.red.pixels, &c.red.valid, &img->width,
-                              &img->height, err);
+        st = smp_rows_finish(&c.rows, name, img->orientation, img, err);
+    else
+        smp_rows_free(&c.rows);
     if (st != SMP_OK) {
-        free(c.red.pixels);
-        free(c.red.valid);
         free(c.icc);
         memset(img, 0, sizeof *img);
         return st;
     }
-    img->stride = (size_t)img->width * bpp;
-    img->pixels = c.red.pixels;
-    img->valid = c.red.valid;
     img->icc = c.icc;
     img->icc_size = c.icc_size;
     img->format = SMP_FORMAT_PNG;
