@@ -265,18 +265,25 @@ static int kth_bin(float x)
 
 float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *scratch)
 {
-    size_t hist[KTH_BINS] = {0};
+    if (n > UINT32_MAX) { /* more than the counts hold: never at 100 MP, but exact */
+        for (size_t i = 0; i < n; i++)
+            scratch[i] = v[i * stride];
+        return smp_select_float(scratch, n, k);
+    }
+    uint32_t hist[KTH_BINS] = {0}; /* 16 kB: stays in the first-level cache */
     for (size_t i = 0; i < n; i++)
         hist[kth_bin(v[i * stride])]++;
     size_t below = 0;
     int b = 0;
     while (below + hist[b] <= k)
         below += hist[b++];
+    /* The values in bin b, without a branch (which bin a value falls in is
+     * as good as random): each is written, and kept when it belongs. */
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         float x = v[i * stride];
-        if (kth_bin(x) == b)
-            scratch[m++] = x;
+        scratch[m] = x;
+        m += kth_bin(x) == b;
     }
     return smp_select_float(scratch, m, k - below);
 }
