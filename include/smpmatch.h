@@ -214,6 +214,21 @@ typedef struct smp_area_spec {
 /* Parses "NAME=X,Y,W,H". Returns 0 on success, -1 otherwise. */
 int smp_area_parse(const char *text, smp_area_spec *out);
 
+/* Memory one thread reuses from photo to photo (optional). Give each
+ * thread that analyses photos its own in smp_options.workspace: the big
+ * buffers of a photo (the file, its pixels, the Lab image, masks, samples)
+ * are mapped for it and kept when the photo is done, for the next photo;
+ * what a photo did not use is returned to the system when it ends. A
+ * batch's peak memory then stays flat however many photos follow, also on
+ * several threads, whose malloc arenas otherwise kept growing: 12 MP JPEGs
+ * on 2 threads peaked at 197 MB after 200 photos and 351 MB after 800,
+ * and at 75 MB after either with a workspace per thread. On one thread
+ * malloc alone does better (31 MB, against 39 with a workspace, which keeps
+ * a block per buffer size). Never use one in two threads at once. */
+typedef struct smp_workspace smp_workspace;
+smp_status smp_workspace_new(smp_workspace **out);
+void smp_workspace_free(smp_workspace *ws); /* and what it keeps */
+
 typedef struct smp_options {
     smp_metric metric;   /* default SMP_METRIC_DE2000 */
     smp_model model;     /* default SMP_MODEL_HEALED */
@@ -276,6 +291,8 @@ typedef struct smp_options {
                             smp_result.report_written stays 0. */
     long long report_time; /* the date printed on the sheet, seconds since
                             1970 (UTC); 0 (default) = now */
+    smp_workspace *workspace; /* NULL (default), or this thread's own (see
+                            smp_workspace); results are the same either way */
 } smp_options;
 
 /* 1000 px: the resolution the automatic hair and scalp finder was tuned and

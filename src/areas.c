@@ -140,7 +140,7 @@ static smp_status measure_all_as_skin(const smp_lab_image *img, const unsigned c
         memcpy(px + 3 * k++, img->lab + 3 * i, 3 * sizeof *px);
     }
     smp_status st = SMP_OK;
-    if (k >= SMP_MEASURE_MIN_PIXELS && (st = smp_centre_mode(px, k, out->lab)) == SMP_OK) {
+    if (k >= SMP_MEASURE_MIN_PIXELS && (st = smp_centre_mode(px, k, out->lab, NULL)) == SMP_OK) {
         for (size_t i = 0; i < k; i++) {
             double c[3] = {px[3 * i], px[3 * i + 1], px[3 * i + 2]};
             d[i] = (float)smp_de00(c, out->lab);
@@ -229,7 +229,7 @@ static smp_status run_plain(smp_area *a, const smp_result *r, const smp_lab_imag
         }
     }
     if (st == SMP_OK && found.hair) {
-        smp_regions hair_only = {found.hair, NULL, SMP_SOURCE_AUTO, SMP_SOURCE_NONE};
+        smp_regions hair_only = {found.hair, NULL, SMP_SOURCE_AUTO, SMP_SOURCE_NONE, NULL};
         st = smp_pipeline_measure(n, &crop, &hair_only, opt); /* hair against n->scalp */
     }
     if (st == SMP_OK && !n->hair.measured &&
@@ -299,7 +299,7 @@ static smp_status measure_ring(smp_area *a, const smp_result *r, const smp_lab_i
     }
     n->scalp = a->surround; /* the ring's hair is measured against the ring's skin */
     if (st == SMP_OK && found.hair) {
-        smp_regions hair_only = {found.hair, NULL, SMP_SOURCE_AUTO, SMP_SOURCE_NONE};
+        smp_regions hair_only = {found.hair, NULL, SMP_SOURCE_AUTO, SMP_SOURCE_NONE, NULL};
         st = smp_pipeline_measure(n, &ring, &hair_only, opt);
     }
     if (st == SMP_OK && (!n->hair.measured || n->hair.pixels < RING_MIN_HAIR_PIXELS)) {

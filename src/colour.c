@@ -308,9 +308,9 @@ typedef struct colour_cache {
     int *miss_x;
 } colour_cache;
 
-static void cache_release(colour_cache *c)
+static void cache_release(colour_cache *c, smp_workspace *ws)
 {
-    free(c->slots);
+    smp_work_free(ws, c->slots);
     free(c->miss_rgb);
     free(c->miss_lab);
     free(c->miss_x);
@@ -319,17 +319,19 @@ static void cache_release(colour_cache *c)
 
 /* Sizes the table to about twice the pixel count (fewer collisions), at most
  * 2^20 slots. Leaves c->slots NULL (convert directly) when memory is short. */
-static void cache_init(colour_cache *c, size_t npx, size_t width)
+static void cache_init(colour_cache *c, size_t npx, size_t width, smp_workspace *ws)
 {
     unsigned bits = 10;
     while (bits < 16 && ((size_t)1 << bits) < 2 * npx)
         bits++;
-    c->slots = calloc((size_t)1 << bits, sizeof *c->slots);
+    size_t bytes = ((size_t)1 << bits) * sizeof *c->slots;
+    if ((c->slots = smp_work_alloc(ws, bytes)))
+        memset(c->slots, 0, bytes);
     c->miss_rgb = malloc(width * 3);
     c->miss_lab = malloc(width * 3 * sizeof(float));
     c->miss_x = malloc(width * sizeof(int));
     if (!c->slots || !c->miss_rgb || !c->miss_lab || !c->miss_x) {
-        cache_release(c);
+        cache_release(c, ws);
         return;
     }
     c->mask = (uint32_t)(((size_t)1 << bits) - 1);
@@ -504,7 +506,7 @@ static void convert_rows(cmsHTRANSFORM xf, const smp_image *img, cmsUInt32Number
 {
     colour_cache cache = {0};
     if (fmt == TYPE_RGB_8)
-        cache_init(&cache, npx, (size_t)img->width);
+        cache_init(&cache, npx, (size_t)img->width, out->ws);
     for (int y = 0; y < img->height; y++) {
         const unsigned char *row = img->pixels + (size_t)y * img->stride;
         float *dst = out->lab + (size_t)y * img->width * 3;
@@ -514,7 +516,7 @@ static void convert_rows(cmsHTRANSFORM xf, const smp_image *img, cmsUInt32Number
             cmsDoTransform(xf, row, dst, (cmsUInt32Number)img->width);
         flag_row(img, row, y, out->flags + (size_t)y * img->width);
     }
-    cache_release(&cache);
+    cache_release(&cache, out->ws);
 }
 
 /* Any pixel whose Lab is not a finite number is made transparent (never
@@ -539,6 +541,7 @@ smp_status smp_colour_to_lab(const char *name, const smp_image *img, smp_lab_ima
 {
     memset(out, 0, sizeof *out);
     memset(info, 0, sizeof *info);
+    out->ws = img->ws;
     if (!img->pixels || img->width <= 0 || img->height <= 0 ||
         (img->channels != 1 && img->channels != 3) || (img->bits != 8 && img->bits != 16))
         return smp_fail(err, SMP_E_ARG, "%s: no pixels to convert", name);
@@ -569,8 +572,8 @@ smp_status smp_colour_to_lab(const char *name, const smp_image *img, smp_lab_ima
     }
 
     /* Written whole just below: huge pages make the first touch cheap. */
-    out->lab = smp_alloc_work(nfloat);
-    out->flags = smp_alloc_work(npx);
+    out->lab = smp_work_alloc(out->ws, nfloat);
+    out->flags = smp_work_alloc(out->ws, npx);
     if (!out->lab || !out->flags) {
         st = smp_fail(err, SMP_E_NOMEM, "%s: out of memory converting colours", name);
         goto done;
@@ -612,8 +615,8 @@ void smp_lab_image_release(smp_lab_image *lab)
 {
     if (!lab)
         return;
-    free(lab->lab);
-    free(lab->flags);
+    smp_work_free(lab->ws, lab->lab);
+    smp_work_free(lab->ws, lab->flags);
     memset(lab, 0, sizeof *lab);
 }
 

@@ -29,6 +29,9 @@ typedef struct smp_lab_image {
                              they lie over the photo as displayed) */
     float *lab;           /* 3 floats per pixel (L, a, b), rows top to bottom */
     unsigned char *flags; /* width*height bytes of SMP_PX_* */
+    smp_workspace *ws;    /* the buffers' workspace (the image's: NULL or the
+                             caller's); the work of every stage that reads
+                             this image comes from it too */
 } smp_lab_image;
 
 typedef struct smp_colour_info {

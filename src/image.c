@@ -130,42 +130,9 @@ static const char *format_hint(const unsigned char *p, size_t size)
     }
 }
 
-smp_status smp_image_load_memory(const char *name, const void *data, size_t size,
-                                 const smp_load_limits *limits, smp_image *img, smp_error *err)
+/* The refusal of a file in no format this build reads. */
+static smp_status unknown_format(const char *name, const void *data, size_t size, smp_error *err)
 {
-    memset(img, 0, sizeof *img);
-    if (!name)
-        name = "photo";
-    if (!data || size == 0)
-        return smp_fail(err, SMP_E_FORMAT, "%s: the file is empty", name);
-    switch (smp_image_sniff(data, size)) {
-    case SMP_FORMAT_JPEG:
-        return smp_image_decode_jpeg(name, data, size, limits, img, err);
-    case SMP_FORMAT_PNG:
-        return smp_image_decode_png(name, data, size, limits, img, err);
-#ifdef SMP_WITH_HEIF
-    case SMP_FORMAT_HEIF:
-        return smp_image_decode_heif(name, data, size, limits, img, err);
-#endif
-    case SMP_FORMAT_AVIF:
-        /* Not read, although libheif could: on a damaged AVIF, Debian 12's
-         * AV1 decoder (dav1d, under libheif 1.15.1) prints to stderr and
-         * loses memory (found by tests/fuzz, tests/fuzz/README.md), and the
-         * library must do neither. Phones save HEIC or JPEG. */
-        return smp_fail(err, SMP_E_UNSUPPORTED,
-                        "%s: an AVIF image, which smpmatch does not read: save it as JPEG or HEIC",
-                        name);
-#ifdef SMP_WITH_TIFF
-    case SMP_FORMAT_TIFF:
-        return smp_image_decode_tiff(name, data, size, limits, img, err);
-#endif
-#ifdef SMP_WITH_WEBP
-    case SMP_FORMAT_WEBP:
-        return smp_image_decode_webp(name, data, size, limits, img, err);
-#endif
-    default:
-        break;
-    }
     /* The old wording first ("not a JPEG or PNG file": scripts and tests
      * match it), then what else this build reads: " (nor HEIC, TIFF or WebP)". */
     char more[64] = "";
@@ -180,6 +147,53 @@ smp_status smp_image_load_memory(const char *name, const void *data, size_t size
     }
     return smp_fail(err, SMP_E_FORMAT, "%s: not a JPEG or PNG file%s%s", name, more,
                     format_hint(data, size));
+}
+
+smp_status smp_image_load_memory(const char *name, const void *data, size_t size,
+                                 const smp_load_limits *limits, smp_image *img, smp_error *err)
+{
+    memset(img, 0, sizeof *img);
+    if (!name)
+        name = "photo";
+    if (!data || size == 0)
+        return smp_fail(err, SMP_E_FORMAT, "%s: the file is empty", name);
+    smp_status st = SMP_E_FORMAT;
+    switch (smp_image_sniff(data, size)) {
+    case SMP_FORMAT_JPEG:
+        st = smp_image_decode_jpeg(name, data, size, limits, img, err);
+        break;
+    case SMP_FORMAT_PNG:
+        st = smp_image_decode_png(name, data, size, limits, img, err);
+        break;
+#ifdef SMP_WITH_HEIF
+    case SMP_FORMAT_HEIF:
+        st = smp_image_decode_heif(name, data, size, limits, img, err);
+        break;
+#endif
+    case SMP_FORMAT_AVIF:
+        /* Not read, although libheif could: on a damaged AVIF, Debian 12's
+         * AV1 decoder (dav1d, under libheif 1.15.1) prints to stderr and
+         * loses memory (found by tests/fuzz, tests/fuzz/README.md), and the
+         * library must do neither. Phones save HEIC or JPEG. */
+        return smp_fail(err, SMP_E_UNSUPPORTED,
+                        "%s: an AVIF image, which smpmatch does not read: save it as JPEG or HEIC",
+                        name);
+#ifdef SMP_WITH_TIFF
+    case SMP_FORMAT_TIFF:
+        st = smp_image_decode_tiff(name, data, size, limits, img, err);
+        break;
+#endif
+#ifdef SMP_WITH_WEBP
+    case SMP_FORMAT_WEBP:
+        st = smp_image_decode_webp(name, data, size, limits, img, err);
+        break;
+#endif
+    default:
+        return unknown_format(name, data, size, err);
+    }
+    if (st == SMP_OK)
+        img->ws = limits ? limits->ws : NULL; /* any decoder's pixels may go back to it */
+    return st;
 }
 
 smp_status smp_image_load_file(const char *path, const smp_load_limits *limits, smp_image *img,
@@ -202,7 +216,7 @@ void smp_image_release(smp_image *img)
 {
     if (!img)
         return;
-    free(img->pixels);
+    smp_work_free(img->ws, img->pixels);
     free(img->valid);
     free(img->icc);
     memset(img, 0, sizeof *img);
@@ -296,21 +310,22 @@ const char *smp_megapixels(size_t pixels, char buf[32])
 }
 
 smp_status smp_image_orient(const char *name, int orientation, size_t bpp, unsigned char **pixels,
-                            unsigned char **valid, int *width, int *height, smp_error *err)
+                            unsigned char **valid, int *width, int *height, smp_workspace *ws,
+                            smp_error *err)
 {
     if (orientation == 1)
         return SMP_OK;
     int w = 0, h = 0, vw = 0, vh = 0;
-    unsigned char *p = smp_orient_pixels(*pixels, *width, *height, bpp, orientation, &w, &h);
+    unsigned char *p = smp_orient_pixels(*pixels, *width, *height, bpp, orientation, &w, &h, ws);
     int has_mask = valid && *valid;
     unsigned char *v = NULL;
     if (p && has_mask)
-        v = smp_orient_pixels(*valid, *width, *height, 1, orientation, &vw, &vh);
+        v = smp_orient_pixels(*valid, *width, *height, 1, orientation, &vw, &vh, NULL);
     if (!p || (has_mask && !v)) {
-        free(p);
+        smp_work_free(ws, p);
         return smp_fail(err, SMP_E_NOMEM, "%s: out of memory turning the photo upright", name);
     }
-    free(*pixels);
+    smp_work_free(ws, *pixels);
     *pixels = p;
     if (v) {
         free(*valid);
@@ -343,7 +358,8 @@ static void orient_walk(int orientation, ptrdiff_t w, ptrdiff_t h, ptrdiff_t sy,
 }
 
 unsigned char *smp_orient_pixels(const unsigned char *src, int width, int height, size_t bpp,
-                                 int orientation, int *out_width, int *out_height)
+                                 int orientation, int *out_width, int *out_height,
+                                 smp_workspace *ws)
 {
     size_t n, bytes;
     if (!src || width <= 0 || height <= 0 || bpp == 0 ||
@@ -351,7 +367,7 @@ unsigned char *smp_orient_pixels(const unsigned char *src, int width, int height
         return NULL;
     if (orientation < 1 || orientation > 8)
         orientation = 1;
-    unsigned char *dst = smp_alloc_work(bytes);
+    unsigned char *dst = smp_work_alloc(ws, bytes);
     if (!dst)
         return NULL;
     /* In 64 x 64 tiles: a quarter turn writes down output columns, and a
@@ -646,7 +662,7 @@ smp_status smp_rows_finish(smp_rows *r, const char *name, int orientation, smp_i
     int mask = (r->flags & SMP_ROWS_MASK) != 0;
     int w = (int)r->plan.width, h = (int)r->plan.height;
     size_t bpp = mask ? 1 : (size_t)r->cc * r->bps;
-    smp_status st = smp_image_orient(name, orientation, bpp, &r->pixels, &r->valid, &w, &h, err);
+    smp_status st = smp_image_orient(name, orientation, bpp, &r->pixels, &r->valid, &w, &h, NULL, err);
     if (st != SMP_OK) {
         smp_rows_free(r);
         return st;

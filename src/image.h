@@ -81,6 +81,8 @@ typedef struct smp_image {
     double png_gamma;    /* file gamma as stored (e.g. 0.45455) */
     int png_has_chrm;    /* PNG cHRM chunk present */
     double png_chrm[8];  /* white x,y, red x,y, green x,y, blue x,y */
+
+    smp_workspace *ws;   /* limits->ws: smp_image_release gives the pixels back to it */
 } smp_image;
 
 typedef struct smp_load_limits {
@@ -96,6 +98,7 @@ typedef struct smp_load_limits {
                               transparent and any colour sample is non-zero; the image
                               is 8-bit grey, 255 = in, 0 = out, with no validity mask;
                               a reduced pixel is in when at least half of its block is */
+    smp_workspace *ws;     /* the pixels come from (and go back to) it; NULL: malloc */
 } smp_load_limits;
 
 /* The reduction factor for a photo whose long side, as stored, is
@@ -154,7 +157,8 @@ void smp_image_release(smp_image *img);
  * runs out. `bpp` is bytes per pixel. The input is not freed. Exposed for
  * tests. */
 unsigned char *smp_orient_pixels(const unsigned char *src, int width, int height, size_t bpp,
-                                 int orientation, int *out_width, int *out_height);
+                                 int orientation, int *out_width, int *out_height,
+                                 smp_workspace *ws);
 
 /* Finds the EXIF orientation in a TIFF/EXIF block (the payload of a JPEG APP1
  * "Exif\0\0" segment, starting at the TIFF header). Returns 1..8, or 1 when
@@ -174,7 +178,8 @@ size_t smp_max_icc_bytes(const smp_load_limits *limits);
  * out of memory the old buffers are kept (the caller still frees them) and
  * err says so, naming `name`. `bpp` is bytes per pixel. */
 smp_status smp_image_orient(const char *name, int orientation, size_t bpp, unsigned char **pixels,
-                            unsigned char **valid, int *width, int *height, smp_error *err);
+                            unsigned char **valid, int *width, int *height, smp_workspace *ws,
+                            smp_error *err);
 
 /* Internal decoders, called by smp_image_load_memory after sniffing. */
 smp_status smp_image_decode_jpeg(const char *name, const unsigned char *data, size_t size,

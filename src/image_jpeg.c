@@ -234,7 +234,7 @@ static smp_status jpeg_run(jpeg_ctx *c, struct jpeg_decompress_struct *d, const 
     size_t stride = (size_t)d->output_width * (size_t)channels, bytes;
     if (smp_mul_size(stride, d->output_height, &bytes) != 0)
         return smp_fail(c->err, SMP_E_LIMIT, "%s: too large to decode", c->name);
-    c->pixels = smp_alloc_work(bytes);
+    c->pixels = smp_work_alloc(limits ? limits->ws : NULL, bytes); /* back in smp_image_release */
     if (!c->pixels)
         return smp_fail(c->err, SMP_E_NOMEM, "%s: out of memory for %s of pixels", c->name,
                         smp_human_size(bytes, buf));
@@ -269,6 +269,7 @@ smp_status smp_image_decode_jpeg(const char *name, const unsigned char *data, si
     c.size = size;
     c.err = err;
 
+    smp_workspace *ws = limits ? limits->ws : NULL;
     int orientation = 1, factor = 1;
     smp_status st = jpeg_run(&c, &d, data, limits, &orientation, &factor);
     int width = (int)d.output_width, height = (int)d.output_height;
@@ -276,14 +277,14 @@ smp_status smp_image_decode_jpeg(const char *name, const unsigned char *data, si
     int channels = d.out_color_space == JCS_GRAYSCALE ? 1 : 3;
     jpeg_destroy_decompress(&d);
     if (st != SMP_OK) {
-        free(c.pixels);
+        smp_work_free(ws, c.pixels);
         free(c.icc);
         return st;
     }
 
-    st = smp_image_orient(name, orientation, (size_t)channels, &c.pixels, NULL, &width, &height, err);
+    st = smp_image_orient(name, orientation, (size_t)channels, &c.pixels, NULL, &width, &height, ws, err);
     if (st != SMP_OK) {
-        free(c.pixels);
+        smp_work_free(ws, c.pixels);
         free(c.icc);
         return st;
     }

@@ -113,13 +113,13 @@ static void mean_shift(const float *px, size_t n, double r2, double out[3])
     }
 }
 
-smp_status smp_centre_mode(const float *px, size_t n, double out[3])
+smp_status smp_centre_mode(const float *px, size_t n, double out[3], smp_workspace *ws)
 {
     if (n == 0) {
         out[0] = out[1] = out[2] = 0.0;
         return SMP_OK;
     }
-    float *d = smp_alloc_work(2 * n * sizeof *d);
+    float *d = smp_work_alloc(ws, 2 * n * sizeof *d);
     if (!d)
         return SMP_E_NOMEM;
     float *scratch = d + n;
@@ -132,7 +132,7 @@ smp_status smp_centre_mode(const float *px, size_t n, double out[3])
     for (size_t i = 0; i < n; i++)
         d[i] = (float)sqrt(dist2(px + 3 * i, out));
     double r = smp_kth_float(d, n, 1, n / 2, scratch);
-    free(d);
+    smp_work_free(ws, d);
     r = r < 2.0 ? 2.0 : r > 6.0 ? 6.0 : r;
     mean_shift(px, n, r * r, out);
     return SMP_OK;
@@ -144,6 +144,7 @@ typedef struct sample {
     size_t n;
     size_t region;      /* pixels in the mask */
     size_t usable;      /* of those, not transparent and not clipped */
+    smp_workspace *ws;  /* the image's, where px and all scratch come from */
 } sample;
 
 /* Counts the region's pixels and its usable ones (a pass without branches,
@@ -158,6 +159,7 @@ static smp_status gather(const smp_lab_image *img, const unsigned char *mask, sa
     const unsigned char *flags = img->flags;
     size_t total = (size_t)img->width * img->height;
     memset(s, 0, sizeof *s);
+    s->ws = img->ws;
     if (mask) {
         for (size_t i = 0; i < total; i++) {
             size_t in = mask[i] != 0;
@@ -178,7 +180,7 @@ static smp_status gather(const smp_lab_image *img, const unsigned char *mask, sa
         while (smp_gcd(p, (size_t)img->width) != 1)
             p++;
     size_t cap = total / p + 1 < s->usable ? total / p + 1 : s->usable; /* at most taken */
-    s->px = smp_alloc_work(cap * 3 * sizeof(float));
+    s->px = smp_work_alloc(s->ws, cap * 3 * sizeof(float));
     if (!s->px)
         return SMP_E_NOMEM;
     for (size_t i = 0; i < total; i += p)
@@ -348,11 +350,11 @@ static smp_status region_from(sample *sp, smp_target target, const double *other
     out->region_pixels = s.region;
     if (s.n < SMP_MEASURE_MIN_PIXELS)
         return SMP_OK;
-    float *scratch = smp_alloc_work(2 * s.n * sizeof *scratch);
-    unsigned char *label = smp_alloc_work(s.n);
+    float *scratch = smp_work_alloc(s.ws, 2 * s.n * sizeof *scratch);
+    unsigned char *label = smp_work_alloc(s.ws, s.n);
     if (!scratch || !label) {
-        free(scratch);
-        free(label);
+        smp_work_free(s.ws, scratch);
+        smp_work_free(s.ws, label);
         return SMP_E_NOMEM;
     }
     double c[2][3];
@@ -364,15 +366,15 @@ static smp_status region_from(sample *sp, smp_target target, const double *other
     size_t kept = keep_group(s.px, s.n, label, g, scratch);
     smp_status st = SMP_OK;
     if (kept >= SMP_MEASURE_MIN_PIXELS) {
-        st = smp_centre_mode(s.px, kept, out->lab);
+        st = smp_centre_mode(s.px, kept, out->lab, s.ws);
         if (st == SMP_OK) {
             out->spread_de = spread_de00(s.px, kept, out->lab, scratch);
             out->pixels = (size_t)((double)kept * (double)s.usable / (double)s.n + 0.5);
             out->measured = 1;
         }
     }
-    free(scratch);
-    free(label);
+    smp_work_free(s.ws, scratch);
+    smp_work_free(s.ws, label);
     return st;
 }
 
@@ -383,7 +385,7 @@ smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mas
     if (gather(img, mask, &s) != SMP_OK)
         return SMP_E_NOMEM;
     smp_status st = region_from(&s, target, other, out);
-    free(s.px);
+    smp_work_free(s.ws, s.px);
     return st;
 }
 
@@ -450,12 +452,12 @@ static size_t clusters_from(sample *sp, const double *skin, struct smp_hair_clus
     for (size_t i = 0; i < s.n; i += stride)
         if (!skin || sqrt(dist2(s.px + 3 * i, skin)) >= GROUP_SKIN_DE76)
             move_px(s.px, m++, i);
-    float *scratch = m ? smp_alloc_work(m * sizeof *scratch) : NULL;
-    unsigned char *label = m ? smp_alloc_work(m) : NULL;
+    float *scratch = m ? smp_work_alloc(s.ws, m * sizeof *scratch) : NULL;
+    unsigned char *label = m ? smp_work_alloc(s.ws, m) : NULL;
     if (m < SMP_MEASURE_MIN_PIXELS || !scratch || !label) {
         *status = (m >= SMP_MEASURE_MIN_PIXELS) ? SMP_E_NOMEM : SMP_OK;
-        free(scratch);
-        free(label);
+        smp_work_free(s.ws, scratch);
+        smp_work_free(s.ws, label);
         return 0;
     }
     /* 3-means started at the 15th, 50th and 85th L* percentiles: enough for
@@ -535,7 +537,7 @@ static size_t clusters_from(sample *sp, const double *skin, struct smp_hair_clus
         for (size_t i = 0; i < m; i++)
             if (label[i] == j)
                 c++;
-        float *px = smp_alloc_work(c * 3 * sizeof(float));
+        float *px = smp_work_alloc(s.ws, c * 3 * sizeof(float));
         if (!px) {
             *status = SMP_E_NOMEM;
             break;
@@ -545,13 +547,13 @@ static size_t clusters_from(sample *sp, const double *skin, struct smp_hair_clus
             if (label[i] == j)
                 memcpy(px + 3 * t++, s.px + 3 * i, 3 * sizeof(float));
         kept[nk].n = g[j].n;
-        if (smp_centre_mode(px, t, kept[nk].c) != SMP_OK)
+        if (smp_centre_mode(px, t, kept[nk].c, s.ws) != SMP_OK)
             *status = SMP_E_NOMEM;
-        free(px);
+        smp_work_free(s.ws, px);
         nk++;
     }
-    free(scratch);
-    free(label);
+    smp_work_free(s.ws, scratch);
+    smp_work_free(s.ws, label);
     if (*status != SMP_OK)
         return 0;
     qsort(kept, nk, sizeof *kept, by_size);
@@ -576,17 +578,17 @@ smp_status smp_measure_hair(const smp_lab_image *img, const unsigned char *mask,
     if (gather(img, mask, &s) != SMP_OK)
         return SMP_E_NOMEM;
     copy = s; /* the colour reorders its pixels; the groups need them as gathered */
-    copy.px = s.n ? smp_alloc_work(s.n * 3 * sizeof(float)) : NULL;
+    copy.px = s.n ? smp_work_alloc(s.ws, s.n * 3 * sizeof(float)) : NULL;
     if (s.n && !copy.px) {
-        free(s.px);
+        smp_work_free(s.ws, s.px);
         return SMP_E_NOMEM;
     }
     if (s.n)
         memcpy(copy.px, s.px, s.n * 3 * sizeof(float));
     smp_status st = region_from(&copy, SMP_TARGET_HAIR, skin, stat);
-    free(copy.px);
+    smp_work_free(s.ws, copy.px);
     if (st == SMP_OK && stat->measured)
         *n_clusters = clusters_from(&s, skin, clusters, grey_share, &st);
-    free(s.px);
+    smp_work_free(s.ws, s.px);
     return st;
 }

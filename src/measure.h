@@ -60,6 +60,6 @@ smp_status smp_measure_hair(const smp_lab_image *img, const unsigned char *mask,
  * scratch memory: SMP_E_NOMEM when there is none (out is then unset). */
 void smp_centre_mean(const float *px, size_t n, double out[3]);
 smp_status smp_centre_median(const float *px, size_t n, double out[3]);
-smp_status smp_centre_mode(const float *px, size_t n, double out[3]);
+smp_status smp_centre_mode(const float *px, size_t n, double out[3], smp_workspace *ws);
 
 #endif /* SMP_MEASURE_H */

@@ -515,7 +515,8 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
 
     smp_load_limits limits = {.max_pixels = opt->max_pixels,
                               .max_file_bytes = SMP_DEFAULT_MAX_FILE_BYTES,
-                              .analysis_size = opt->analysis_size}; /* decoded reduced: image.h */
+                              .analysis_size = opt->analysis_size, /* decoded reduced: image.h */
+                              .ws = opt->workspace}; /* and every stage after it: lab.ws */
     if (smp_image_load_memory(name, data, size, &limits, &img, &err) != SMP_OK)
         return fail_result(r, &err);
     smp_scale scale = img.scale; /* analysed pixels over displayed ones */
@@ -569,6 +570,7 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
     if (smp_regions_build(name, opt, &scale, lab.width, lab.height, &reg, &r->warnings, &r->n_warnings,
                           &err) != SMP_OK)
         goto failed;
+    reg.ws = lab.ws; /* the found masks join the given ones, all freed by smp_regions_release */
 
     /* What the user did not mark is found automatically; what they marked
      * always wins. */
@@ -686,8 +688,8 @@ static smp_status end_result(smp_result *r, smp_result **out)
     return st;
 }
 
-smp_status smp_analyse_memory(const char *name, const void *data, size_t size,
-                              const smp_palette *palette, const smp_options *opt, smp_result **out)
+static smp_status analyse_memory(const char *name, const void *data, size_t size,
+                                 const smp_palette *palette, const smp_options *opt, smp_result **out)
 {
     smp_options defaults;
     smp_result *r;
@@ -697,15 +699,25 @@ smp_status smp_analyse_memory(const char *name, const void *data, size_t size,
     return end_result(r, out);
 }
 
+smp_status smp_analyse_memory(const char *name, const void *data, size_t size,
+                              const smp_palette *palette, const smp_options *opt, smp_result **out)
+{
+    smp_status st = analyse_memory(name, data, size, palette, opt, out);
+    smp_work_settle(opt ? opt->workspace : NULL);
+    return st;
+}
+
 smp_status smp_analyse_file(const char *path, const smp_palette *palette, const smp_options *opt,
                             smp_result **out)
 {
     unsigned char *data;
     size_t size;
     smp_error err = {SMP_OK, ""};
-    if (smp_read_file(path, SMP_DEFAULT_MAX_FILE_BYTES, &data, &size, &err) == SMP_OK) {
-        smp_status st = smp_analyse_memory(path, data, size, palette, opt, out);
-        free(data);
+    smp_workspace *ws = opt ? opt->workspace : NULL;
+    if (smp_read_file_ws(path, SMP_DEFAULT_MAX_FILE_BYTES, ws, &data, &size, &err) == SMP_OK) {
+        smp_status st = analyse_memory(path, data, size, palette, opt, out);
+        smp_work_free(ws, data);
+        smp_work_settle(ws);
         return st;
     }
     smp_options defaults;

@@ -188,7 +188,7 @@ smp_status smp_regions_build(const char *name, const smp_options *opt, const smp
 
 void smp_regions_release(smp_regions *r)
 {
-    free(r->hair);
-    free(r->scalp);
+    smp_work_free(r->ws, r->hair);
+    smp_work_free(r->ws, r->scalp);
     memset(r, 0, sizeof *r);
 }

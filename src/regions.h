@@ -17,6 +17,7 @@
 typedef struct smp_regions {
     unsigned char *hair, *scalp; /* NULL when that region was not given */
     smp_source hair_source, scalp_source;
+    smp_workspace *ws; /* smp_regions_release gives the masks back to it */
 } smp_regions;
 
 /* Clips `r` to a width x height photo. Returns 0 when some of it is inside

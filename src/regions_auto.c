@@ -72,12 +72,13 @@ typedef struct small {
     const float *lab;  /* 3 per pixel: the image's own when f is 1 */
     float *own;        /* the block means when f > 1 */
     unsigned char *cls; /* C_* bits per pixel */
+    smp_workspace *ws; /* the Lab image's: every buffer here comes from it */
 } small;
 
 static void small_release(small *s)
 {
-    free(s->own);
-    free(s->cls);
+    smp_work_free(s->ws, s->own);
+    smp_work_free(s->ws, s->cls);
 }
 
 /* Block means of Lab: good enough to find regions (measuring uses the full
@@ -95,7 +96,7 @@ static smp_status shrink(const smp_lab_image *img, small *s)
     if (s->w < 8 || s->h < 8)
         return SMP_E_ARG;
     size_t n = (size_t)s->w * s->h;
-    s->cls = smp_alloc_work(n);
+    s->cls = smp_work_alloc(s->ws, n);
     if (!s->cls)
         return SMP_E_NOMEM;
     const unsigned char bad = SMP_PX_TRANSPARENT | SMP_PX_CLIPPED_HIGH | SMP_PX_CLIPPED_LOW;
@@ -105,7 +106,7 @@ static smp_status shrink(const smp_lab_image *img, small *s)
             s->cls[i] = (img->flags[i] & bad) ? 0 : C_OK;
         return SMP_OK;
     }
-    s->own = smp_alloc_work(n * 3 * sizeof(float));
+    s->own = smp_work_alloc(s->ws, n * 3 * sizeof(float));
     if (!s->own)
         return SMP_E_NOMEM;
     s->lab = s->own;
@@ -308,7 +309,7 @@ static double dist2_lab(const float *p, const double c[3])
 static float *collect(const small *s, unsigned char bit, size_t count, size_t cap, size_t *n)
 {
     size_t stride = count > cap ? (count + cap - 1) / cap : 1, k = 0, m = 0;
-    float *px = smp_alloc_work((count / stride + 1) * 3 * sizeof(float));
+    float *px = smp_work_alloc(s->ws, (count / stride + 1) * 3 * sizeof(float));
     if (!px)
         return NULL;
     for (size_t i = 0; i < (size_t)s->w * s->h; i++) {
@@ -325,7 +326,7 @@ static float *collect(const small *s, unsigned char bit, size_t count, size_t ca
 /* The pixels with (cls & bit) as a 0/1 mask at the full size (nearest). */
 static unsigned char *upscale(const small *s, unsigned char bit, int w, int h)
 {
-    unsigned char *out = smp_alloc_work((size_t)w * h);
+    unsigned char *out = smp_work_alloc(s->ws, (size_t)w * h);
     if (!out)
         return NULL;
     if (s->f == 1 && w == s->w && h == s->h) {
@@ -532,7 +533,7 @@ typedef struct work {
 static void work_release(work *k)
 {
     small_release(&k->s);
-    free(k->dist);
+    smp_work_free(k->s.ws, k->dist);
     free(k->row);
 }
 
@@ -553,9 +554,9 @@ static int find_skin(work *k, double skin[3], double *ts)
         return 0;
     /* The smoothest 30 %: local L* deviation (radius 2) up to its 30th
      * percentile. */
-    float *sds = smp_alloc_work(2 * cand * sizeof *sds);
+    float *sds = smp_work_alloc(s->ws, 2 * cand * sizeof *sds);
     if (!sds || local_std(s, 2, sds) != SMP_OK) {
-        free(sds);
+        smp_work_free(s->ws, sds);
         return -1;
     }
     float tau = smp_kth_float(sds, cand, 1, (cand * 3) / 10, sds + cand);
@@ -567,18 +568,18 @@ static int find_skin(work *k, double skin[3], double *ts)
             else
                 s->cls[i] &= (unsigned char)~C_SEED;
         }
-    free(sds);
+    smp_work_free(s->ws, sds);
     size_t np;
     float *px = collect(s, C_SEED, seeds, MODE_SAMPLE, &np);
-    if (!px || smp_centre_mode(px, np, skin) != SMP_OK) {
-        free(px);
+    if (!px || smp_centre_mode(px, np, skin, s->ws) != SMP_OK) {
+        smp_work_free(s->ws, px);
         return -1;
     }
     /* The seeds' mode must itself be a skin colour: brick or wood whose
      * texture strays into the skin box pixel by pixel is not skin. */
     float sf[3] = {(float)skin[0], (float)skin[1], (float)skin[2]};
     if (!is_skin_colour(sf)) {
-        free(px);
+        smp_work_free(s->ws, px);
         return 0;
     }
     /* Noise spread of the skin: median distance of the seeds from S. */
@@ -586,7 +587,7 @@ static int find_skin(work *k, double skin[3], double *ts)
     for (size_t i = 0; i < np; i++)
         d[i] = (float)sqrt(dist2_lab(px + 3 * i, skin));
     double spread = smp_select_float(d, np, np / 2);
-    free(px);
+    smp_work_free(s->ws, px);
     /* 3 spreads (plus 2 for texture the seeds missed), kept within 5-12
      * ΔE76: hair of every colour in the evaluation set differs from its
      * skin by 12 or more. */
@@ -668,11 +669,11 @@ static smp_status segment(work *k, const double skin[3], double ts, double hair[
     if (ncand >= 50) {
         size_t np;
         float *px = collect(s, C_THIN, ncand, MODE_SAMPLE, &np);
-        if (!px || smp_centre_mode(px, np, hair) != SMP_OK) {
-            free(px);
+        if (!px || smp_centre_mode(px, np, hair, s->ws) != SMP_OK) {
+            smp_work_free(s->ws, px);
             return SMP_E_NOMEM;
         }
-        free(px);
+        smp_work_free(s->ws, px);
         double lim2 = hair_bound2(skin, hair);
         for (size_t i = 0; i < n; i++)
             if ((s->cls[i] & C_THIN) && dist2_lab(s->lab + 3 * i, skin) >= lim2) {
@@ -691,8 +692,10 @@ smp_status smp_regions_auto(const smp_lab_image *lab, smp_regions *out, smp_auto
 {
     memset(out, 0, sizeof *out);
     memset(info, 0, sizeof *info);
+    out->ws = lab->ws;
     work k;
     memset(&k, 0, sizeof k);
+    k.s.ws = lab->ws;
     smp_status st = shrink(lab, &k.s);
     if (st != SMP_OK) {
         work_release(&k);
@@ -700,7 +703,7 @@ smp_status smp_regions_auto(const smp_lab_image *lab, smp_regions *out, smp_auto
     }
     small *s = &k.s;
     size_t n = (size_t)s->w * s->h;
-    k.dist = smp_alloc_work(n);
+    k.dist = smp_work_alloc(k.s.ws, n);
     k.row = malloc((size_t)s->w);
     if (!k.dist || !k.row) {
         work_release(&k);

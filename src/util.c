@@ -118,6 +118,12 @@ const char *smp_write_cause(int e)
 smp_status smp_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size,
                          smp_error *err)
 {
+    return smp_read_file_ws(path, max_bytes, NULL, data, size, err);
+}
+
+smp_status smp_read_file_ws(const char *path, size_t max_bytes, smp_workspace *ws, unsigned char **data,
+                            size_t *size, smp_error *err)
+{
     *data = NULL;
     *size = 0;
     char eb[48];
@@ -147,7 +153,7 @@ smp_status smp_read_file(const char *path, size_t max_bytes, unsigned char **dat
                         smp_human_size((size_t)st.st_size, h1), smp_human_size(max_bytes, h2));
     }
     size_t n = (size_t)st.st_size, got = 0;
-    unsigned char *buf = smp_alloc_work(n ? n : 1); /* filled whole just below */
+    unsigned char *buf = smp_work_alloc(ws, n ? n : 1); /* filled whole just below */
     if (!buf) {
         close(fd);
         return smp_fail(err, SMP_E_NOMEM, "%s: out of memory reading %s", path,
@@ -159,7 +165,7 @@ smp_status smp_read_file(const char *path, size_t max_bytes, unsigned char **dat
             continue;
         if (k <= 0) {
             int e = k < 0 ? errno : 0;
-            free(buf);
+            smp_work_free(ws, buf);
             close(fd);
             return smp_fail(err, SMP_E_IO, "%s: read error (%s)", path,
                             e ? errno_words(e, eb) : "the file shrank while it was read");
@@ -210,6 +216,138 @@ void *smp_alloc_work(size_t n)
     }
 #endif
     return malloc(n ? n : 1);
+}
+
+/* A workspace's blocks are mapped straight from the kernel (mmap), not
+ * taken from malloc: given back at the end of a photo, they leave no holes
+ * in malloc's per-thread arenas, and freeing one returns it to the system
+ * at once. That is the point: with malloc alone, 200 photos on 2 threads
+ * peaked at 197 MB and 800 at 351 MB, while one thread stayed at 31 MB.
+ *
+ * Reuse: a block serves a request of n bytes when it holds n and at most
+ * 2n, or n + 2 MB (the huge-page rounding), so the Lab image's block is not
+ * spent on a small list. After each photo, the blocks that photo did not use are
+ * unmapped (smp_work_settle): some sizes follow the photo's content (the
+ * skin seeds, the hair sample), and kept near misses would pile up.
+ *
+ * Limits: WS_BLOCKS blocks lent and WS_BLOCKS kept (a photo has about a
+ * dozen work buffers of WS_MIN_BYTES or more alive at once); beyond that,
+ * and below WS_MIN_BYTES (which malloc reuses well), smp_alloc_work. A
+ * block over WS_MAX_KEEP is unmapped when given back: one 100 MP photo
+ * analysed at full size must not pin 1.2 GB for the rest of a batch. */
+#define WS_BLOCKS 32
+#define WS_MIN_BYTES ((size_t)256 * 1024)
+#define WS_MAX_KEEP ((size_t)64 * 1024 * 1024)
+
+typedef struct ws_block {
+    void *p;
+    size_t size;    /* mapped bytes */
+    unsigned photo; /* kept blocks: the photo that last gave it back */
+} ws_block;
+
+struct smp_workspace {
+    ws_block lent[WS_BLOCKS], kept[WS_BLOCKS];
+    size_t n_lent, n_kept;
+    unsigned photo; /* counts smp_work_settle calls */
+};
+
+smp_status smp_workspace_new(smp_workspace **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? SMP_OK : SMP_E_NOMEM;
+}
+
+void smp_workspace_free(smp_workspace *ws)
+{
+    if (!ws)
+        return;
+    for (size_t i = 0; i < ws->n_kept; i++)
+        munmap(ws->kept[i].p, ws->kept[i].size);
+    for (size_t i = 0; i < ws->n_lent; i++) /* none, unless a caller kept a buffer */
+        munmap(ws->lent[i].p, ws->lent[i].size);
+    free(ws);
+}
+
+/* A new block of at least n bytes, or NULL. */
+static void *ws_map(size_t n, size_t *size)
+{
+    size_t page = n >= HUGE_PAGE / 2 ? HUGE_PAGE : 4096;
+    if (n > SIZE_MAX - page)
+        return NULL;
+    *size = (n + page - 1) / page * page;
+    void *p = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    if (page == HUGE_PAGE)
+        madvise(p, *size, MADV_HUGEPAGE); /* a hint: failure changes nothing */
+#endif
+    return p;
+}
+
+void *smp_work_alloc(smp_workspace *ws, size_t n)
+{
+    if (!ws || n < WS_MIN_BYTES || ws->n_lent == WS_BLOCKS)
+        return smp_alloc_work(n);
+    size_t best = ws->n_kept;
+    for (size_t i = 0; i < ws->n_kept; i++) {
+        size_t size = ws->kept[i].size;
+        if (size >= n && size - n <= (n > HUGE_PAGE ? n : HUGE_PAGE) &&
+            (best == ws->n_kept || size < ws->kept[best].size))
+            best = i;
+    }
+    ws_block b;
+    if (best < ws->n_kept) {
+        b = ws->kept[best];
+        ws->kept[best] = ws->kept[--ws->n_kept];
+    } else if (!(b.p = ws_map(n, &b.size))) {
+        return NULL;
+    }
+    ws->lent[ws->n_lent++] = b;
+    return b.p;
+}
+
+void smp_work_free(smp_workspace *ws, void *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; ws && i < ws->n_lent; i++) {
+        if (ws->lent[i].p != p)
+            continue;
+        ws_block b = ws->lent[i];
+        ws->lent[i] = ws->lent[--ws->n_lent];
+        if (b.size > WS_MAX_KEEP || ws->n_kept == WS_BLOCKS) {
+            munmap(b.p, b.size);
+        } else {
+            b.photo = ws->photo;
+            ws->kept[ws->n_kept++] = b;
+        }
+        return;
+    }
+    free(p); /* not a block of ws: from malloc (smp_alloc_work and the like) */
+}
+
+void smp_work_settle(smp_workspace *ws)
+{
+    if (!ws)
+        return;
+    for (size_t i = 0; i < ws->n_kept;) {
+        if (ws->kept[i].photo != ws->photo) {
+            munmap(ws->kept[i].p, ws->kept[i].size);
+            ws->kept[i] = ws->kept[--ws->n_kept];
+        } else {
+            i++;
+        }
+    }
+    ws->photo++;
+}
+
+size_t smp_work_kept(const smp_workspace *ws)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; ws && i < ws->n_kept; i++)
+        bytes += ws->kept[i].size;
+    return bytes;
 }
 
 size_t smp_gcd(size_t a, size_t b)

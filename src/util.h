@@ -43,6 +43,11 @@ const char *smp_write_cause(int e);
 smp_status smp_read_file(const char *path, size_t max_bytes, unsigned char **data, size_t *size,
                          smp_error *err);
 
+/* The same, the buffer from smp_work_alloc(ws): give it back with
+ * smp_work_free(ws, data). */
+smp_status smp_read_file_ws(const char *path, size_t max_bytes, smp_workspace *ws, unsigned char **data,
+                            size_t *size, smp_error *err);
+
 /* Appends a formatted line to a malloc'd list of strings (*items, *n).
  * Returns 0, or -1 when memory runs out (the list stays valid). */
 int smp_list_add(char ***items, size_t *n, const char *fmt, ...) SMP_PRINTF(3, 4);
@@ -77,6 +82,26 @@ float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *sc
  * 18 us on our 2-core VM, against 0.3-0.5 us per 4 kB inside a huge page:
  * for a 0.75 MP photo that was most of the analysis. Release with free(). */
 void *smp_alloc_work(size_t n);
+
+/* smp_alloc_work through a workspace (the public smp_workspace, owned by
+ * one thread): a block that a finished photo gave back is reused when it
+ * holds n bytes and not much more, so the photos of a batch touch little
+ * fresh memory and leave nothing for the allocator to fragment (util.c).
+ * ws NULL, or n small: smp_alloc_work. NULL when memory runs out. */
+void *smp_work_alloc(smp_workspace *ws, size_t n);
+
+/* Gives back a buffer from smp_work_alloc(ws, ...), which must come here
+ * with the same ws, never to free(). Buffers that are not ws's blocks are
+ * freed (so a work buffer that fell back to malloc, or any malloc'd one,
+ * may come here too). NULL is accepted. */
+void smp_work_free(smp_workspace *ws, void *p);
+
+/* The end of a photo: unmaps the blocks ws kept that this photo did not
+ * use. ws NULL: nothing. */
+void smp_work_settle(smp_workspace *ws);
+
+/* Bytes ws keeps for reuse now (for tests and benchmarks). */
+size_t smp_work_kept(const smp_workspace *ws);
 
 /* A growing byte string, NUL-terminated after its `len` bytes: JSON, CSV
  * and text output, and the consult sheet's PDF. Start from {0}. After

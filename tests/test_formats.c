@@ -183,7 +183,7 @@ static rgb8 stored_for(const rgb8 *s, int o)
 {
     static const int inverse[9] = {0, 1, 2, 3, 4, 5, 8, 7, 6};
     rgb8 t = {0, 0, NULL};
-    t.px = smp_orient_pixels(s->px, s->w, s->h, 3, inverse[o], &t.w, &t.h);
+    t.px = smp_orient_pixels(s->px, s->w, s->h, 3, inverse[o], &t.w, &t.h, NULL);
     assert_non_null(t.px);
     return t;
 }

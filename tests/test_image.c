@@ -516,7 +516,7 @@ static void test_orient_pixels_bpp(void **state)
             unsigned char *src = noise(len, (uint32_t)(k + 1));
             for (int o = 1; o <= 8; o++) {
                 int ow = 0, oh = 0;
-                unsigned char *d = smp_orient_pixels(src, w, h, bpp, o, &ow, &oh);
+                unsigned char *d = smp_orient_pixels(src, w, h, bpp, o, &ow, &oh, NULL);
                 assert_non_null(d);
                 assert_int_equal(ow, o >= 5 ? h : w);
                 assert_int_equal(oh, o >= 5 ? w : h);
@@ -534,8 +534,8 @@ static void test_orient_pixels_bpp(void **state)
             free(src);
         }
     int ow, oh;
-    assert_null(smp_orient_pixels(NULL, 2, 2, 1, 1, &ow, &oh));
-    assert_null(smp_orient_pixels((const unsigned char *)"abcd", 0, 2, 1, 1, &ow, &oh));
+    assert_null(smp_orient_pixels(NULL, 2, 2, 1, 1, &ow, &oh, NULL));
+    assert_null(smp_orient_pixels((const unsigned char *)"abcd", 0, 2, 1, 1, &ow, &oh, NULL));
 }
 
 static void test_exif_parser(void **state)

@@ -837,7 +837,14 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static void analyse(batch *b, size_t i, slot *s)
+/* ws: the calling thread's own workspace, or NULL. Each worker thread has
+ * one: threads' malloc arenas keep the holes that photo-sized buffers leave
+ * (200 photos at -j 2 peaked at 197 MB, 800 at 351 MB; with workspaces 75 MB
+ * for both). One thread (-j 1) analyses without: malloc's main heap reuses
+ * its memory across sizes better (31 MB over 200 photos, 39 MB with a
+ * workspace, which keeps a block per buffer size). The results are the
+ * same either way. */
+static void analyse(batch *b, size_t i, slot *s, smp_workspace *ws)
 {
     const input *in = &b->c->in.items[i];
     double t0 = now_ms();
@@ -845,6 +852,7 @@ static void analyse(batch *b, size_t i, slot *s)
     if (!in->error) {
         smp_options opt = b->c->opt; /* the sheet's path is this photo's own */
         opt.report_path = b->c->sheets ? b->c->sheets[i] : NULL;
+        opt.workspace = ws;
         smp_analyse_file(in->path, b->palette, &opt, &res);
     }
     s->result = res;
@@ -855,14 +863,18 @@ static void *worker(void *arg)
 {
     batch *b = arg;
     size_t n = b->c->in.n;
+    smp_workspace *ws = NULL;
+    smp_workspace_new(&ws);
     for (;;) {
         pthread_mutex_lock(&b->lock);
         size_t i = b->next < n && !interrupted ? b->next++ : n;
         pthread_mutex_unlock(&b->lock);
-        if (i >= n)
+        if (i >= n) {
+            smp_workspace_free(ws);
             return NULL;
+        }
         slot s = {0};
-        analyse(b, i, &s);
+        analyse(b, i, &s, ws);
         pthread_mutex_lock(&b->lock);
         b->slots[i] = s;
         b->slots[i].done = 1;
@@ -1032,7 +1044,7 @@ static void run_batch(const cli *c, const smp_palette *pal, tally *t)
             b.slots[i].result = NULL; /* reported here, freed below */
             pthread_mutex_unlock(&b.lock);
         } else {
-            analyse(&b, i, &s); /* -j 1, or no thread could start */
+            analyse(&b, i, &s, NULL); /* -j 1, or no thread could start */
         }
         report(c, &c->in.items[i], &s, t);
         smp_result_free(s.result);

@@ -1,0 +1,182 @@
+/*
+ * test_workspace.c: smp_workspace, the memory a thread reuses from photo to
+ * photo (issue 5: a batch's memory must stay flat, also on several threads).
+ *
+ * - The block rules of util.c: a given-back block serves the next request
+ *   of about its size, not a much smaller one; small requests go to malloc;
+ *   blocks a photo did not use are unmapped when it ends; a full lending
+ *   table falls back to malloc; anything malloc'd may be given back.
+ * - Photos analysed through one workspace, in two orders, give results
+ *   identical to the same photos analysed without one (JPEG, PNG, a turned
+ *   JPEG, ICC profiles: the sample photos, large enough to use it).
+ * - The command at -j 2 (whose threads use workspaces) writes the same
+ *   JSON as at -j 1 (which does not) over the samples.
+ */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smpmatch.h"
+#include "util.h"
+
+#define MB ((size_t)1024 * 1024)
+
+static void test_reuse_rules(void **state)
+{
+    (void)state;
+    smp_workspace *ws;
+    assert_int_equal(smp_workspace_new(&ws), SMP_OK);
+
+    unsigned char *a = smp_work_alloc(ws, 3 * MB);
+    assert_non_null(a);
+    memset(a, 1, 3 * MB);
+    assert_int_equal(smp_work_kept(ws), 0);
+    smp_work_free(ws, a);
+    assert_int_equal(smp_work_kept(ws), 4 * MB); /* whole huge pages */
+
+    /* About its size: the same block again. */
+    unsigned char *b = smp_work_alloc(ws, 3 * MB - 1000);
+    assert_ptr_equal(b, a);
+    assert_int_equal(smp_work_kept(ws), 0);
+    smp_work_free(ws, b);
+
+    /* Much smaller: a block of its own, the big one stays kept. */
+    unsigned char *c = smp_work_alloc(ws, 300 * 1024);
+    assert_non_null(c);
+    assert_ptr_not_equal(c, a);
+    assert_int_equal(smp_work_kept(ws), 4 * MB);
+    memset(c, 2, 300 * 1024);
+
+    /* Small requests are malloc's: nothing is kept when they come back. */
+    unsigned char *d = smp_work_alloc(ws, 1000);
+    assert_non_null(d);
+    smp_work_free(ws, d);
+    /* ... and so is any malloc'd buffer given back (LSan would see a leak). */
+    smp_work_free(ws, malloc(5 * MB));
+    smp_work_free(ws, NULL);
+    assert_int_equal(smp_work_kept(ws), 4 * MB);
+    smp_work_free(ws, c);
+    size_t both = smp_work_kept(ws);
+    assert_true(both > 4 * MB);
+
+    /* Photo ends: both were given back during it, both stay. The next
+     * photo uses only the big one; when it ends the small one goes. */
+    smp_work_settle(ws);
+    assert_int_equal(smp_work_kept(ws), both);
+    a = smp_work_alloc(ws, 3 * MB);
+    smp_work_free(ws, a);
+    smp_work_settle(ws);
+    assert_int_equal(smp_work_kept(ws), 4 * MB);
+    smp_work_settle(ws); /* unused in this one: unmapped */
+    assert_int_equal(smp_work_kept(ws), 0);
+
+    /* More at once than the lending table holds: the rest from malloc,
+     * given back the same way. */
+    enum { MANY = 40 };
+    void *p[MANY];
+    for (int i = 0; i < MANY; i++) {
+        p[i] = smp_work_alloc(ws, 300 * 1024);
+        assert_non_null(p[i]);
+        memset(p[i], i, 300 * 1024);
+    }
+    for (int i = 0; i < MANY; i++)
+        smp_work_free(ws, p[i]);
+    assert_true(smp_work_kept(ws) > 0);
+    smp_workspace_free(ws);
+
+    /* No workspace: plain allocation. */
+    void *e = smp_work_alloc(NULL, 3 * MB);
+    assert_non_null(e);
+    smp_work_free(NULL, e);
+    smp_work_settle(NULL);
+    smp_workspace_free(NULL);
+}
+
+static const char *const photos[] = {
+    "crown_auburn_srgb_icc.jpg",     "crown_dark_on_light.jpg",
+    "frontal_blond_adobergb.jpg",    "part_dark_on_brown_cast_card.jpg",
+    "part_grey_on_dark.png",         "side_lightbrown_orient6.jpg",
+    "temple_brown_p3.jpg",           "temple_brown_srgb.jpg",
+    "temple_grey_on_tan.jpg",
+};
+#define N_PHOTOS (sizeof photos / sizeof photos[0])
+
+static char *analyse_json(smp_palette *pal, const char *file, smp_workspace *ws)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/samples/%s", SMP_SOURCE_DIR, file);
+    smp_options opt;
+    smp_options_init(&opt);
+    opt.workspace = ws;
+    smp_result *r = NULL;
+    smp_analyse_file(path, pal, &opt, &r);
+    assert_non_null(r);
+    assert_int_equal(r->status, SMP_OK);
+    char *json = smp_result_to_json(r);
+    assert_non_null(json);
+    smp_result_free(r);
+    return json;
+}
+
+static void test_same_results(void **state)
+{
+    (void)state;
+    smp_palette *pal;
+    assert_int_equal(smp_palette_new_default(&pal, NULL), SMP_OK);
+    char *plain[N_PHOTOS];
+    for (size_t i = 0; i < N_PHOTOS; i++)
+        plain[i] = analyse_json(pal, photos[i], NULL);
+
+    smp_workspace *ws;
+    assert_int_equal(smp_workspace_new(&ws), SMP_OK);
+    for (int round = 0; round < 2; round++)
+        for (size_t k = 0; k < N_PHOTOS; k++) {
+            /* forwards, then backwards: each photo meets blocks that other
+             * photos (of other sizes and formats) left */
+            size_t i = round == 0 ? k : N_PHOTOS - 1 - k;
+            char *json = analyse_json(pal, photos[i], ws);
+            if (strcmp(json, plain[i]) != 0)
+                fail_msg("%s: different result through a workspace", photos[i]);
+            free(json);
+        }
+    assert_true(smp_work_kept(ws) > 0); /* it was used */
+    smp_workspace_free(ws);
+    for (size_t i = 0; i < N_PHOTOS; i++)
+        free(plain[i]);
+    smp_palette_free(pal);
+}
+
+static void test_command_threads(void **state)
+{
+    (void)state;
+    char args[8192] = "-q -f json";
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < N_PHOTOS; i++) {
+            size_t len = strlen(args);
+            snprintf(args + len, sizeof args - len, " '%s/samples/%s'", SMP_SOURCE_DIR, photos[i]);
+        }
+    char with_j2[8300];
+    snprintf(with_j2, sizeof with_j2, "-j 2 %s", args);
+    char *one = NULL, *two = NULL;
+    assert_int_equal(tu_run_cli(args, &one, NULL), 0);
+    assert_int_equal(tu_run_cli(with_j2, &two, NULL), 0);
+    size_t lines = 0;
+    for (const char *p = one; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 2 * N_PHOTOS);
+    assert_string_equal(one, two);
+    free(one);
+    free(two);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reuse_rules),
+        cmocka_unit_test(test_same_results),
+        cmocka_unit_test(test_command_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
