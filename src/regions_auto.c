@@ -131,16 +131,29 @@ static smp_status shrink(const smp_lab_image *img, small *s)
 
 /* Local standard deviation of L* over a (2r+1)^2 window (clipped at the
  * borders), for the pixels with C_SEED only, in raster order into out[].
- * Running column sums of L and L^2 over the window's rows, then running
- * sums along the row: two rows of doubles instead of two integral images
- * of the whole photo. */
-static smp_status local_std(const small *s, int r, float *out)
+ * Running column sums of L and L^2 over the window's rows; then, for each
+ * row that holds a seed, the window sums along the whole row, one
+ * independent short sum per pixel (which vectorises: a running prefix sum
+ * along the row waits on each step, and cost 8 % of a 12 MP photo's
+ * analysis), and the seeds' values are picked out of the row. */
+/* The standard deviation from a window's sums of L and L^2 and 1 / count. */
+static float window_sd(double a, double b, double inv)
+{
+    double v = b * inv - (a * inv) * (a * inv);
+    return (float)sqrt(v > 0 ? v : 0);
+}
+
+static smp_status local_std(const small *s, const int r, float *out)
 {
     size_t w = (size_t)s->w;
-    double *c1 = calloc(4 * (w + 1), sizeof *c1);
-    if (!c1)
+    double *c1 = calloc(2 * w, sizeof *c1);
+    float *sd = malloc(w * sizeof *sd);
+    if (!c1 || !sd) {
+        free(c1);
+        free(sd);
         return SMP_E_NOMEM;
-    double *c2 = c1 + (w + 1), *p1 = c2 + (w + 1), *p2 = p1 + (w + 1);
+    }
+    double *c2 = c1 + w;
     int lo = 0, hi = 0; /* rows [lo, hi) are in the column sums */
     size_t m = 0;
     for (int y = 0; y < s->h; y++) {
@@ -163,22 +176,32 @@ static smp_status local_std(const small *s, int r, float *out)
             any = row[x] & C_SEED;
         if (!any)
             continue;
-        p1[0] = p2[0] = 0;
-        for (size_t x = 0; x < w; x++) {
-            p1[x + 1] = p1[x] + c1[x];
-            p2[x + 1] = p2[x] + c2[x];
-        }
-        for (int x = 0; x < s->w; x++) {
-            if (!(row[x] & C_SEED))
-                continue;
+        /* the ends, where the window is clipped */
+        for (int x = 0; x < s->w; x = x + 1 == r && s->w > 2 * r ? s->w - r : x + 1) {
             int x0 = x - r < 0 ? 0 : x - r, x1 = x + r + 1 > s->w ? s->w : x + r + 1;
-            double n = (double)(y1 - y0) * (x1 - x0);
-            double a = p1[x1] - p1[x0], b = p2[x1] - p2[x0];
-            double v = b / n - (a / n) * (a / n);
-            out[m++] = (float)sqrt(v > 0 ? v : 0);
+            double a = 0, b = 0;
+            for (int i = x0; i < x1; i++) {
+                a += c1[i];
+                b += c2[i];
+            }
+            sd[x] = window_sd(a, b, 1.0 / ((double)(y1 - y0) * (x1 - x0)));
         }
+        /* the middle, whole windows: a fixed-length sum per pixel */
+        const double inv = 1.0 / ((double)(y1 - y0) * (2 * r + 1));
+        for (int x = r; x < s->w - r; x++) {
+            double a = 0, b = 0;
+            for (int i = -r; i <= r; i++) {
+                a += c1[x + i];
+                b += c2[x + i];
+            }
+            sd[x] = window_sd(a, b, inv);
+        }
+        for (size_t x = 0; x < w; x++)
+            if (row[x] & C_SEED)
+                out[m++] = sd[x];
     }
     free(c1);
+    free(sd);
     return SMP_OK;
 }
 
