@@ -328,20 +328,31 @@ static double dist2_lab(const float *p, const double c[3])
 }
 
 /* Collects the Lab of pixels with (cls & bit) (at most `cap`, on a fixed
- * stride) into a new array; *n is the count. */
+ * stride) into a new array; *n is the count. The positions first, without
+ * branches (each pixel's index is written to the next free place, which
+ * only a taken pixel keeps: the bits are ragged, and a branch on them
+ * mispredicted often enough to cost 3 % of a photo), then their colours. */
 static float *collect(const small *s, unsigned char bit, size_t count, size_t cap, size_t *n)
 {
     size_t stride = count > cap ? (count + cap - 1) / cap : 1, k = 0, m = 0;
-    float *px = smp_work_alloc(s->ws, (count / stride + 1) * 3 * sizeof(float));
-    if (!px)
+    size_t most = count / stride + 2; /* taken, and the one free place */
+    float *px = smp_work_alloc(s->ws, most * 3 * sizeof(float));
+    uint32_t *at = smp_work_alloc(s->ws, most * sizeof *at);
+    if (!px || !at) {
+        smp_work_free(s->ws, px);
+        smp_work_free(s->ws, at);
         return NULL;
-    for (size_t i = 0; i < (size_t)s->w * s->h; i++) {
-        if (!(s->cls[i] & bit))
-            continue;
-        if (k == 0)
-            memcpy(px + 3 * m++, s->lab + 3 * i, 3 * sizeof(float));
-        k = k + 1 == stride ? 0 : k + 1; /* taken: every stride-th */
     }
+    for (size_t i = 0; i < (size_t)s->w * s->h; i++) {
+        size_t in = (s->cls[i] & bit) != 0;
+        at[m] = (uint32_t)i; /* the small image has at most AUTO_MAX_PIXELS */
+        m += in & (k == 0); /* taken: every stride-th */
+        k += in;
+        k = k == stride ? 0 : k;
+    }
+    for (size_t j = 0; j < m; j++)
+        memcpy(px + 3 * j, s->lab + 3 * (size_t)at[j], 3 * sizeof(float));
+    smp_work_free(s->ws, at);
     *n = m;
     return px;
 }
