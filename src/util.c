@@ -408,9 +408,22 @@ float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *sc
             scratch[i] = v[i * stride];
         return smp_select_float(scratch, n, k);
     }
-    uint32_t hist[KTH_BINS] = {0}; /* 16 kB: stays in the first-level cache */
-    for (size_t i = 0; i < n; i++)
-        hist[kth_bin(v[i * stride])]++;
+    /* Four histograms, summed after: neighbouring values of a smooth region
+     * fall in the same bin, and one histogram's count then waits on the
+     * store before it. 4 x 16 kB; a 12 MP photo's region finding went from
+     * 33.4 to 32.7 ms (min of 5 alternating runs). */
+    uint32_t part[4][KTH_BINS];
+    memset(part, 0, sizeof part);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int j = 0; j < 4; j++)
+            part[j][kth_bin(v[(i + (size_t)j) * stride])]++;
+    for (; i < n; i++)
+        part[0][kth_bin(v[i * stride])]++;
+    uint32_t *hist = part[0];
+    for (int j = 1; j < 4; j++)
+        for (int c = 0; c < KTH_BINS; c++)
+            hist[c] += part[j][c];
     size_t below = 0;
     int b = 0;
     while (below + hist[b] <= k)
@@ -418,7 +431,7 @@ float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *sc
     /* The values in bin b, without a branch (which bin a value falls in is
      * as good as random): each is written, and kept when it belongs. */
     size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (i = 0; i < n; i++) {
         float x = v[i * stride];
         scratch[m] = x;
         m += kth_bin(x) == b;
