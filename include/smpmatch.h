@@ -222,9 +222,10 @@ int smp_area_parse(const char *text, smp_area_spec *out);
  * batch's peak memory then stays flat however many photos follow, also on
  * several threads, whose malloc arenas otherwise kept growing: 12 MP JPEGs
  * on 2 threads peaked at 197 MB after 200 photos and 351 MB after 800,
- * and at 75 MB after either with a workspace per thread. On one thread
- * malloc alone does better (31 MB, against 39 with a workspace, which keeps
- * a block per buffer size). Never use one in two threads at once. */
+ * and at 75 MB after either with a workspace per thread. Without one, each
+ * photo gets a workspace of its own, freed after it: one thread then
+ * stays at 29 MB (a workspace kept across photos holds a block per buffer
+ * size: 39 MB). Never use one in two threads at once. */
 typedef struct smp_workspace smp_workspace;
 smp_status smp_workspace_new(smp_workspace **out);
 void smp_workspace_free(smp_workspace *ws); /* and what it keeps */
@@ -291,8 +292,9 @@ typedef struct smp_options {
                             smp_result.report_written stays 0. */
     long long report_time; /* the date printed on the sheet, seconds since
                             1970 (UTC); 0 (default) = now */
-    smp_workspace *workspace; /* NULL (default), or this thread's own (see
-                            smp_workspace); results are the same either way */
+    smp_workspace *workspace; /* NULL (default: a new one for each photo),
+                            or this thread's own (see smp_workspace);
+                            results are the same either way */
 } smp_options;
 
 /* 1000 px: the resolution the automatic hair and scalp finder was tuned and

@@ -504,7 +504,7 @@ smp_status smp_recommend(smp_result *r, const smp_palette *palette, const smp_op
 }
 
 static smp_status run(smp_result *r, const void *data, size_t size, const smp_palette *palette,
-                      const smp_options *opt)
+                      const smp_options *opt, smp_workspace *ws)
 {
     smp_error err = {SMP_OK, ""};
     smp_image img;
@@ -516,7 +516,7 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
     smp_load_limits limits = {.max_pixels = opt->max_pixels,
                               .max_file_bytes = SMP_DEFAULT_MAX_FILE_BYTES,
                               .analysis_size = opt->analysis_size, /* decoded reduced: image.h */
-                              .ws = opt->workspace}; /* and every stage after it: lab.ws */
+                              .ws = ws}; /* and every stage after it: lab.ws */
     if (smp_image_load_memory(name, data, size, &limits, &img, &err) != SMP_OK)
         return fail_result(r, &err);
     smp_scale scale = img.scale; /* analysed pixels over displayed ones */
@@ -689,21 +689,34 @@ static smp_status end_result(smp_result *r, smp_result **out)
 }
 
 static smp_status analyse_memory(const char *name, const void *data, size_t size,
-                                 const smp_palette *palette, const smp_options *opt, smp_result **out)
+                                 const smp_palette *palette, const smp_options *opt,
+                                 smp_workspace *ws, smp_result **out)
 {
     smp_options defaults;
     smp_result *r;
     if (start_result(name, &opt, &defaults, out, &r) != SMP_OK)
         return SMP_E_NOMEM;
-    r->status = run(r, data, size, palette, opt);
+    r->status = run(r, data, size, palette, opt, ws);
     return end_result(r, out);
+}
+
+/* The caller's workspace, or a new one for this photo alone (*own, to be
+ * freed after it; NULL if even that could not be had: then malloc). */
+static smp_workspace *photo_workspace(const smp_options *opt, smp_workspace **own)
+{
+    *own = NULL;
+    if (opt && opt->workspace)
+        return opt->workspace;
+    return *own = smp_workspace_for_photo();
 }
 
 smp_status smp_analyse_memory(const char *name, const void *data, size_t size,
                               const smp_palette *palette, const smp_options *opt, smp_result **out)
 {
-    smp_status st = analyse_memory(name, data, size, palette, opt, out);
-    smp_work_settle(opt ? opt->workspace : NULL);
+    smp_workspace *own, *ws = photo_workspace(opt, &own);
+    smp_status st = analyse_memory(name, data, size, palette, opt, ws, out);
+    smp_work_settle(ws);
+    smp_workspace_free(own);
     return st;
 }
 
@@ -713,13 +726,15 @@ smp_status smp_analyse_file(const char *path, const smp_palette *palette, const 
     unsigned char *data;
     size_t size;
     smp_error err = {SMP_OK, ""};
-    smp_workspace *ws = opt ? opt->workspace : NULL;
+    smp_workspace *own, *ws = photo_workspace(opt, &own);
     if (smp_read_file_ws(path, SMP_DEFAULT_MAX_FILE_BYTES, ws, &data, &size, &err) == SMP_OK) {
-        smp_status st = analyse_memory(path, data, size, palette, opt, out);
+        smp_status st = analyse_memory(path, data, size, palette, opt, ws, out);
         smp_work_free(ws, data);
         smp_work_settle(ws);
+        smp_workspace_free(own);
         return st;
     }
+    smp_workspace_free(own);
     smp_options defaults;
     smp_result *r;
     if (start_result(path, &opt, &defaults, out, &r) != SMP_OK)

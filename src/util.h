@@ -83,6 +83,11 @@ float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *sc
  * for a 0.75 MP photo that was most of the analysis. Release with free(). */
 void *smp_alloc_work(size_t n);
 
+/* A workspace for one photo (the library's own when the caller gives
+ * none): it also carves small blocks out of huge pages (util.c). Free it
+ * with smp_workspace_free after the photo. NULL when memory runs out. */
+smp_workspace *smp_workspace_for_photo(void);
+
 /* smp_alloc_work through a workspace (the public smp_workspace, owned by
  * one thread): a block that a finished photo gave back is reused when it
  * holds n bytes and not much more, so the photos of a batch touch little

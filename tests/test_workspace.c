@@ -6,9 +6,12 @@
  *   of about its size, not a much smaller one; small requests go to malloc;
  *   blocks a photo did not use are unmapped when it ends; a full lending
  *   table falls back to malloc; anything malloc'd may be given back.
+ * - The library's own workspace for one photo carves small blocks from
+ *   shared slabs and does not keep big ones.
  * - Photos analysed through one workspace, in two orders, give results
- *   identical to the same photos analysed without one (JPEG, PNG, a turned
- *   JPEG, ICC profiles: the sample photos, large enough to use it).
+ *   identical to the same photos analysed one by one (each in the
+ *   library's own workspace for it): JPEG, PNG, a turned JPEG, ICC
+ *   profiles (the sample photos, large enough to use every kind of block).
  * - The command at -j 2 (whose threads use workspaces) writes the same
  *   JSON as at -j 1 (which does not) over the samples.
  */
@@ -22,6 +25,7 @@
 #include "util.h"
 
 #define MB ((size_t)1024 * 1024)
+#define GAP 64 /* what a carved block may have after it (util.c) */
 
 static void test_reuse_rules(void **state)
 {
@@ -92,6 +96,57 @@ static void test_reuse_rules(void **state)
     smp_work_free(NULL, e);
     smp_work_settle(NULL);
     smp_workspace_free(NULL);
+}
+
+/* The library's own workspace for one photo: small blocks carved out of
+ * shared huge pages, big ones unmapped as soon as they come back. */
+static void test_one_photo(void **state)
+{
+    (void)state;
+    smp_workspace *ws = smp_workspace_for_photo();
+    assert_non_null(ws);
+    unsigned char *a = smp_work_alloc(ws, 100 * 1024);
+    unsigned char *b = smp_work_alloc(ws, 200 * 1024);
+    assert_non_null(a);
+    assert_non_null(b);
+    /* side by side in one slab, not two mappings (under AddressSanitizer
+     * with a poisoned cache line between them) */
+    assert_true(b >= a + 100 * 1024 && b <= a + 100 * 1024 + GAP);
+    memset(a, 1, 100 * 1024);
+    memset(b, 2, 200 * 1024);
+    smp_work_free(ws, a);
+    assert_in_range(smp_work_kept(ws), 100 * 1024, 100 * 1024 + GAP);
+    /* the same size again: the same block */
+    unsigned char *c = smp_work_alloc(ws, 100 * 1024 - 10);
+    assert_ptr_equal(c, a);
+    assert_int_equal(smp_work_kept(ws), 0);
+    /* A slab's worth and more: the next block starts a new slab. */
+    unsigned char *d = smp_work_alloc(ws, 1000 * 1024);
+    unsigned char *e = smp_work_alloc(ws, 1000 * 1024);
+    assert_non_null(d);
+    assert_non_null(e);
+    assert_true(d >= b + 200 * 1024 && d <= b + 200 * 1024 + GAP); /* 1.3 MB of the first slab used */
+    assert_true(e < a || e >= a + 2 * MB);
+    memset(d, 3, 1000 * 1024);
+    memset(e, 4, 1000 * 1024);
+    /* Big blocks are not kept. */
+    unsigned char *f = smp_work_alloc(ws, 5 * MB);
+    assert_non_null(f);
+    memset(f, 5, 5 * MB);
+    smp_work_free(ws, f);
+    assert_int_equal(smp_work_kept(ws), 0);
+    /* Tiny ones are malloc's. */
+    void *g = smp_work_alloc(ws, 100);
+    assert_non_null(g);
+    smp_work_free(ws, g);
+    assert_int_equal(smp_work_kept(ws), 0);
+    smp_work_free(ws, b);
+    smp_work_free(ws, c);
+    smp_work_free(ws, d);
+    smp_work_free(ws, e);
+    size_t all = 100 * 1024 + 200 * 1024 + 2 * 1000 * 1024;
+    assert_in_range(smp_work_kept(ws), all, all + 4 * GAP);
+    smp_workspace_free(ws);
 }
 
 static const char *const photos[] = {
@@ -175,6 +230,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reuse_rules),
+        cmocka_unit_test(test_one_photo),
         cmocka_unit_test(test_same_results),
         cmocka_unit_test(test_command_threads),
     };
