@@ -303,13 +303,14 @@ static void chamfer(const unsigned char *cls, unsigned char bit, int w, int h, u
 #define TAN_HUE_MIN 0.46630765815499859
 #define TAN_HUE_MAX 3.07768353717525340
 
+/* Every test is made (& rather than &&): which pixels pass is as good as
+ * random across a photo, and the early exits mispredicted. */
 static int is_skin_colour(const float *p)
 {
     double l = p[0], a = p[1], b = p[2];
-    if (!(l >= 20 && l <= 92 && a >= 4 && a <= 20 && b >= 3 && b <= 27))
-        return 0;
     double c2 = a * a + b * b;
-    return c2 >= 7.0 * 7.0 && c2 <= 30.0 * 30.0 && b >= a * TAN_HUE_MIN && b <= a * TAN_HUE_MAX;
+    return (l >= 20) & (l <= 92) & (a >= 4) & (a <= 20) & (b >= 3) & (b <= 27) & (c2 >= 7.0 * 7.0) &
+           (c2 <= 30.0 * 30.0) & (b >= a * TAN_HUE_MIN) & (b <= a * TAN_HUE_MAX);
 }
 
 /* When the hair's colour is skin-like too (brown or red hair so dense that
@@ -583,11 +584,11 @@ static int find_skin(work *k, double skin[3], double *ts)
 {
     small *s = &k->s;
     size_t n = (size_t)s->w * s->h, cand = 0;
-    for (size_t i = 0; i < n; i++)
-        if ((s->cls[i] & C_OK) && is_skin_colour(s->lab + 3 * i)) {
-            s->cls[i] |= C_SEED;
-            cand++;
-        }
+    for (size_t i = 0; i < n; i++) {
+        unsigned seed = ((s->cls[i] & C_OK) != 0) & is_skin_colour(s->lab + 3 * i);
+        s->cls[i] |= (unsigned char)(seed * C_SEED);
+        cand += seed;
+    }
     /* 1 % of the photo: less bare skin than that gives no reliable colour. */
     if (cand < n / 100 || cand < 50)
         return 0;
@@ -600,13 +601,12 @@ static int find_skin(work *k, double skin[3], double *ts)
     }
     float tau = smp_kth_float(sds, cand, 1, (cand * 3) / 10, sds + cand);
     size_t seeds = 0, j = 0;
-    for (size_t i = 0; i < n; i++)
-        if (s->cls[i] & C_SEED) {
-            if (sds[j++] <= tau)
-                seeds++;
-            else
-                s->cls[i] &= (unsigned char)~C_SEED;
-        }
+    for (size_t i = 0; i < n; i++) { /* without branches: sds[cand] is scratch */
+        unsigned seed = (s->cls[i] & C_SEED) != 0, keep = seed & (sds[j] <= tau);
+        seeds += keep;
+        s->cls[i] &= (unsigned char)~((seed & !keep) * C_SEED);
+        j += seed;
+    }
     smp_work_free(s->ws, sds);
     size_t np;
     float *px = collect(s, C_SEED, seeds, MODE_SAMPLE, &np);
@@ -642,22 +642,20 @@ static size_t mark_scalp(work *k)
     small *s = &k->s;
     int w = s->w;
     size_t count = 0;
+    /* Without branches inside a row (which pixels are skin is ragged):
+     * the rows above and below (a row itself at the top and bottom, which
+     * adds nothing), then each pixel with its two neighbours in the row. */
+    unsigned char *r = k->row;
     for (int y = 0; y < s->h; y++) {
         unsigned char *c = s->cls + (size_t)y * w;
+        const unsigned char *up = y > 0 ? c - w : c, *down = y + 1 < s->h ? c + w : c;
+        for (int x = 0; x < w; x++)
+            r[x] = (c[x] | up[x] | down[x]) & C_NONSKIN;
         for (int x = 0; x < w; x++) {
-            unsigned char v = c[x];
-            if (y > 0)
-                v |= c[x - w];
-            if (y + 1 < s->h)
-                v |= c[x + w];
-            k->row[x] = v & C_NONSKIN;
-        }
-        for (int x = 0; x < w; x++) {
-            int near = k->row[x] | (x > 0 ? k->row[x - 1] : 0) | (x + 1 < w ? k->row[x + 1] : 0);
-            if ((c[x] & C_SKIN) && !near) {
-                c[x] |= C_SCALP;
-                count++;
-            }
+            unsigned near = r[x] | (x > 0 ? r[x - 1] : 0) | (x + 1 < w ? r[x + 1] : 0);
+            unsigned scalp = ((c[x] & C_SKIN) != 0) & (near == 0);
+            c[x] |= (unsigned char)(scalp * C_SCALP);
+            count += scalp;
         }
     }
     return count;
@@ -714,11 +712,11 @@ static smp_status segment(work *k, const double skin[3], double ts, double hair[
         }
         smp_work_free(s->ws, px);
         double lim2 = hair_bound2(skin, hair);
-        for (size_t i = 0; i < n; i++)
-            if ((s->cls[i] & C_THIN) && dist2_lab(s->lab + 3 * i, skin) >= lim2) {
-                s->cls[i] |= C_HAIR;
-                nhair++;
-            }
+        for (size_t i = 0; i < n; i++) {
+            unsigned hair_px = ((s->cls[i] & C_THIN) != 0) & (dist2_lab(s->lab + 3 * i, skin) >= lim2);
+            s->cls[i] |= (unsigned char)(hair_px * C_HAIR);
+            nhair += hair_px;
+        }
     }
 
     *nskin_out = nskin;
