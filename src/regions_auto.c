@@ -136,6 +136,19 @@ static float window_sd(double a, double b, double inv)
     return (float)sqrt(v > 0 ? v : 0);
 }
 
+/* window_sd at column x of a w-wide row of column sums, for a window of
+ * radius r clipped at the row's ends, over `rows` rows. */
+static float clipped_sd(const double *c1, const double *c2, int w, int x, int r, int rows)
+{
+    int x0 = x - r < 0 ? 0 : x - r, x1 = x + r + 1 > w ? w : x + r + 1;
+    double a = 0, b = 0;
+    for (int i = x0; i < x1; i++) {
+        a += c1[i];
+        b += c2[i];
+    }
+    return window_sd(a, b, 1.0 / ((double)rows * (x1 - x0)));
+}
+
 /* Local standard deviation of L* over a (2r+1)^2 window (clipped at the
  * borders), for the pixels with C_SEED only, in raster order into out[].
  * Running column sums of L and L^2 over the window's rows; then, for each
@@ -181,16 +194,12 @@ static smp_status local_std(const small *s, const int r, float *out)
             any = row[x] & C_SEED;
         if (!any)
             continue;
-        /* the ends, where the window is clipped */
-        for (int x = 0; x < s->w; x = x + 1 == r && s->w > 2 * r ? s->w - r : x + 1) {
-            int x0 = x - r < 0 ? 0 : x - r, x1 = x + r + 1 > s->w ? s->w : x + r + 1;
-            double a = 0, b = 0;
-            for (int i = x0; i < x1; i++) {
-                a += c1[i];
-                b += c2[i];
-            }
-            sd[x] = window_sd(a, b, 1.0 / ((double)(y1 - y0) * (x1 - x0)));
-        }
+        /* the ends, where the window is clipped: [0, r) and [w - r, w) */
+        int right = s->w - r > r ? s->w - r : r;
+        for (int x = 0; x < r && x < s->w; x++)
+            sd[x] = clipped_sd(c1, c2, s->w, x, r, y1 - y0);
+        for (int x = right; x < s->w; x++)
+            sd[x] = clipped_sd(c1, c2, s->w, x, r, y1 - y0);
         /* the middle, whole windows: a fixed-length sum per pixel */
         const double inv = 1.0 / ((double)(y1 - y0) * (2 * r + 1));
         for (int x = r; x < s->w - r; x++) {
@@ -238,7 +247,7 @@ static void relax_from_row(unsigned char *restrict p, const unsigned char *restr
 
 /* Along a row, p[x] = min over k >= 0 of p[x - k * dir] + 3k: what one
  * pass of "p[x] = min(p[x], p[x - dir] + 3)" leaves, computed by doubling
- * (shifts 1, 2, 4 ... 64, each pass over a copy vectorises) instead of one
+ * (shifts 1, 2, 4 ..., each pass over a copy vectorises) instead of one
  * step at a time, where each pixel waits for the one before it. Exact:
  * the cost is linear in k, and shifts up to 2^m reach every k below
  * 2^(m+1), so every k up to `reach` is taken. `tmp` holds w bytes. */

@@ -328,9 +328,10 @@ smp_status smp_workspace_new(smp_workspace **out)
 
 smp_workspace *smp_workspace_for_photo(void)
 {
-    smp_workspace *ws = calloc(1, sizeof *ws);
-    if (ws)
-        ws->one_photo = 1;
+    smp_workspace *ws;
+    if (smp_workspace_new(&ws) != SMP_OK)
+        return NULL;
+    ws->one_photo = 1;
     return ws;
 }
 
