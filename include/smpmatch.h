@@ -295,6 +295,12 @@ typedef struct smp_options {
     smp_workspace *workspace; /* NULL (default: a new one for each photo),
                             or this thread's own (see smp_workspace);
                             results are the same either way */
+    int threads;         /* threads one photo's analysis may use: 1 (default)
+                            or 2 (the calling thread and a helper started for
+                            the photo; larger values count as 2). Results
+                            are byte-identical either way. A program that
+                            analyses photos in parallel itself keeps 1;
+                            smpmatch uses 2 for a lone photo (README) */
 } smp_options;
 
 /* 1000 px: the resolution the automatic hair and scalp finder was tuned and

@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "team.h"
 #include "util.h"
 
 /* LittleCMS reports errors through the context's log handler; we keep the
@@ -499,24 +500,43 @@ static smp_status open_transform(cmsContext ctx, const smp_image *img, cmsUInt32
     return SMP_E_COLOUR; /* not reached: FROM_DEFAULT returns above */
 }
 
-/* Converts every row through xf (8-bit RGB through the colour cache) and
+/* Converts every row through xf (8-bit RGB through a colour cache for each
+ * part: the cache is exact, so how the rows are cut changes nothing) and
  * flags the pixels. */
+typedef struct convert_job {
+    cmsHTRANSFORM xf;
+    const smp_image *img;
+    smp_lab_image *out;
+    colour_cache cache[SMP_PARTS];
+} convert_job;
+
+static void convert_part(void *arg, int part)
+{
+    convert_job *j = arg;
+    const smp_image *img = j->img;
+    colour_cache *cache = &j->cache[part];
+    size_t lo, hi;
+    smp_part_range((size_t)img->height, part, &lo, &hi);
+    for (size_t y = lo; y < hi; y++) {
+        const unsigned char *row = img->pixels + y * img->stride;
+        float *dst = j->out->lab + y * (size_t)img->width * 3;
+        if (cache->slots)
+            cached_row(cache, j->xf, row, dst, img->width);
+        else
+            cmsDoTransform(j->xf, row, dst, (cmsUInt32Number)img->width);
+        flag_row(img, row, (int)y, j->out->flags + y * (size_t)img->width);
+    }
+}
+
 static void convert_rows(cmsHTRANSFORM xf, const smp_image *img, cmsUInt32Number fmt,
                          smp_lab_image *out, size_t npx)
 {
-    colour_cache cache = {0};
-    if (fmt == TYPE_RGB_8)
-        cache_init(&cache, npx, (size_t)img->width, out->ws);
-    for (int y = 0; y < img->height; y++) {
-        const unsigned char *row = img->pixels + (size_t)y * img->stride;
-        float *dst = out->lab + (size_t)y * img->width * 3;
-        if (cache.slots)
-            cached_row(&cache, xf, row, dst, img->width);
-        else
-            cmsDoTransform(xf, row, dst, (cmsUInt32Number)img->width);
-        flag_row(img, row, y, out->flags + (size_t)y * img->width);
-    }
-    cache_release(&cache, out->ws);
+    convert_job j = {.xf = xf, .img = img, .out = out};
+    for (int part = 0; part < SMP_PARTS && fmt == TYPE_RGB_8; part++)
+        cache_init(&j.cache[part], npx / SMP_PARTS, (size_t)img->width, out->ws);
+    smp_team_split(out->team, convert_part, &j);
+    for (int part = 0; part < SMP_PARTS; part++)
+        cache_release(&j.cache[part], out->ws);
 }
 
 /* Any pixel whose Lab is not a finite number is made transparent (never
@@ -542,6 +562,7 @@ smp_status smp_colour_to_lab(const char *name, const smp_image *img, smp_lab_ima
     memset(out, 0, sizeof *out);
     memset(info, 0, sizeof *info);
     out->ws = img->ws;
+    out->team = img->team;
     if (!img->pixels || img->width <= 0 || img->height <= 0 ||
         (img->channels != 1 && img->channels != 3) || (img->bits != 8 && img->bits != 16))
         return smp_fail(err, SMP_E_ARG, "%s: no pixels to convert", name);

@@ -32,6 +32,8 @@ typedef struct smp_lab_image {
     smp_workspace *ws;    /* the buffers' workspace (the image's: NULL or the
                              caller's); the work of every stage that reads
                              this image comes from it too */
+    smp_team *team;       /* NULL, or the photo's second thread for the
+                             passes over this image (team.h) */
 } smp_lab_image;
 
 typedef struct smp_colour_info {

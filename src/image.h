@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "smpmatch.h"
+#include "team.h"
 
 /* Largest photo file read whole into memory when the caller sets no limit:
  * 512 MiB, our own choice, far above any camera's JPEG or PNG. */
@@ -83,6 +84,8 @@ typedef struct smp_image {
     double png_chrm[8];  /* white x,y, red x,y, green x,y, blue x,y */
 
     smp_workspace *ws;   /* limits->ws: smp_image_release gives the pixels back to it */
+    smp_team *team;      /* NULL from the loader; the caller may set the photo's
+                            second thread for the conversion (team.h) */
 } smp_image;
 
 typedef struct smp_load_limits {

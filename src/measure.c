@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "team.h"
 #include "util.h"
 
 /* 50,000 pixels (issue 5; 250,000 before): on the 9 sample photos the hair
@@ -343,8 +344,43 @@ static double spread_de00(const float *px, size_t n, const double centre[3], flo
     return m ? smp_kth_float(scratch, m, 1, m / 2, scratch + m) : 0.0;
 }
 
-/* smp_measure_region on a gathered sample, whose pixels it reorders. */
-static smp_status region_from(sample *sp, smp_target target, const double *other,
+/* A gathered sample split in two groups: the first steps of region_from,
+ * which need no other material's colour. */
+typedef struct split {
+    float *scratch;       /* 2n floats */
+    unsigned char *label; /* n: each pixel's group */
+    double c[2][3];
+    size_t count[2];
+} split;
+
+static void split_release(split *g, smp_workspace *ws)
+{
+    smp_work_free(ws, g->scratch);
+    smp_work_free(ws, g->label);
+    memset(g, 0, sizeof *g);
+}
+
+/* Nothing to split (g->scratch stays NULL) under SMP_MEASURE_MIN_PIXELS. */
+static smp_status split_sample(const sample *s, split *g)
+{
+    memset(g, 0, sizeof *g);
+    if (s->n < SMP_MEASURE_MIN_PIXELS)
+        return SMP_OK;
+    g->scratch = smp_work_alloc(s->ws, 2 * s->n * sizeof *g->scratch);
+    g->label = smp_work_alloc(s->ws, s->n);
+    if (!g->scratch || !g->label) {
+        split_release(g, s->ws);
+        return SMP_E_NOMEM;
+    }
+    two_means(s->px, s->n, g->scratch, g->c, g->label);
+    for (size_t i = 0; i < s->n; i++)
+        g->count[g->label[i]]++;
+    return SMP_OK;
+}
+
+/* smp_measure_region on a gathered sample, whose pixels it reorders, and
+ * its split (released here). */
+static smp_status region_from(sample *sp, split *g, smp_target target, const double *other,
                               smp_colour_stat *out)
 {
     sample s = *sp;
@@ -352,33 +388,20 @@ static smp_status region_from(sample *sp, smp_target target, const double *other
     out->pixels = 0;
     out->spread_de = 0;
     out->region_pixels = s.region;
-    if (s.n < SMP_MEASURE_MIN_PIXELS)
-        return SMP_OK;
-    float *scratch = smp_work_alloc(s.ws, 2 * s.n * sizeof *scratch);
-    unsigned char *label = smp_work_alloc(s.ws, s.n);
-    if (!scratch || !label) {
-        smp_work_free(s.ws, scratch);
-        smp_work_free(s.ws, label);
-        return SMP_E_NOMEM;
-    }
-    double c[2][3];
-    two_means(s.px, s.n, scratch, c, label);
-    size_t count[2] = {0, 0};
-    for (size_t i = 0; i < s.n; i++)
-        count[label[i]]++;
-    int g = pick_group(c, count, other, target);
-    size_t kept = keep_group(s.px, s.n, label, g, scratch);
+    if (!g->scratch)
+        return SMP_OK; /* too few pixels */
+    int which = pick_group(g->c, g->count, other, target);
+    size_t kept = keep_group(s.px, s.n, g->label, which, g->scratch);
     smp_status st = SMP_OK;
     if (kept >= SMP_MEASURE_MIN_PIXELS) {
         st = smp_centre_mode(s.px, kept, out->lab, s.ws);
         if (st == SMP_OK) {
-            out->spread_de = spread_de00(s.px, kept, out->lab, scratch);
+            out->spread_de = spread_de00(s.px, kept, out->lab, g->scratch);
             out->pixels = (size_t)((double)kept * (double)s.usable / (double)s.n + 0.5);
             out->measured = 1;
         }
     }
-    smp_work_free(s.ws, scratch);
-    smp_work_free(s.ws, label);
+    split_release(g, s.ws);
     return st;
 }
 
@@ -386,9 +409,12 @@ smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mas
                               smp_target target, const double *other, smp_colour_stat *out)
 {
     sample s;
+    split g;
     if (gather(img, mask, &s) != SMP_OK)
         return SMP_E_NOMEM;
-    smp_status st = region_from(&s, target, other, out);
+    smp_status st = split_sample(&s, &g);
+    if (st == SMP_OK)
+        st = region_from(&s, &g, target, other, out);
     smp_work_free(s.ws, s.px);
     return st;
 }
@@ -572,27 +598,94 @@ static size_t clusters_from(sample *sp, const double *skin, struct smp_hair_clus
     return nk;
 }
 
+/* The hair's sample, a copy of it and the copy's split: the first steps
+ * of smp_measure_hair, which need no skin colour. */
+typedef struct hair_work {
+    sample s, copy; /* the colour reorders the copy; the groups need s as gathered */
+    split g;
+} hair_work;
+
+static void hair_release(hair_work *h)
+{
+    smp_work_free(h->s.ws, h->copy.px);
+    smp_work_free(h->s.ws, h->s.px);
+}
+
+static smp_status hair_begin(const smp_lab_image *img, const unsigned char *mask, hair_work *h)
+{
+    memset(h, 0, sizeof *h);
+    if (gather(img, mask, &h->s) != SMP_OK)
+        return SMP_E_NOMEM;
+    h->copy = h->s;
+    h->copy.px = h->s.n ? smp_work_alloc(h->s.ws, h->s.n * 3 * sizeof(float)) : NULL;
+    if (h->s.n && !h->copy.px)
+        return SMP_E_NOMEM;
+    if (h->s.n)
+        memcpy(h->copy.px, h->s.px, h->s.n * 3 * sizeof(float));
+    return split_sample(&h->copy, &h->g);
+}
+
+static smp_status hair_end(hair_work *h, const double *skin, smp_colour_stat *stat,
+                           struct smp_hair_cluster clusters[4], size_t *n_clusters, double *grey_share)
+{
+    smp_status st = region_from(&h->copy, &h->g, SMP_TARGET_HAIR, skin, stat);
+    if (st == SMP_OK && stat->measured)
+        *n_clusters = clusters_from(&h->s, skin, clusters, grey_share, &st);
+    return st;
+}
+
 smp_status smp_measure_hair(const smp_lab_image *img, const unsigned char *mask, const double *skin,
                             smp_colour_stat *stat, struct smp_hair_cluster clusters[4],
                             size_t *n_clusters, double *grey_share)
 {
-    sample s, copy;
+    hair_work h;
     *n_clusters = 0;
     *grey_share = 0;
-    if (gather(img, mask, &s) != SMP_OK)
-        return SMP_E_NOMEM;
-    copy = s; /* the colour reorders its pixels; the groups need them as gathered */
-    copy.px = s.n ? smp_work_alloc(s.ws, s.n * 3 * sizeof(float)) : NULL;
-    if (s.n && !copy.px) {
-        smp_work_free(s.ws, s.px);
-        return SMP_E_NOMEM;
-    }
-    if (s.n)
-        memcpy(copy.px, s.px, s.n * 3 * sizeof(float));
-    smp_status st = region_from(&copy, SMP_TARGET_HAIR, skin, stat);
-    smp_work_free(s.ws, copy.px);
-    if (st == SMP_OK && stat->measured)
-        *n_clusters = clusters_from(&s, skin, clusters, grey_share, &st);
-    smp_work_free(s.ws, s.px);
+    smp_status st = hair_begin(img, mask, &h);
+    if (st == SMP_OK)
+        st = hair_end(&h, skin, stat, clusters, n_clusters, grey_share);
+    split_release(&h.g, h.s.ws);
+    hair_release(&h);
     return st;
+}
+
+typedef struct scalp_job {
+    const smp_lab_image *img;
+    const unsigned char *mask;
+    smp_colour_stat *out;
+    smp_status st;
+} scalp_job;
+
+static void scalp_run(void *arg, int part)
+{
+    (void)part;
+    scalp_job *j = arg;
+    j->st = smp_measure_region(j->img, j->mask, SMP_TARGET_SKIN, NULL, j->out);
+}
+
+smp_status smp_measure_both(const smp_lab_image *img, const unsigned char *scalp_mask,
+                            const unsigned char *hair_mask, smp_colour_stat *scalp,
+                            smp_colour_stat *hair, struct smp_hair_cluster clusters[4],
+                            size_t *n_clusters, double *grey_share)
+{
+    scalp_job j = {img, scalp_mask, scalp, SMP_OK};
+    if (scalp_mask)
+        smp_team_start(img->team, scalp_run, &j);
+    hair_work h;
+    smp_status st = SMP_OK;
+    if (hair_mask) {
+        *n_clusters = 0;
+        *grey_share = 0;
+        st = hair_begin(img, hair_mask, &h);
+    }
+    if (scalp_mask)
+        smp_team_wait(img->team);
+    if (hair_mask) {
+        if (st == SMP_OK && j.st == SMP_OK)
+            st = hair_end(&h, scalp->measured ? scalp->lab : NULL, hair, clusters, n_clusters,
+                          grey_share);
+        split_release(&h.g, h.s.ws);
+        hair_release(&h);
+    }
+    return j.st != SMP_OK ? j.st : st;
 }

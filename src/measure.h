@@ -52,6 +52,18 @@ smp_status smp_measure_hair(const smp_lab_image *img, const unsigned char *mask,
                             smp_colour_stat *stat, struct smp_hair_cluster clusters[4],
                             size_t *n_clusters, double *grey_share);
 
+/* Both at once, as the pipeline needs them: smp_measure_region of the
+ * scalp (SMP_TARGET_SKIN, no other colour) and smp_measure_hair of the
+ * hair with the scalp's colour as the skin when it was measured. A NULL
+ * mask leaves its results untouched. The scalp is measured on img->team's
+ * helper while the hair's first steps, which need no skin colour, run on
+ * the caller (without a team: one after the other); the results are the
+ * same either way. Returns SMP_E_NOMEM only. */
+smp_status smp_measure_both(const smp_lab_image *img, const unsigned char *scalp_mask,
+                            const unsigned char *hair_mask, smp_colour_stat *scalp,
+                            smp_colour_stat *hair, struct smp_hair_cluster clusters[4],
+                            size_t *n_clusters, double *grey_share);
+
 /* Minimum pixels for a measurement (below: not measured, with a warning). */
 #define SMP_MEASURE_MIN_PIXELS 50
 

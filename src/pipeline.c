@@ -79,6 +79,7 @@ void smp_options_init(smp_options *opt)
     opt->session = SMP_SESSION_ANY;
     opt->recipes = 1;
     opt->analysis_size = SMP_DEFAULT_ANALYSIS_SIZE;
+    opt->threads = 1;
 }
 
 int smp_rect_parse(const char *text, smp_rect *out)
@@ -201,22 +202,18 @@ static void check_white_patch(smp_result *r)
 smp_status smp_pipeline_measure(smp_result *r, const smp_lab_image *lab, const smp_regions *reg,
                                 const smp_options *opt)
 {
-    smp_status st = SMP_OK;
-    if (reg->scalp) {
-        st = smp_measure_region(lab, reg->scalp, SMP_TARGET_SKIN, NULL, &r->scalp);
+    smp_status st = smp_measure_both(lab, reg->scalp, reg->hair, &r->scalp, &r->hair, r->hair_clusters,
+                                     &r->n_hair_clusters, &r->grey_share);
+    if (reg->scalp)
         r->scalp.source = reg->scalp_source;
-    }
     if (st == SMP_OK && reg->hair) {
-        const double *skin = r->scalp.measured ? r->scalp.lab : NULL;
-        st = smp_measure_hair(lab, reg->hair, skin, &r->hair, r->hair_clusters, &r->n_hair_clusters,
-                              &r->grey_share);
         r->hair.source = reg->hair_source;
         /* The hair colour is the largest group's: a mixture's average is a
          * colour no strand has, and the grouping also leaves out what only
          * looks like hair in the mask (a comb's teeth, shadowed roots) when
          * it is the smaller part. --hair-colour all keeps the colour of all
          * hair pixels together. */
-        if (st == SMP_OK && r->n_hair_clusters > 0 && opt->match_cluster == 0) /* non-zero: all */
+        if (r->n_hair_clusters > 0 && opt->match_cluster == 0) /* non-zero: all */
             memcpy(r->hair.lab, r->hair_clusters[0].lab, sizeof r->hair.lab);
     }
     return st;
@@ -503,8 +500,23 @@ smp_status smp_recommend(smp_result *r, const smp_palette *palette, const smp_op
     return guidance(r, opt, darkest_l) ? SMP_E_NOMEM : SMP_OK;
 }
 
-static smp_status run(smp_result *r, const void *data, size_t size, const smp_palette *palette,
-                      const smp_options *opt, smp_workspace *ws)
+/* The healed model's colour transforms: built on the photo's helper while
+ * the photo decodes (2 ms in a fresh process), else where first needed. */
+typedef struct heal_job {
+    smp_heal_ctx ctx;
+    smp_status st;
+    int started;
+} heal_job;
+
+static void heal_start(void *arg, int part)
+{
+    (void)part;
+    heal_job *h = arg;
+    h->st = smp_heal_ctx_init(&h->ctx);
+}
+
+static smp_status run_with(smp_result *r, const void *data, size_t size, const smp_palette *palette,
+                           const smp_options *opt, smp_workspace *ws, smp_team *team, heal_job *heal)
 {
     smp_error err = {SMP_OK, ""};
     smp_image img;
@@ -519,6 +531,7 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
                               .ws = ws}; /* and every stage after it: lab.ws */
     if (smp_image_load_memory(name, data, size, &limits, &img, &err) != SMP_OK)
         return fail_result(r, &err);
+    img.team = team; /* the conversion's, and every pass over lab's: lab.team */
     smp_scale scale = img.scale; /* analysed pixels over displayed ones */
     r->image.width = scale.full_width; /* as displayed; img.width is the analysed size */
     r->image.height = scale.full_height;
@@ -605,15 +618,19 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
         if (smp_debug_write_masks(opt->debug_masks_dir, name, &lab, reg.hair, reg.scalp, &derr) != SMP_OK)
             WARN(r, "the debug masks were not written: %s", derr.message);
     }
-    smp_heal_ctx heal;
-    if (smp_heal_ctx_init(&heal) != SMP_OK) {
+    if (heal->started) {
+        smp_team_wait(team);
+    } else {
+        heal_start(heal, 1);
+        heal->started = 1;
+    }
+    if (heal->st != SMP_OK) {
         smp_fail(&err, SMP_E_COLOUR, "%s: colour management failed while matching", name);
         goto failed;
     }
-    st = smp_recommend(r, palette, opt, &heal);
+    st = smp_recommend(r, palette, opt, &heal->ctx);
     if (st == SMP_OK && opt->n_areas > 0)
-        st = smp_areas_run(r, &lab, &scale, palette, opt, &heal);
-    smp_heal_ctx_release(&heal);
+        st = smp_areas_run(r, &lab, &scale, palette, opt, &heal->ctx);
     if (st != SMP_OK) {
         smp_fail(&err, st, "%s: out of memory while matching", name);
         goto failed;
@@ -637,6 +654,25 @@ failed:
     smp_regions_release(&reg);
     smp_lab_image_release(&lab);
     return fail_result(r, &err);
+}
+
+/* With the photo's second thread when opt->threads asks for it (team.h;
+ * none when it cannot start: the same work then runs on this thread). */
+static smp_status run(smp_result *r, const void *data, size_t size, const smp_palette *palette,
+                      const smp_options *opt, smp_workspace *ws)
+{
+    heal_job heal = {.st = SMP_E_COLOUR};
+    smp_team *team = smp_team_new(opt->threads);
+    if (team) {
+        smp_team_start(team, heal_start, &heal);
+        heal.started = 1;
+    }
+    smp_status st = run_with(r, data, size, palette, opt, ws, team, &heal);
+    smp_team_wait(team);
+    if (heal.started && heal.st == SMP_OK)
+        smp_heal_ctx_release(&heal.ctx);
+    smp_team_free(team);
+    return st;
 }
 
 smp_result *smp_result_new(const char *name, const smp_options *opt)

@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "measure.h"
+#include "team.h"
 #include "regions.h"
 #include "util.h"
 
@@ -73,7 +74,17 @@ typedef struct small {
     float *own;        /* the block means when f > 1 */
     unsigned char *cls; /* C_* bits per pixel */
     smp_workspace *ws; /* the Lab image's: every buffer here comes from it */
+    smp_team *team;    /* the Lab image's: the passes below are cut in two */
 } small;
+
+/* The rows of part `part` of the small image (team.h): [*y0, *y1). */
+static void part_rows(const small *s, int part, int *y0, int *y1)
+{
+    size_t lo, hi;
+    smp_part_range((size_t)s->h, part, &lo, &hi);
+    *y0 = (int)lo;
+    *y1 = (int)hi;
+}
 
 static void small_release(small *s)
 {
@@ -150,7 +161,8 @@ static float clipped_sd(const double *c1, const double *c2, int w, int x, int r,
 }
 
 /* Local standard deviation of L* over a (2r+1)^2 window (clipped at the
- * borders), for the pixels with C_SEED only, in raster order into out[].
+ * borders), for the pixels with C_SEED in rows [ylo, yhi) only, in raster
+ * order into out[].
  * Running column sums of L and L^2 over the window's rows; then, for each
  * row that holds a seed, the window sums along the whole row, one
  * independent short sum per pixel (which vectorises: a running prefix sum
@@ -161,7 +173,7 @@ static float clipped_sd(const double *c1, const double *c2, int w, int x, int r,
  * 1e-7 that depended on x, and so picked a scattered subset of equally
  * smooth pixels (test_auto's flat two-tone skin). On the evaluation set,
  * the samples and the bench photos the JSON is byte-identical. */
-static smp_status local_std(const small *s, const int r, float *out)
+static smp_status local_std(const small *s, const int r, int ylo, int yhi, float *out)
 {
     size_t w = (size_t)s->w;
     double *c1 = calloc(2 * w, sizeof *c1);
@@ -172,9 +184,9 @@ static smp_status local_std(const small *s, const int r, float *out)
         return SMP_E_NOMEM;
     }
     double *c2 = c1 + w;
-    int lo = 0, hi = 0; /* rows [lo, hi) are in the column sums */
+    int lo = ylo - r < 0 ? 0 : ylo - r, hi = lo; /* rows [lo, hi) are in the column sums */
     size_t m = 0;
-    for (int y = 0; y < s->h; y++) {
+    for (int y = ylo; y < yhi; y++) {
         int y0 = y - r < 0 ? 0 : y - r, y1 = y + r + 1 > s->h ? s->h : y + r + 1;
         for (; hi < y1; hi++)
             for (size_t x = 0; x < w; x++) {
@@ -539,10 +551,21 @@ static int orientation_band(double gx, double gy)
  * spread over many bands (at most 0.27 on the 114 consult photos of the
  * evaluation set, 0.15 on most); the straight parallel lines of brick mortar
  * and wood grain put 0.37 and 0.34 in one band. */
-static double straightness(const small *s)
+typedef struct straight_job {
+    const small *s;
+    double hist[SMP_PARTS][36], total[SMP_PARTS];
+} straight_job;
+
+static void straight_part(void *arg, int part)
 {
-    double hist[36] = {0}, total = 0;
-    for (int y = 1; y < s->h - 1; y++)
+    straight_job *j = arg;
+    const small *s = j->s;
+    double *hist = j->hist[part], total = 0;
+    int y0, y1;
+    part_rows(s, part, &y0, &y1);
+    y0 = y0 < 1 ? 1 : y0;
+    y1 = y1 > s->h - 1 ? s->h - 1 : y1;
+    for (int y = y0; y < y1; y++)
         for (int x = 1; x < s->w - 1; x++) {
             size_t i = (size_t)y * s->w + x;
             if (!(s->cls[i] & C_HAIR))
@@ -559,10 +582,21 @@ static double straightness(const small *s)
             hist[orientation_band(gx, gy)] += m;
             total += m;
         }
-    double peak = 0;
-    for (int b = 0; b < 36; b++)
-        if (hist[b] > peak)
-            peak = hist[b];
+    j->total[part] = total;
+}
+
+/* (The sums of the two parts are added after: the figure differs from one
+ * sum over the whole image in its last bits only.) */
+static double straightness(const small *s)
+{
+    straight_job j = {.s = s};
+    smp_team_split(s->team, straight_part, &j);
+    double peak = 0, total = j.total[0] + j.total[1];
+    for (int b = 0; b < 36; b++) {
+        double h = j.hist[0][b] + j.hist[1][b];
+        if (h > peak)
+            peak = h;
+    }
     return total > 0 ? peak / total : 0.0;
 }
 
@@ -581,14 +615,69 @@ static double straightness(const small *s)
 typedef struct work {
     small s;
     unsigned char *dist; /* a chamfer distance map */
-    unsigned char *row;  /* one row of scratch */
+    unsigned char *dist2; /* the lower part's, beside it (chamfer_part) */
+    unsigned char *row;  /* one row of scratch for each part */
 } work;
 
 static void work_release(work *k)
 {
     small_release(&k->s);
     smp_work_free(k->s.ws, k->dist);
+    smp_work_free(k->s.ws, k->dist2);
     free(k->row);
+}
+
+/* Step 1's passes, each over its part's rows (team.h): the skin-coloured
+ * candidates, their local deviations (placed after the upper part's), and
+ * the cut to the smoothest. */
+typedef struct seed_job {
+    small *s;
+    float *sds; /* the candidates' deviations in raster order, then scratch */
+    float tau;  /* the cut */
+    size_t cand[SMP_PARTS], seeds[SMP_PARTS];
+    smp_status st[SMP_PARTS];
+} seed_job;
+
+static void candidates_part(void *arg, int part)
+{
+    seed_job *j = arg;
+    small *s = j->s;
+    int y0, y1;
+    part_rows(s, part, &y0, &y1);
+    size_t cand = 0;
+    for (size_t i = (size_t)y0 * s->w; i < (size_t)y1 * s->w; i++) {
+        unsigned seed = ((s->cls[i] & C_OK) != 0) & is_skin_colour(s->lab + 3 * i);
+        s->cls[i] |= (unsigned char)(seed * C_SEED);
+        cand += seed;
+    }
+    j->cand[part] = cand;
+}
+
+static void deviation_part(void *arg, int part)
+{
+    seed_job *j = arg;
+    int y0, y1;
+    part_rows(j->s, part, &y0, &y1);
+    j->st[part] = local_std(j->s, 2, y0, y1, j->sds + (part ? j->cand[0] : 0));
+}
+
+static void cut_part(void *arg, int part)
+{
+    seed_job *sj = arg;
+    small *s = sj->s;
+    int y0, y1;
+    part_rows(s, part, &y0, &y1);
+    const float *sds = sj->sds, tau = sj->tau;
+    size_t seeds = 0, j = part ? sj->cand[0] : 0;
+    /* without branches: past a part's last candidate sds[j] is the next
+     * part's or scratch, read and not used */
+    for (size_t i = (size_t)y0 * s->w; i < (size_t)y1 * s->w; i++) {
+        unsigned seed = (s->cls[i] & C_SEED) != 0, keep = seed & (sds[j] <= tau);
+        seeds += keep;
+        s->cls[i] &= (unsigned char)~((seed & !keep) * C_SEED);
+        j += seed;
+    }
+    sj->seeds[part] = seeds;
 }
 
 /* Step 1-2: the skin colour from smooth skin-coloured pixels. Returns 0
@@ -597,30 +686,25 @@ static void work_release(work *k)
 static int find_skin(work *k, double skin[3], double *ts)
 {
     small *s = &k->s;
-    size_t n = (size_t)s->w * s->h, cand = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned seed = ((s->cls[i] & C_OK) != 0) & is_skin_colour(s->lab + 3 * i);
-        s->cls[i] |= (unsigned char)(seed * C_SEED);
-        cand += seed;
-    }
+    size_t n = (size_t)s->w * s->h;
+    seed_job job = {.s = s};
+    smp_team_split(s->team, candidates_part, &job);
+    size_t cand = job.cand[0] + job.cand[1];
     /* 1 % of the photo: less bare skin than that gives no reliable colour. */
     if (cand < n / 100 || cand < 50)
         return 0;
     /* The smoothest 30 %: local L* deviation (radius 2) up to its 30th
      * percentile. */
-    float *sds = smp_work_alloc(s->ws, 2 * cand * sizeof *sds);
-    if (!sds || local_std(s, 2, sds) != SMP_OK) {
+    float *sds = job.sds = smp_work_alloc(s->ws, 2 * cand * sizeof *sds);
+    if (sds)
+        smp_team_split(s->team, deviation_part, &job);
+    if (!sds || job.st[0] != SMP_OK || job.st[1] != SMP_OK) {
         smp_work_free(s->ws, sds);
         return -1;
     }
-    float tau = smp_kth_float(sds, cand, 1, (cand * 3) / 10, sds + cand);
-    size_t seeds = 0, j = 0;
-    for (size_t i = 0; i < n; i++) { /* without branches: sds[cand] is scratch */
-        unsigned seed = (s->cls[i] & C_SEED) != 0, keep = seed & (sds[j] <= tau);
-        seeds += keep;
-        s->cls[i] &= (unsigned char)~((seed & !keep) * C_SEED);
-        j += seed;
-    }
+    job.tau = smp_kth_float(sds, cand, 1, (cand * 3) / 10, sds + cand);
+    smp_team_split(s->team, cut_part, &job);
+    size_t seeds = job.seeds[0] + job.seeds[1];
     smp_work_free(s->ws, sds);
     size_t np;
     float *px = collect(s, C_SEED, seeds, MODE_SAMPLE, &np);
@@ -649,30 +733,126 @@ static int find_skin(work *k, double skin[3], double *ts)
     return 1;
 }
 
-/* Step 5: skin with no non-skin pixel among its 8 neighbours, which is a
- * chamfer distance of 6 (2 px) or more from non-skin. Returns the count. */
-static size_t mark_scalp(work *k)
+/* Steps 2-5, each pass over its part's rows (team.h), with its counts. */
+typedef struct segment_job {
+    work *k;
+    const double *skin;
+    double ts2, lim2;
+    unsigned char bit; /* chamfer_part: the distance from these pixels */
+    unsigned char mark; /* beyond_part: what far non-skin becomes */
+    int R;
+    size_t nskin[SMP_PARTS], far[SMP_PARTS], nhair[SMP_PARTS], nscalp[SMP_PARTS];
+} segment_job;
+
+static void skin_part(void *arg, int part)
 {
-    small *s = &k->s;
-    int w = s->w;
-    size_t count = 0;
-    /* Without branches inside a row (which pixels are skin is ragged):
-     * the rows above and below (a row itself at the top and bottom, which
-     * adds nothing), then each pixel with its two neighbours in the row. */
-    unsigned char *r = k->row;
-    for (int y = 0; y < s->h; y++) {
-        unsigned char *c = s->cls + (size_t)y * w;
+    segment_job *j = arg;
+    small *s = &j->k->s;
+    int y0, y1;
+    part_rows(s, part, &y0, &y1);
+    size_t nskin = 0;
+    for (size_t i = (size_t)y0 * s->w; i < (size_t)y1 * s->w; i++) {
+        unsigned char c = s->cls[i] & (C_OK | C_SEED);
+        if (c & C_OK)
+            c |= dist2_lab(s->lab + 3 * i, j->skin) < j->ts2 ? C_SKIN : C_NONSKIN;
+        nskin += (c & C_SKIN) != 0;
+        s->cls[i] = c;
+    }
+    j->nskin[part] = nskin;
+}
+
+/* The chamfer distance from j->bit for a part's rows: the upper part's
+ * into dist, the lower part's into dist2. Each part runs the transform
+ * over its rows and `reach` + 1 rows of the other part's beside them, as
+ * an image of its own: a distance up to `exact` comes along a path of at
+ * most exact / 3 pixels, so it lies inside that band and is found the
+ * same; a larger one stays larger. So the masks compared with R below are
+ * the same as from one transform over the whole image. */
+static void chamfer_part(void *arg, int part)
+{
+    segment_job *j = arg;
+    work *k = j->k;
+    const small *s = &k->s;
+    int y0, y1, exact = j->R + 1, margin = (exact + 2) / 3 + 1;
+    part_rows(s, part, &y0, &y1);
+    y0 = y0 - margin < 0 ? 0 : y0 - margin;
+    y1 = y1 + margin > s->h ? s->h : y1 + margin;
+    size_t at = (size_t)y0 * s->w;
+    chamfer(s->cls + at, j->bit, s->w, y1 - y0, (part ? k->dist2 : k->dist) + at, k->row + part * (size_t)s->w,
+            exact);
+}
+
+/* Non-skin farther than R from the chamfer's pixels is marked j->mark. */
+static void beyond_part(void *arg, int part)
+{
+    segment_job *j = arg;
+    small *s = &j->k->s;
+    const unsigned char *d = part ? j->k->dist2 : j->k->dist;
+    int y0, y1;
+    part_rows(s, part, &y0, &y1);
+    size_t far = 0;
+    for (size_t i = (size_t)y0 * s->w; i < (size_t)y1 * s->w; i++) {
+        unsigned is = ((s->cls[i] & C_NONSKIN) != 0) & (d[i] > j->R);
+        s->cls[i] |= (unsigned char)(is * j->mark);
+        far += is;
+    }
+    j->far[part] = far;
+}
+
+static void hair_part(void *arg, int part)
+{
+    segment_job *j = arg;
+    small *s = &j->k->s;
+    int y0, y1;
+    part_rows(s, part, &y0, &y1);
+    size_t nhair = 0;
+    for (size_t i = (size_t)y0 * s->w; i < (size_t)y1 * s->w; i++) {
+        unsigned hair_px = ((s->cls[i] & C_THIN) != 0) & (dist2_lab(s->lab + 3 * i, j->skin) >= j->lim2);
+        s->cls[i] |= (unsigned char)(hair_px * C_HAIR);
+        nhair += hair_px;
+    }
+    j->nhair[part] = nhair;
+}
+
+/* Step 5: skin with no non-skin pixel among its 8 neighbours, which is a
+ * chamfer distance of 6 (2 px) or more from non-skin. First into dist (a
+ * part reads the rows beside its own, which the other part does not
+ * change in this pass), then into the bits. Without branches inside a row
+ * (which pixels are skin is ragged): the rows above and below (a row
+ * itself at the top and bottom, which adds nothing), then each pixel with
+ * its two neighbours in the row. */
+static void scalp_part(void *arg, int part)
+{
+    segment_job *j = arg;
+    const small *s = &j->k->s;
+    int w = s->w, y0, y1;
+    part_rows(s, part, &y0, &y1);
+    unsigned char *r = j->k->row + part * (size_t)w;
+    for (int y = y0; y < y1; y++) {
+        const unsigned char *c = s->cls + (size_t)y * w;
         const unsigned char *up = y > 0 ? c - w : c, *down = y + 1 < s->h ? c + w : c;
+        unsigned char *out = j->k->dist + (size_t)y * w;
         for (int x = 0; x < w; x++)
             r[x] = (c[x] | up[x] | down[x]) & C_NONSKIN;
         for (int x = 0; x < w; x++) {
             unsigned near = r[x] | (x > 0 ? r[x - 1] : 0) | (x + 1 < w ? r[x + 1] : 0);
-            unsigned scalp = ((c[x] & C_SKIN) != 0) & (near == 0);
-            c[x] |= (unsigned char)(scalp * C_SCALP);
-            count += scalp;
+            out[x] = (unsigned char)(((c[x] & C_SKIN) != 0) & (near == 0));
         }
     }
-    return count;
+}
+
+static void mark_scalp_part(void *arg, int part)
+{
+    segment_job *j = arg;
+    small *s = &j->k->s;
+    int y0, y1;
+    part_rows(s, part, &y0, &y1);
+    size_t count = 0;
+    for (size_t i = (size_t)y0 * s->w; i < (size_t)y1 * s->w; i++) {
+        s->cls[i] |= (unsigned char)(j->k->dist[i] * C_SCALP);
+        count += j->k->dist[i];
+    }
+    j->nscalp[part] = count;
 }
 
 /* Steps 2-5 for a given skin colour: sets C_SKIN, C_NONSKIN, C_THICK,
@@ -682,16 +862,8 @@ static smp_status segment(work *k, const double skin[3], double ts, double hair[
                           size_t *nhair_out, size_t *nscalp_out)
 {
     small *s = &k->s;
-    size_t n = (size_t)s->w * s->h;
-    size_t nskin = 0;
-    const double ts2 = ts * ts;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = s->cls[i] & (C_OK | C_SEED);
-        if (c & C_OK)
-            c |= dist2_lab(s->lab + 3 * i, skin) < ts2 ? C_SKIN : C_NONSKIN;
-        nskin += (c & C_SKIN) != 0;
-        s->cls[i] = c;
-    }
+    segment_job j = {.k = k, .skin = skin, .ts2 = ts * ts};
+    smp_team_split(s->team, skin_part, &j);
 
     /* Step 3: thick non-skin (opening of radius R) is background. R: twice
      * the widest strand at the analysis scale (about 1/60 of the short
@@ -699,24 +871,20 @@ static smp_status segment(work *k, const double skin[3], double ts, double hair[
      * distance map's 255. */
     int shortside = s->w < s->h ? s->w : s->h;
     int R = 3 * (shortside / 60 > 8 ? shortside / 60 : 8); /* chamfer units */
-    if (R > 250)
-        R = 250;
-    chamfer(s->cls, C_SKIN, s->w, s->h, k->dist, k->row, R + 1);
-    for (size_t i = 0; i < n; i++)
-        if ((s->cls[i] & C_NONSKIN) && k->dist[i] > R)
-            s->cls[i] |= C_THICK;
-    chamfer(s->cls, C_THICK, s->w, s->h, k->dist, k->row, R + 1);
-    size_t ncand = 0;
-    for (size_t i = 0; i < n; i++)
-        if ((s->cls[i] & C_NONSKIN) && k->dist[i] > R) {
-            s->cls[i] |= C_THIN; /* thin non-skin: hair candidates */
-            ncand++;
-        }
+    j.R = R > 250 ? 250 : R;
+    j.bit = C_SKIN;
+    j.mark = C_THICK;
+    smp_team_split(s->team, chamfer_part, &j);
+    smp_team_split(s->team, beyond_part, &j);
+    j.bit = C_THICK;
+    j.mark = C_THIN; /* thin non-skin: hair candidates */
+    smp_team_split(s->team, chamfer_part, &j);
+    smp_team_split(s->team, beyond_part, &j);
+    size_t ncand = j.far[0] + j.far[1];
 
     /* Step 4: the hair's mode, then the pixels at least half as far from
      * the skin as it is. */
     hair[0] = hair[1] = hair[2] = 0;
-    size_t nhair = 0;
     if (ncand >= 50) {
         size_t np;
         float *px = collect(s, C_THIN, ncand, MODE_SAMPLE, &np);
@@ -725,17 +893,15 @@ static smp_status segment(work *k, const double skin[3], double ts, double hair[
             return SMP_E_NOMEM;
         }
         smp_work_free(s->ws, px);
-        double lim2 = hair_bound2(skin, hair);
-        for (size_t i = 0; i < n; i++) {
-            unsigned hair_px = ((s->cls[i] & C_THIN) != 0) & (dist2_lab(s->lab + 3 * i, skin) >= lim2);
-            s->cls[i] |= (unsigned char)(hair_px * C_HAIR);
-            nhair += hair_px;
-        }
+        j.lim2 = hair_bound2(skin, hair);
+        smp_team_split(s->team, hair_part, &j);
     }
 
-    *nskin_out = nskin;
-    *nhair_out = nhair;
-    *nscalp_out = mark_scalp(k);
+    smp_team_split(s->team, scalp_part, &j);
+    smp_team_split(s->team, mark_scalp_part, &j);
+    *nskin_out = j.nskin[0] + j.nskin[1];
+    *nhair_out = j.nhair[0] + j.nhair[1];
+    *nscalp_out = j.nscalp[0] + j.nscalp[1];
     return SMP_OK;
 }
 
@@ -747,6 +913,7 @@ smp_status smp_regions_auto(const smp_lab_image *lab, smp_regions *out, smp_auto
     work k;
     memset(&k, 0, sizeof k);
     k.s.ws = lab->ws;
+    k.s.team = lab->team;
     smp_status st = shrink(lab, &k.s);
     if (st != SMP_OK) {
         work_release(&k);
@@ -755,8 +922,9 @@ smp_status smp_regions_auto(const smp_lab_image *lab, smp_regions *out, smp_auto
     small *s = &k.s;
     size_t n = (size_t)s->w * s->h;
     k.dist = smp_work_alloc(k.s.ws, n);
-    k.row = malloc((size_t)s->w);
-    if (!k.dist || !k.row) {
+    k.dist2 = smp_work_alloc(k.s.ws, n);
+    k.row = malloc(SMP_PARTS * (size_t)s->w);
+    if (!k.dist || !k.dist2 || !k.row) {
         work_release(&k);
         return SMP_E_NOMEM;
     }

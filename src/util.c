@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -318,11 +319,19 @@ struct smp_workspace {
     int one_photo;  /* smp_workspace_for_photo */
     unsigned char *slab[WS_SLABS];
     size_t n_slabs, slab_used; /* bytes of the last slab carved */
+    /* Held while the tables change: a photo's helper thread (team.h) takes
+     * buffers from its photo's workspace too. Uncontended, a few dozen
+     * times a photo. */
+    pthread_mutex_t lock;
 };
 
 smp_status smp_workspace_new(smp_workspace **out)
 {
     *out = calloc(1, sizeof **out);
+    if (*out && pthread_mutex_init(&(*out)->lock, NULL) != 0) {
+        free(*out);
+        *out = NULL;
+    }
     return *out ? SMP_OK : SMP_E_NOMEM;
 }
 
@@ -347,6 +356,7 @@ void smp_workspace_free(smp_workspace *ws)
             ws_unmap(ws->lent[i].p, ws->lent[i].size);
     for (size_t i = 0; i < ws->n_slabs; i++)
         ws_unmap(ws->slab[i], HUGE_PAGE);
+    pthread_mutex_destroy(&ws->lock);
     free(ws);
 }
 
@@ -389,10 +399,9 @@ static void *ws_carve(smp_workspace *ws, size_t n, size_t *size)
     return p;
 }
 
-void *smp_work_alloc(smp_workspace *ws, size_t n)
+static void *ws_lend(smp_workspace *ws, size_t n)
 {
-    size_t least = ws && ws->one_photo ? WS_MIN_CARVED : WS_MIN_BYTES;
-    if (!ws || n < least || ws->n_lent == WS_BLOCKS)
+    if (ws->n_lent == WS_BLOCKS)
         return smp_alloc_work(n);
     size_t best = ws->n_kept;
     for (size_t i = 0; i < ws->n_kept; i++) {
@@ -415,11 +424,21 @@ void *smp_work_alloc(smp_workspace *ws, size_t n)
     return b.p;
 }
 
-void smp_work_free(smp_workspace *ws, void *p)
+void *smp_work_alloc(smp_workspace *ws, size_t n)
 {
-    if (!p)
-        return;
-    for (size_t i = 0; ws && i < ws->n_lent; i++) {
+    size_t least = ws && ws->one_photo ? WS_MIN_CARVED : WS_MIN_BYTES;
+    if (!ws || n < least)
+        return smp_alloc_work(n);
+    pthread_mutex_lock(&ws->lock);
+    void *p = ws_lend(ws, n);
+    pthread_mutex_unlock(&ws->lock);
+    return p;
+}
+
+/* Takes p back into ws's tables; 0 when it is not one of ws's blocks. */
+static int ws_take_back(smp_workspace *ws, void *p)
+{
+    for (size_t i = 0; i < ws->n_lent; i++) {
         if (ws->lent[i].p != p)
             continue;
         ws_block b = ws->lent[i];
@@ -433,9 +452,23 @@ void smp_work_free(smp_workspace *ws, void *p)
         } else {
             ws_keep_marks(b.p, b.size); /* carved: left in its slab until the workspace goes */
         }
-        return;
+        return 1;
     }
-    free(p); /* not a block of ws: from malloc (smp_alloc_work and the like) */
+    return 0;
+}
+
+void smp_work_free(smp_workspace *ws, void *p)
+{
+    if (!p)
+        return;
+    int taken = 0;
+    if (ws) {
+        pthread_mutex_lock(&ws->lock);
+        taken = ws_take_back(ws, p);
+        pthread_mutex_unlock(&ws->lock);
+    }
+    if (!taken)
+        free(p); /* not a block of ws: from malloc (smp_alloc_work and the like) */
 }
 
 void smp_work_settle(smp_workspace *ws)

@@ -297,7 +297,7 @@ static void test_flat_two_tone_skin(void **state)
     enum { W = 1000, H = 750, SPLIT = 520 };
     const float left[3] = {77.4f, 16.0f, 22.7f}, right[3] = {71.9f, 16.1f, 23.1f};
     const float strand[3] = {15.0f, 5.0f, 7.0f};
-    smp_lab_image lab = {W, H, malloc((size_t)W * H * 3 * sizeof(float)), calloc((size_t)W * H, 1), NULL};
+    smp_lab_image lab = {W, H, malloc((size_t)W * H * 3 * sizeof(float)), calloc((size_t)W * H, 1), NULL, NULL};
     assert_non_null(lab.lab);
     assert_non_null(lab.flags);
     for (int y = 0; y < H; y++)

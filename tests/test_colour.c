@@ -375,7 +375,7 @@ static void test_bradford(void **state)
 
     /* A 10x10 Lab image: a warm-cast grey patch (L 50, a 6, b 18) on the
      * left, a cast skin colour on the right. */
-    smp_lab_image img = {10, 10, malloc(300 * sizeof(float)), calloc(100, 1), NULL};
+    smp_lab_image img = {10, 10, malloc(300 * sizeof(float)), calloc(100, 1), NULL, NULL};
     for (int i = 0; i < 100; i++) {
         int left = i % 10 < 5;
         img.lab[3 * i] = left ? 50.0f : 60.0f;

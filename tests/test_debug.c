@@ -45,7 +45,7 @@ static int px(const tu_png *r, int x, int y, int c)
  * white (L* 100) at (2,1), and a brown at (6,4). */
 static smp_lab_image make_lab(void)
 {
-    smp_lab_image img = {W, H, malloc(W * H * 3 * sizeof(float)), calloc(W * H, 1), NULL};
+    smp_lab_image img = {W, H, malloc(W * H * 3 * sizeof(float)), calloc(W * H, 1), NULL, NULL};
     assert_non_null(img.lab);
     assert_non_null(img.flags);
     for (int i = 0; i < W * H; i++) {
@@ -232,7 +232,7 @@ static void test_write_fails_midway(void **state)
     (void)state;
     const char *dir = fresh_dir("too-big");
     enum { N = 64 };
-    smp_lab_image lab = {N, N, malloc(N * N * 3 * sizeof(float)), calloc(N * N, 1), NULL};
+    smp_lab_image lab = {N, N, malloc(N * N * 3 * sizeof(float)), calloc(N * N, 1), NULL, NULL};
     assert_non_null(lab.lab);
     unsigned x = 1;
     for (int i = 0; i < N * N * 3; i++) { /* noise: the overlay cannot compress below the limit */

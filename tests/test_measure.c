@@ -44,7 +44,7 @@ typedef struct mix {
  * per channel, about what an 8-bit phone photo shows on dark tones. */
 static smp_lab_image draw(int w, int h, mix m)
 {
-    smp_lab_image img = {w, h, malloc((size_t)w * h * 3 * sizeof(float)), calloc((size_t)w * h, 1), NULL};
+    smp_lab_image img = {w, h, malloc((size_t)w * h * 3 * sizeof(float)), calloc((size_t)w * h, 1), NULL, NULL};
     for (int i = 0; i < w * h; i++) {
         double u = uniform(), c[3];
         if (u < m.hair) {
@@ -147,7 +147,7 @@ static void test_grey_hair_on_dark_skin(void **state)
 {
     (void)state;
     const double grey[3] = {62, 0.5, 3}, dark[3] = {32, 9, 14};
-    smp_lab_image img = {100, 100, malloc(100 * 100 * 3 * sizeof(float)), calloc(100 * 100, 1), NULL};
+    smp_lab_image img = {100, 100, malloc(100 * 100 * 3 * sizeof(float)), calloc(100 * 100, 1), NULL, NULL};
     for (int i = 0; i < 10000; i++) {
         const double *c = (i % 10) < 6 ? grey : dark;
         for (int k = 0; k < 3; k++)
@@ -173,7 +173,7 @@ static void test_auburn_without_skin(void **state)
 {
     (void)state;
     const double auburn[3] = {31, 15, 19}, skin[3] = {66, 10, 14};
-    smp_lab_image img = {100, 100, malloc(100 * 100 * 3 * sizeof(float)), calloc(100 * 100, 1), NULL};
+    smp_lab_image img = {100, 100, malloc(100 * 100 * 3 * sizeof(float)), calloc(100 * 100, 1), NULL, NULL};
     for (int i = 0; i < 10000; i++) {
         const double *c = (i % 10) < 4 ? auburn : skin;
         for (int k = 0; k < 3; k++)
@@ -194,7 +194,7 @@ static void test_salt_and_pepper_groups(void **state)
 {
     (void)state;
     const double dark[3] = {20, 1, 2}, grey[3] = {70, 0.5, 4};
-    smp_lab_image img = {200, 200, malloc(200 * 200 * 3 * sizeof(float)), calloc(200 * 200, 1), NULL};
+    smp_lab_image img = {200, 200, malloc(200 * 200 * 3 * sizeof(float)), calloc(200 * 200, 1), NULL, NULL};
     for (int i = 0; i < 200 * 200; i++) {
         double u = uniform(), c[3];
         if (u < 0.45) {
@@ -246,7 +246,7 @@ static void test_salt_and_pepper_groups(void **state)
 static void test_mask_and_flags(void **state)
 {
     (void)state;
-    smp_lab_image img = {10, 10, malloc(300 * sizeof(float)), calloc(100, 1), NULL};
+    smp_lab_image img = {10, 10, malloc(300 * sizeof(float)), calloc(100, 1), NULL, NULL};
     unsigned char mask[100] = {0};
     for (int i = 0; i < 100; i++) {
         img.lab[3 * i] = i < 50 ? 20.0f : 70.0f;

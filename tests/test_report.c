@@ -174,7 +174,7 @@ static smp_result *make_result(int long_text)
 static smp_lab_image make_lab(unsigned char **hair, unsigned char **scalp)
 {
     int w = 64, h = 48;
-    smp_lab_image img = {w, h, malloc((size_t)w * h * 3 * sizeof(float)), calloc((size_t)w * h, 1), NULL};
+    smp_lab_image img = {w, h, malloc((size_t)w * h * 3 * sizeof(float)), calloc((size_t)w * h, 1), NULL, NULL};
     assert_non_null(img.lab);
     *hair = calloc((size_t)w * h, 1);
     *scalp = calloc((size_t)w * h, 1);

@@ -149,30 +149,13 @@ static void test_one_photo(void **state)
     smp_workspace_free(ws);
 }
 
-static const char *const photos[] = {
-    "crown_auburn_srgb_icc.jpg",     "crown_dark_on_light.jpg",
-    "frontal_blond_adobergb.jpg",    "part_dark_on_brown_cast_card.jpg",
-    "part_grey_on_dark.png",         "side_lightbrown_orient6.jpg",
-    "temple_brown_p3.jpg",           "temple_brown_srgb.jpg",
-    "temple_grey_on_tan.jpg",
-};
-#define N_PHOTOS (sizeof photos / sizeof photos[0])
 
 static char *analyse_json(smp_palette *pal, const char *file, smp_workspace *ws)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/samples/%s", SMP_SOURCE_DIR, file);
     smp_options opt;
     smp_options_init(&opt);
     opt.workspace = ws;
-    smp_result *r = NULL;
-    smp_analyse_file(path, pal, &opt, &r);
-    assert_non_null(r);
-    assert_int_equal(r->status, SMP_OK);
-    char *json = smp_result_to_json(r);
-    assert_non_null(json);
-    smp_result_free(r);
-    return json;
+    return tu_sample_json(pal, file, &opt);
 }
 
 static void test_same_results(void **state)
@@ -180,25 +163,25 @@ static void test_same_results(void **state)
     (void)state;
     smp_palette *pal;
     assert_int_equal(smp_palette_new_default(&pal, NULL), SMP_OK);
-    char *plain[N_PHOTOS];
-    for (size_t i = 0; i < N_PHOTOS; i++)
-        plain[i] = analyse_json(pal, photos[i], NULL);
+    char *plain[TU_N_SAMPLES];
+    for (size_t i = 0; i < TU_N_SAMPLES; i++)
+        plain[i] = analyse_json(pal, tu_samples[i], NULL);
 
     smp_workspace *ws;
     assert_int_equal(smp_workspace_new(&ws), SMP_OK);
     for (int round = 0; round < 2; round++)
-        for (size_t k = 0; k < N_PHOTOS; k++) {
+        for (size_t k = 0; k < TU_N_SAMPLES; k++) {
             /* forwards, then backwards: each photo meets blocks that other
              * photos (of other sizes and formats) left */
-            size_t i = round == 0 ? k : N_PHOTOS - 1 - k;
-            char *json = analyse_json(pal, photos[i], ws);
+            size_t i = round == 0 ? k : TU_N_SAMPLES - 1 - k;
+            char *json = analyse_json(pal, tu_samples[i], ws);
             if (strcmp(json, plain[i]) != 0)
-                fail_msg("%s: different result through a workspace", photos[i]);
+                fail_msg("%s: different result through a workspace", tu_samples[i]);
             free(json);
         }
     assert_true(smp_work_kept(ws) > 0); /* it was used */
     smp_workspace_free(ws);
-    for (size_t i = 0; i < N_PHOTOS; i++)
+    for (size_t i = 0; i < TU_N_SAMPLES; i++)
         free(plain[i]);
     smp_palette_free(pal);
 }
@@ -208,9 +191,9 @@ static void test_command_threads(void **state)
     (void)state;
     char args[8192] = "-q -f json";
     for (int round = 0; round < 2; round++)
-        for (size_t i = 0; i < N_PHOTOS; i++) {
+        for (size_t i = 0; i < TU_N_SAMPLES; i++) {
             size_t len = strlen(args);
-            snprintf(args + len, sizeof args - len, " '%s/samples/%s'", SMP_SOURCE_DIR, photos[i]);
+            snprintf(args + len, sizeof args - len, " '%s/samples/%s'", SMP_SOURCE_DIR, tu_samples[i]);
         }
     char with_j2[8300];
     snprintf(with_j2, sizeof with_j2, "-j 2 %s", args);
@@ -220,7 +203,7 @@ static void test_command_threads(void **state)
     size_t lines = 0;
     for (const char *p = one; *p; p++)
         lines += *p == '\n';
-    assert_int_equal(lines, 2 * N_PHOTOS);
+    assert_int_equal(lines, 2 * TU_N_SAMPLES);
     assert_string_equal(one, two);
     free(one);
     free(two);

@@ -176,3 +176,25 @@ tu_png tu_read_png(const char *path)
     fclose(f);
     return r;
 }
+
+const char *const tu_samples[TU_N_SAMPLES] = {
+    "crown_auburn_srgb_icc.jpg",     "crown_dark_on_light.jpg",
+    "frontal_blond_adobergb.jpg",    "part_dark_on_brown_cast_card.jpg",
+    "part_grey_on_dark.png",         "side_lightbrown_orient6.jpg",
+    "temple_brown_p3.jpg",           "temple_brown_srgb.jpg",
+    "temple_grey_on_tan.jpg",
+};
+
+char *tu_sample_json(const smp_palette *pal, const char *file, const smp_options *opt)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/samples/%s", SMP_SOURCE_DIR, file);
+    smp_result *r = NULL;
+    smp_analyse_file(path, pal, opt, &r);
+    assert_non_null(r);
+    assert_int_equal(r->status, SMP_OK);
+    char *json = smp_result_to_json(r);
+    assert_non_null(json);
+    smp_result_free(r);
+    return json;
+}

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "smpmatch.h"
+
 /* A fresh scratch folder under the build tree for this test program
  * (created on first call, emptied of nothing: names are per test). */
 const char *tu_tmpdir(void);
@@ -44,5 +46,14 @@ typedef struct tu_png {
     unsigned char *pixels; /* width*height*channels, malloc'd */
 } tu_png;
 tu_png tu_read_png(const char *path);
+
+/* The sample photos (samples/), every kind the library reads: JPEG, PNG,
+ * a turned JPEG, ICC profiles. */
+extern const char *const tu_samples[];
+#define TU_N_SAMPLES 9
+
+/* smp_analyse_file of samples/<file> with *opt (NULL: the defaults), as
+ * JSON (malloc'd); fails the test unless the analysis succeeded. */
+char *tu_sample_json(const smp_palette *pal, const char *file, const smp_options *opt);
 
 #endif

@@ -4,7 +4,8 @@
 #
 #   tools/checks.sh tsan       ThreadSanitizer build (build-tsan/); a -j 2
 #                              batch of every sample with consult sheets,
-#                              areas and debug masks must report no race
+#                              areas and debug masks, and each photo alone
+#                              (two threads a photo), must report no race
 #   tools/checks.sh valgrind   plain Debug build (build-valgrind/); command
 #                              line runs under valgrind memcheck: no invalid
 #                              access and zero leaks (definite, indirect or
@@ -78,6 +79,20 @@ check_tsan() {
         say "tsan: $n records for $(ls "$tmp/in" | wc -l) photos"
         return 1
     }
+    # A lone photo is analysed with two threads (team.h): each alone too.
+    say "tsan: each photo alone (two threads a photo)"
+    local photo rc
+    for photo in "$tmp"/in/*; do
+        rc=0
+        TSAN_OPTIONS="halt_on_error=1 exitcode=66 suppressions=$root/tools/tsan.supp" build-tsan/smpmatch -q \
+            --format json --report "$tmp/sheets/alone.pdf" --region crown=0,0,300,300 "$photo" \
+            >/dev/null 2>"$tmp/err" || rc=$?
+        if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
+            cat "$tmp/err" >&2
+            say "tsan: $(basename "$photo") alone: exit status $rc"
+            return 1
+        fi
+    done
     rm -rf "$tmp"
     say "tsan: clean"
 }

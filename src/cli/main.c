@@ -826,6 +826,7 @@ typedef struct batch {
     const smp_palette *palette;
     slot *slots;
     size_t next;        /* next photo to take; under `lock` */
+    int threads;        /* smp_options.threads for each photo (photo_threads) */
     pthread_mutex_t lock;
     pthread_cond_t ready; /* signalled when a slot is done */
 } batch;
@@ -853,6 +854,7 @@ static void analyse(batch *b, size_t i, slot *s, smp_workspace *ws)
         smp_options opt = b->c->opt; /* the sheet's path is this photo's own */
         opt.report_path = b->c->sheets ? b->c->sheets[i] : NULL;
         opt.workspace = ws;
+        opt.threads = b->threads;
         smp_analyse_file(in->path, b->palette, &opt, &res);
     }
     s->result = res;
@@ -1019,10 +1021,21 @@ static size_t jobs_wanted(const cli *c)
     return (size_t)j < c->in.n ? (size_t)j : c->in.n;
 }
 
+/* A lone photo is analysed with two threads when the machine has two
+ * cores or more: a technician waiting for one answer gets it sooner, and
+ * nothing else of ours wants the second core. Photos of a batch take one
+ * thread each, and -j sets how many run at once: across photos the cores
+ * are used without any waiting between parts of a photo. */
+static int photo_threads(size_t photos)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return photos == 1 && cores >= 2 ? 2 : 1;
+}
+
 static void run_batch(const cli *c, const smp_palette *pal, tally *t)
 {
     size_t n = c->in.n;
-    batch b = {.c = c, .palette = pal};
+    batch b = {.c = c, .palette = pal, .threads = photo_threads(n)};
     b.slots = calloc(n ? n : 1, sizeof *b.slots);
     size_t jobs = jobs_wanted(c);
     pthread_t *threads = jobs > 1 ? calloc(jobs, sizeof *threads) : NULL;

@@ -1,0 +1,317 @@
+/*
+ * test_team.c: a photo's second thread (src/team.h) and what it must not
+ * change.
+ *
+ * - A split runs each part exactly once, part 1 on the helper thread when
+ *   there is a team, both on the caller when there is none; the parts'
+ *   ranges cover every item once, for any count.
+ * - A job started beside the caller is done when smp_team_wait returns,
+ *   and a split after it sees what it wrote.
+ * - Automatic hair and scalp finding gives the same masks and figures
+ *   with a team as without, on synthetic photos of many sizes (odd
+ *   heights, bands thinner than a chamfer's reach, strands across the cut);
+ *   and where the rows are cut in two changes no mask (test_cut).
+ * - The sample photos analysed with threads = 2 give byte-identical JSON
+ *   to threads = 1, and so does the command on each photo alone (which
+ *   uses two threads) against the same photos in a batch (one each).
+ */
+#include "testutil.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "colour.h"
+#include "regions.h"
+#include "smpmatch.h"
+#include "team.h"
+#include "util.h"
+
+typedef struct record {
+    int calls[SMP_PARTS];
+    pthread_t who[SMP_PARTS];
+    size_t n;
+    unsigned char *seen; /* n counters */
+} record;
+
+static void note_part(void *arg, int part)
+{
+    record *r = arg;
+    r->calls[part]++;
+    r->who[part] = pthread_self();
+    size_t lo, hi;
+    smp_part_range(r->n, part, &lo, &hi);
+    for (size_t i = lo; i < hi; i++)
+        r->seen[i]++;
+}
+
+static void check_split(smp_team *t, size_t n)
+{
+    record r = {{0, 0}, {0}, n, calloc(n ? n : 1, 1)};
+    assert_non_null(r.seen);
+    smp_team_split(t, note_part, &r);
+    assert_int_equal(r.calls[0], 1);
+    assert_int_equal(r.calls[1], 1);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(r.seen[i], 1);
+    assert_true(pthread_equal(r.who[0], pthread_self()));
+    if (t)
+        assert_false(pthread_equal(r.who[1], pthread_self()));
+    else
+        assert_true(pthread_equal(r.who[1], pthread_self()));
+    free(r.seen);
+}
+
+static void test_split(void **state)
+{
+    (void)state;
+    assert_null(smp_team_new(1));
+    assert_null(smp_team_new(0));
+    smp_team *t = smp_team_new(2);
+    assert_non_null(t);
+    const size_t counts[] = {0, 1, 2, 3, 7, 756, 1001};
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++) {
+        check_split(NULL, counts[k]);
+        for (int again = 0; again < 3; again++) /* the helper is reused */
+            check_split(t, counts[k]);
+    }
+    smp_team_free(t);
+    smp_team_free(NULL);
+}
+
+typedef struct slow {
+    volatile double sink;
+    int done;
+    int seen_by_split;
+} slow;
+
+static void slow_job(void *arg, int part)
+{
+    (void)part;
+    slow *s = arg;
+    double x = 0;
+    for (int i = 0; i < 2000000; i++)
+        x += sqrt((double)i);
+    s->sink = x;
+    s->done = 1;
+}
+
+static void read_done(void *arg, int part)
+{
+    slow *s = arg;
+    if (part == 1)
+        s->seen_by_split = s->done;
+}
+
+static void test_start_wait(void **state)
+{
+    (void)state;
+    smp_team *t = smp_team_new(2);
+    assert_non_null(t);
+    slow s = {0, 0, 0};
+    smp_team_start(t, slow_job, &s);
+    smp_team_wait(t);
+    assert_int_equal(s.done, 1);
+
+    slow s2 = {0, 0, 0};
+    smp_team_start(t, slow_job, &s2);
+    smp_team_split(t, read_done, &s2); /* waits for the job before its part 1 */
+    assert_int_equal(s2.seen_by_split, 1);
+    smp_team_free(t);
+
+    slow s3 = {0, 0, 0};
+    smp_team_start(NULL, slow_job, &s3); /* no team: at once */
+    assert_int_equal(s3.done, 1);
+    smp_team_wait(NULL);
+}
+
+/* Skin with curving dark strands, a thick dark object (not hair) on the
+ * left, a dark bar across the middle of the first `rows` rows and a grey
+ * card at their bottom right; every row from `rows` on is bare skin. With
+ * seed 0 there is no noise. */
+static void synthetic(smp_lab_image *lab, int w, int h, int rows, unsigned seed)
+{
+    memset(lab, 0, sizeof *lab);
+    lab->width = w;
+    lab->height = h;
+    lab->lab = malloc((size_t)w * h * 3 * sizeof(float));
+    lab->flags = calloc((size_t)w * h, 1);
+    assert_non_null(lab->lab);
+    assert_non_null(lab->flags);
+    unsigned rng = seed;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            float *p = lab->lab + 3 * ((size_t)y * w + x);
+            rng = rng * 1103515245u + 12345u;
+            float noise = seed ? (float)((rng >> 16) % 100) / 100.0f - 0.5f : 0.0f;
+            double wave = 6.0 * sin((double)y / 9.0 + (double)x / 37.0);
+            int strand = ((x + (int)wave) % 11) < 3;
+            /* 12 rows tall: hair, as no pixel of it is more than 6 rows
+             * from skin; 2 of them above the middle row, 10 below */
+            int bar = y >= rows / 2 - 2 && y < rows / 2 + 10 && x >= w / 4 && x < w / 2;
+            if (y >= rows) {
+                p[0] = 66.0f + noise, p[1] = 12.0f, p[2] = 17.0f;
+            } else if (x < w / 8) {
+                p[0] = 30.0f + noise, p[1] = 2.0f, p[2] = 3.0f; /* a thick dark object */
+            } else if (bar) {
+                p[0] = 24.0f + noise, p[1] = 4.0f, p[2] = 6.0f;
+            } else if (x > (3 * w) / 4 && y > (3 * rows) / 4) {
+                p[0] = 60.0f + noise, p[1] = 0.0f, p[2] = 0.0f; /* grey card */
+            } else if (strand) {
+                p[0] = 22.0f + noise, p[1] = 4.0f, p[2] = 6.0f;
+            } else {
+                p[0] = 66.0f + noise, p[1] = 12.0f, p[2] = 17.0f;
+            }
+            if (x == w / 2 && y == rows / 3)
+                lab->flags[(size_t)y * w + x] = SMP_PX_CLIPPED_HIGH;
+        }
+}
+
+static void same_mask(const unsigned char *a, const unsigned char *b, size_t n, const char *what, int w,
+                      int h)
+{
+    if (!a || !b) {
+        if (a != b)
+            fail_msg("%dx%d: the %s mask is found only %s", w, h, what, a ? "without a team" : "with one");
+        return;
+    }
+    if (memcmp(a, b, n) != 0)
+        fail_msg("%dx%d: the %s masks differ with a team", w, h, what);
+}
+
+static void test_regions_same(void **state)
+{
+    (void)state;
+    const int sizes[][2] = {{64, 9},   {64, 17},  {40, 40},  {301, 97},
+                            {97, 301}, {640, 481}, {1008, 756}};
+    smp_team *t = smp_team_new(2);
+    assert_non_null(t);
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        int w = sizes[k][0], h = sizes[k][1];
+        smp_lab_image lab;
+        synthetic(&lab, w, h, h, (unsigned)k + 1);
+        smp_regions one, two;
+        smp_auto_info ia, ib;
+        assert_int_equal(smp_regions_auto(&lab, &one, &ia), SMP_OK);
+        lab.team = t;
+        assert_int_equal(smp_regions_auto(&lab, &two, &ib), SMP_OK);
+        if (w * h >= 100000) /* large enough for the finder to see hair on skin */
+            assert_true(ia.looks_like_scalp);
+        assert_memory_equal(&ia, &ib, sizeof ia);
+        same_mask(one.hair, two.hair, (size_t)w * h, "hair", w, h);
+        same_mask(one.scalp, two.scalp, (size_t)w * h, "scalp", w, h);
+        smp_regions_release(&one);
+        smp_regions_release(&two);
+        free(lab.lab);
+        free(lab.flags);
+    }
+    smp_team_free(t);
+}
+
+/* The passes cut the rows in two (team.h); the chamfer transforms of the
+ * opening look across the cut as far as a distance that matters reaches.
+ * The same noise-free picture, once cut across its dark bar (which is
+ * hair only because skin lies on both sides of it: a part that saw only
+ * its own rows would take it for a thick object) and once with as many
+ * rows of bare skin below it (which moves the cut far from the bar), must
+ * give the same hair and scalp over the picture, apart from the rows near
+ * its bottom (the thick object ends there in the taller one). */
+static void test_cut(void **state)
+{
+    (void)state;
+    const int sizes[][2] = {{640, 481}, {300, 240}};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        int w = sizes[k][0], h = sizes[k][1], keep = h - 30;
+        smp_lab_image cut, moved;
+        synthetic(&cut, w, h, h, 0);
+        synthetic(&moved, w, 2 * h, h, 0);
+        smp_regions a, b;
+        smp_auto_info ia, ib;
+        assert_int_equal(smp_regions_auto(&cut, &a, &ia), SMP_OK);
+        assert_int_equal(smp_regions_auto(&moved, &b, &ib), SMP_OK);
+        assert_non_null(a.hair);
+        assert_non_null(b.hair);
+        size_t bar = 0;
+        for (int y = h / 2 - 1; y < h / 2 + 9; y++) /* the bar's inside, eroded by one */
+            for (int x = w / 4 + 1; x < w / 2 - 1; x++)
+                bar += a.hair[(size_t)y * w + x];
+        assert_int_equal(bar, (size_t)10 * (w / 2 - w / 4 - 2)); /* all of it is hair */
+        same_mask(a.hair, b.hair, (size_t)w * keep, "hair", w, h);
+        same_mask(a.scalp, b.scalp, (size_t)w * keep, "scalp", w, h);
+        smp_regions_release(&a);
+        smp_regions_release(&b);
+        free(cut.lab);
+        free(cut.flags);
+        free(moved.lab);
+        free(moved.flags);
+    }
+}
+
+
+static char *analyse_json(smp_palette *pal, const char *file, int threads)
+{
+    smp_options opt;
+    smp_options_init(&opt);
+    opt.threads = threads;
+    smp_area_parse("crown=0,0,400,300", &opt.areas[0]); /* the areas' pass too */
+    opt.n_areas = 1;
+    return tu_sample_json(pal, file, &opt);
+}
+
+static void test_photos_same(void **state)
+{
+    (void)state;
+    smp_palette *pal;
+    assert_int_equal(smp_palette_new_default(&pal, NULL), SMP_OK);
+    for (size_t i = 0; i < TU_N_SAMPLES; i++) {
+        char *one = analyse_json(pal, tu_samples[i], 1);
+        char *two = analyse_json(pal, tu_samples[i], 2);
+        if (strcmp(one, two) != 0)
+            fail_msg("%s: a different result with two threads", tu_samples[i]);
+        free(one);
+        free(two);
+    }
+    smp_palette_free(pal);
+}
+
+static void test_command_alone(void **state)
+{
+    (void)state;
+    char args[8192] = "-q -f json";
+    for (size_t i = 0; i < TU_N_SAMPLES; i++) {
+        size_t len = strlen(args);
+        snprintf(args + len, sizeof args - len, " '%s/samples/%s'", SMP_SOURCE_DIR, tu_samples[i]);
+    }
+    char *batch = NULL;
+    assert_int_equal(tu_run_cli(args, &batch, NULL), 0);
+    const char *line = batch;
+    for (size_t i = 0; i < TU_N_SAMPLES; i++) {
+        char one[1200];
+        snprintf(one, sizeof one, "-q -f json '%s/samples/%s'", SMP_SOURCE_DIR, tu_samples[i]);
+        char *alone = NULL;
+        assert_int_equal(tu_run_cli(one, &alone, NULL), 0);
+        size_t len = strlen(alone);
+        assert_true(len > 0);
+        if (strncmp(line, alone, len) != 0)
+            fail_msg("%s: alone (two threads) it gives another result than in a batch", tu_samples[i]);
+        line += len;
+        free(alone);
+    }
+    assert_int_equal(*line, '\0');
+    free(batch);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_split),
+        cmocka_unit_test(test_start_wait),
+        cmocka_unit_test(test_regions_same),
+        cmocka_unit_test(test_cut),
+        cmocka_unit_test(test_photos_same),
+        cmocka_unit_test(test_command_alone),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
