@@ -38,8 +38,8 @@
 #include <string.h>
 
 #include "measure.h"
-#include "team.h"
 #include "regions.h"
+#include "team.h"
 #include "util.h"
 
 /* Analysis scale: 1.2 MP keeps strands of a 12 MP close-up 3 px or wider
@@ -545,12 +545,6 @@ static int orientation_band(double gx, double gy)
     return 35 - bands_below(-gx, gy, 1);
 }
 
-/* How straight the hair's edges are: the largest share of the gradient
- * energy (Sobel on L*, inside the hair mask, at the analysis scale) that
- * falls in one 5° band of orientation. Hair strands curve, so their edges
- * spread over many bands (at most 0.27 on the 114 consult photos of the
- * evaluation set, 0.15 on most); the straight parallel lines of brick mortar
- * and wood grain put 0.37 and 0.34 in one band. */
 typedef struct straight_job {
     const small *s;
     double hist[SMP_PARTS][36], total[SMP_PARTS];
@@ -585,8 +579,14 @@ static void straight_part(void *arg, int part)
     j->total[part] = total;
 }
 
-/* (The sums of the two parts are added after: the figure differs from one
- * sum over the whole image in its last bits only.) */
+/* How straight the hair's edges are: the largest share of the gradient
+ * energy (Sobel on L*, inside the hair mask, at the analysis scale) that
+ * falls in one 5° band of orientation. Hair strands curve, so their edges
+ * spread over many bands (at most 0.27 on the 114 consult photos of the
+ * evaluation set, 0.15 on most); the straight parallel lines of brick mortar
+ * and wood grain put 0.37 and 0.34 in one band. The sums of the two parts
+ * are added after: the figure can differ from one sum over the whole image
+ * in its last bits. */
 static double straightness(const small *s)
 {
     straight_job j = {.s = s};
