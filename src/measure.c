@@ -625,12 +625,39 @@ static smp_status hair_begin(const smp_lab_image *img, const unsigned char *mask
     return split_sample(&h->copy, &h->g);
 }
 
-static smp_status hair_end(hair_work *h, const double *skin, smp_colour_stat *stat,
+typedef struct colour_job {
+    hair_work *h;
+    const double *skin;
+    smp_colour_stat *stat;
+    smp_status st;
+} colour_job;
+
+static void hair_colour_run(void *arg, int part)
+{
+    (void)part;
+    colour_job *j = arg;
+    j->st = region_from(&j->h->copy, &j->h->g, SMP_TARGET_HAIR, j->skin, j->stat);
+}
+
+/* The hair's colour (on the team's helper) and its groups (here) at once:
+ * they read different copies of the sample. The groups are only kept when
+ * the colour was measured. */
+static smp_status hair_end(hair_work *h, smp_team *team, const double *skin, smp_colour_stat *stat,
                            struct smp_hair_cluster clusters[4], size_t *n_clusters, double *grey_share)
 {
-    smp_status st = region_from(&h->copy, &h->g, SMP_TARGET_HAIR, skin, stat);
-    if (st == SMP_OK && stat->measured)
-        *n_clusters = clusters_from(&h->s, skin, clusters, grey_share, &st);
+    colour_job j = {h, skin, stat, SMP_OK};
+    smp_team_start(team, hair_colour_run, &j);
+    smp_status st = SMP_OK;
+    size_t n = clusters_from(&h->s, skin, clusters, grey_share, &st);
+    smp_team_wait(team);
+    if (j.st != SMP_OK)
+        return j.st;
+    if (!stat->measured) { /* as if the groups had not been looked for */
+        memset(clusters, 0, 4 * sizeof *clusters);
+        *grey_share = 0;
+        return SMP_OK;
+    }
+    *n_clusters = n;
     return st;
 }
 
@@ -643,7 +670,7 @@ smp_status smp_measure_hair(const smp_lab_image *img, const unsigned char *mask,
     *grey_share = 0;
     smp_status st = hair_begin(img, mask, &h);
     if (st == SMP_OK)
-        st = hair_end(&h, skin, stat, clusters, n_clusters, grey_share);
+        st = hair_end(&h, img->team, skin, stat, clusters, n_clusters, grey_share);
     split_release(&h.g, h.s.ws);
     hair_release(&h);
     return st;
@@ -682,8 +709,8 @@ smp_status smp_measure_both(const smp_lab_image *img, const unsigned char *scalp
         smp_team_wait(img->team);
     if (hair_mask) {
         if (st == SMP_OK && j.st == SMP_OK)
-            st = hair_end(&h, scalp->measured ? scalp->lab : NULL, hair, clusters, n_clusters,
-                          grey_share);
+            st = hair_end(&h, img->team, scalp->measured ? scalp->lab : NULL, hair, clusters,
+                          n_clusters, grey_share);
         split_release(&h.g, h.s.ws);
         hair_release(&h);
     }
