@@ -363,30 +363,65 @@ static double dist2_lab(const float *p, const double c[3])
  * stride) into a new array; *n is the count. The positions first, without
  * branches (each pixel's index is written to the next free place, which
  * only a taken pixel keeps: the bits are ragged, and a branch on them
- * mispredicted often enough to cost 3 % of a photo), then their colours. */
-static float *collect(const small *s, unsigned char bit, size_t count, size_t cap, size_t *n)
+ * mispredicted often enough to cost 3 % of a photo), then their colours.
+ * Both in the two parts of the rows (team.h): `upper` of the `count`
+ * pixels lie in the upper part's rows, which tells the lower part where
+ * its stride starts and where its positions go. */
+typedef struct collect_job {
+    const small *s;
+    unsigned char bit;
+    size_t stride, first[SMP_PARTS + 1]; /* where each part's positions go */
+    size_t skip;                         /* the lower part's start in its stride */
+    uint32_t *at;
+    float *px;
+} collect_job;
+
+static void positions_part(void *arg, int part)
 {
-    size_t stride = count > cap ? (count + cap - 1) / cap : 1, k = 0, m = 0;
-    size_t most = count / stride + 2; /* taken, and the one free place */
-    float *px = smp_work_alloc(s->ws, most * 3 * sizeof(float));
-    uint32_t *at = smp_work_alloc(s->ws, most * sizeof *at);
-    if (!px || !at) {
-        smp_work_free(s->ws, px);
-        smp_work_free(s->ws, at);
-        return NULL;
-    }
-    for (size_t i = 0; i < (size_t)s->w * s->h; i++) {
-        size_t in = (s->cls[i] & bit) != 0;
-        at[m] = (uint32_t)i; /* the small image has at most AUTO_MAX_PIXELS */
+    collect_job *j = arg;
+    const small *s = j->s;
+    int y0, y1;
+    part_rows(s, part, &y0, &y1);
+    size_t k = part ? j->skip : 0, m = 0, mine = j->first[part + 1] - j->first[part];
+    uint32_t *at = j->at + j->first[part], spare;
+    for (size_t i = (size_t)y0 * s->w; i < (size_t)y1 * s->w; i++) {
+        size_t in = (s->cls[i] & j->bit) != 0;
+        *(m < mine ? at + m : &spare) = (uint32_t)i; /* at most AUTO_MAX_PIXELS */
         m += in & (k == 0); /* taken: every stride-th */
         k += in;
-        k = k == stride ? 0 : k;
+        k = k == j->stride ? 0 : k;
     }
-    for (size_t j = 0; j < m; j++)
-        memcpy(px + 3 * j, s->lab + 3 * (size_t)at[j], 3 * sizeof(float));
-    smp_work_free(s->ws, at);
-    *n = m;
-    return px;
+}
+
+static void colours_part(void *arg, int part)
+{
+    collect_job *j = arg;
+    size_t lo, hi;
+    smp_part_range(j->first[SMP_PARTS], part, &lo, &hi);
+    for (size_t q = lo; q < hi; q++)
+        memcpy(j->px + 3 * q, j->s->lab + 3 * (size_t)j->at[q], 3 * sizeof(float));
+}
+
+static float *collect(const small *s, unsigned char bit, size_t upper, size_t count, size_t cap, size_t *n)
+{
+    collect_job j = {.s = s, .bit = bit};
+    j.stride = count > cap ? (count + cap - 1) / cap : 1;
+    /* taken: every stride-th, from the first */
+    j.first[1] = (upper + j.stride - 1) / j.stride;
+    j.first[2] = (count + j.stride - 1) / j.stride;
+    j.skip = upper % j.stride;
+    j.px = smp_work_alloc(s->ws, (j.first[2] + 1) * 3 * sizeof(float));
+    j.at = smp_work_alloc(s->ws, (j.first[2] + 1) * sizeof *j.at);
+    if (!j.px || !j.at) {
+        smp_work_free(s->ws, j.px);
+        smp_work_free(s->ws, j.at);
+        return NULL;
+    }
+    smp_team_split(s->team, positions_part, &j);
+    smp_team_split(s->team, colours_part, &j);
+    smp_work_free(s->ws, j.at);
+    *n = j.first[2];
+    return j.px;
 }
 
 /* The pixels with (cls & bit) as a 0/1 mask at the full size (nearest). */
@@ -702,12 +737,12 @@ static int find_skin(work *k, double skin[3], double *ts)
         smp_work_free(s->ws, sds);
         return -1;
     }
-    job.tau = smp_kth_float(sds, cand, 1, (cand * 3) / 10, sds + cand);
+    job.tau = smp_kth_float_team(s->team, sds, cand, 1, (cand * 3) / 10, sds + cand);
     smp_team_split(s->team, cut_part, &job);
     size_t seeds = job.seeds[0] + job.seeds[1];
     smp_work_free(s->ws, sds);
     size_t np;
-    float *px = collect(s, C_SEED, seeds, MODE_SAMPLE, &np);
+    float *px = collect(s, C_SEED, job.seeds[0], seeds, MODE_SAMPLE, &np);
     if (!px || smp_centre_mode(px, np, skin, s->ws) != SMP_OK) {
         smp_work_free(s->ws, px);
         return -1;
@@ -887,7 +922,7 @@ static smp_status segment(work *k, const double skin[3], double ts, double hair[
     hair[0] = hair[1] = hair[2] = 0;
     if (ncand >= 50) {
         size_t np;
-        float *px = collect(s, C_THIN, ncand, MODE_SAMPLE, &np);
+        float *px = collect(s, C_THIN, j.far[0], ncand, MODE_SAMPLE, &np);
         if (!px || smp_centre_mode(px, np, hair, s->ws) != SMP_OK) {
             smp_work_free(s->ws, px);
             return SMP_E_NOMEM;

@@ -12,7 +12,8 @@
  *      result does not depend on whether a team ran it (smp_options.threads).
  *
  * Work on the helper may take buffers from the photo's workspace (which
- * has a lock for it); it never reports.
+ * has a lock for it); it never reports, and never uses the team itself
+ * (a split from the helper would wait for the helper).
  */
 #ifndef SMP_TEAM_H
 #define SMP_TEAM_H

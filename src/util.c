@@ -17,6 +17,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "team.h"
+
 smp_status smp_fail(smp_error *err, smp_status status, const char *fmt, ...)
 {
     if (err) {
@@ -545,43 +547,93 @@ static int kth_bin(float x)
     return t >= 0.0f ? (t < (float)(KTH_BINS - 1) ? (int)t : KTH_BINS - 1) : 0;
 }
 
-float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *scratch)
+/* smp_kth_float in two parts (team.h): each part's histogram of its half
+ * of v, then each part's values in the bin that holds the k-th, placed
+ * after the upper part's, so scratch holds them in the order one pass
+ * would have left them. */
+typedef struct kth_job {
+    const float *v;
+    size_t n, stride;
+    uint32_t hist[SMP_PARTS][KTH_BINS];
+    int bin;        /* the k-th's, once found */
+    float *scratch;
+} kth_job;
+
+static void kth_count(void *arg, int part)
+{
+    kth_job *j = arg;
+    size_t lo, hi;
+    smp_part_range(j->n, part, &lo, &hi);
+    /* Four histograms, summed after: neighbouring values of a smooth region
+     * fall in the same bin, and one histogram's count then waits on the
+     * store before it. 4 x 16 kB on the stack (a thread calling the library
+     * needs that much room); a 12 MP photo's region finding went from 33.4
+     * to 32.7 ms (min of 5 alternating runs). */
+    uint32_t four[4][KTH_BINS];
+    memset(four, 0, sizeof four);
+    const float *v = j->v;
+    size_t i = lo, stride = j->stride;
+    for (; i + 4 <= hi; i += 4)
+        for (int q = 0; q < 4; q++)
+            four[q][kth_bin(v[(i + (size_t)q) * stride])]++;
+    for (; i < hi; i++)
+        four[0][kth_bin(v[i * stride])]++;
+    uint32_t *hist = j->hist[part];
+    for (int c = 0; c < KTH_BINS; c++)
+        hist[c] = four[0][c] + four[1][c] + four[2][c] + four[3][c];
+}
+
+/* The values in the bin, without a branch (which bin a value falls in is
+ * as good as random): each is written, and kept when it belongs. A part
+ * writes only its own places (the upper part's first, the lower part's
+ * after them): past its last value it writes to `spare`. */
+static void kth_gather(void *arg, int part)
+{
+    kth_job *j = arg;
+    size_t lo, hi, m = 0, mine = j->hist[part][j->bin];
+    float *out = j->scratch + (part ? j->hist[0][j->bin] : 0), spare;
+    smp_part_range(j->n, part, &lo, &hi);
+    for (size_t i = lo; i < hi; i++) {
+        float x = j->v[i * j->stride];
+        *(m < mine ? out + m : &spare) = x;
+        m += kth_bin(x) == j->bin;
+    }
+}
+
+float smp_kth_float_team(smp_team *team, const float *v, size_t n, size_t stride, size_t k,
+                         float *scratch)
 {
     if (n > UINT32_MAX) { /* more than the counts hold: never at 100 MP, but exact */
         for (size_t i = 0; i < n; i++)
             scratch[i] = v[i * stride];
         return smp_select_float(scratch, n, k);
     }
-    /* Four histograms, summed after: neighbouring values of a smooth region
-     * fall in the same bin, and one histogram's count then waits on the
-     * store before it. 4 x 16 kB on the stack (a thread calling the library
-     * needs that much room); a 12 MP photo's region finding went from 33.4
-     * to 32.7 ms (min of 5 alternating runs). */
-    uint32_t part[4][KTH_BINS];
-    memset(part, 0, sizeof part);
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4)
-        for (int j = 0; j < 4; j++)
-            part[j][kth_bin(v[(i + (size_t)j) * stride])]++;
-    for (; i < n; i++)
-        part[0][kth_bin(v[i * stride])]++;
-    uint32_t *hist = part[0];
-    for (int j = 1; j < 4; j++)
-        for (int c = 0; c < KTH_BINS; c++)
-            hist[c] += part[j][c];
-    size_t below = 0;
-    int b = 0;
-    while (below + hist[b] <= k)
-        below += hist[b++];
-    /* The values in bin b, without a branch (which bin a value falls in is
-     * as good as random): each is written, and kept when it belongs. */
-    size_t m = 0;
-    for (i = 0; i < n; i++) {
-        float x = v[i * stride];
-        scratch[m] = x;
-        m += kth_bin(x) == b;
+    kth_job *j = malloc(sizeof *j); /* 32 kB of counts: not on a thread's stack */
+    if (!j) { /* as above: slower, the same value */
+        for (size_t i = 0; i < n; i++)
+            scratch[i] = v[i * stride];
+        return smp_select_float(scratch, n, k);
     }
-    return smp_select_float(scratch, m, k - below);
+    j->v = v;
+    j->n = n;
+    j->stride = stride;
+    j->scratch = scratch;
+    smp_team_split(team, kth_count, j);
+    size_t below = 0, in_bin;
+    int b = 0;
+    while (below + (in_bin = (size_t)j->hist[0][b] + j->hist[1][b]) <= k) {
+        below += in_bin;
+        b++;
+    }
+    j->bin = b;
+    smp_team_split(team, kth_gather, j);
+    free(j);
+    return smp_select_float(scratch, in_bin, k - below);
+}
+
+float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *scratch)
+{
+    return smp_kth_float_team(NULL, v, n, stride, k, scratch);
 }
 
 /* ------------------------------------------------------------------ */

@@ -74,6 +74,12 @@ float smp_select_float(float *v, size_t n, size_t k);
  * several times faster on a few hundred thousand pixels. */
 float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *scratch);
 
+/* The same, its two passes over v cut in two on t (team.h; NULL: both
+ * here). The same value either way. */
+struct smp_team;
+float smp_kth_float_team(struct smp_team *t, const float *v, size_t n, size_t stride, size_t k,
+                         float *scratch);
+
 
 /* malloc for buffers that are written whole soon after (the photo's bytes,
  * its pixels, the Lab image, masks, distance maps, pixel lists): from 1 MB

@@ -7,6 +7,8 @@
  *   ranges cover every item once, for any count.
  * - A job started beside the caller is done when smp_team_wait returns,
  *   and a split after it sees what it wrote.
+ * - smp_kth_float_team gives the sorted array's k-th with a team and
+ *   without.
  * - Automatic hair and scalp finding gives the same masks and figures
  *   with a team as without, on synthetic photos of many sizes (odd
  *   heights, bands thinner than a chamfer's reach, strands across the cut);
@@ -250,6 +252,43 @@ static void test_cut(void **state)
 }
 
 
+/* The k-th smallest with its passes cut in two is the sorted array's k-th,
+ * with a team and without: random values, many equal ones (all in one
+ * histogram bin, where each part's values must land in its own places),
+ * every k at the ends and the middle, odd and tiny counts. */
+static void test_kth(void **state)
+{
+    (void)state;
+    smp_team *t = smp_team_new(2);
+    assert_non_null(t);
+    const size_t counts[] = {1, 2, 3, 7, 1000, 30001};
+    unsigned rng = 7;
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+        for (int kind = 0; kind < 3; kind++) {
+            size_t n = counts[c];
+            float *v = malloc(n * sizeof *v), *sorted = malloc(n * sizeof *v), *scratch = malloc(n * sizeof *v);
+            assert_non_null(v);
+            assert_non_null(sorted);
+            assert_non_null(scratch);
+            for (size_t i = 0; i < n; i++) {
+                rng = rng * 1103515245u + 12345u;
+                float r = (float)((rng >> 8) % 100000) / 1000.0f;
+                v[i] = kind == 0 ? r - 50.0f : kind == 1 ? 20.0f + r / 1e6f : (i < n / 2 ? 3.0f : r);
+            }
+            memcpy(sorted, v, n * sizeof *v);
+            qsort(sorted, n, sizeof *sorted, smp_cmp_float);
+            const size_t ks[] = {0, n / 4, n / 2, (3 * n) / 10, n - 1};
+            for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
+                assert_true(smp_kth_float_team(NULL, v, n, 1, ks[q], scratch) == sorted[ks[q]]);
+                assert_true(smp_kth_float_team(t, v, n, 1, ks[q], scratch) == sorted[ks[q]]);
+            }
+            free(v);
+            free(sorted);
+            free(scratch);
+        }
+    smp_team_free(t);
+}
+
 static char *analyse_json(smp_palette *pal, const char *file, int threads)
 {
     smp_options opt;
@@ -310,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_start_wait),
         cmocka_unit_test(test_regions_same),
         cmocka_unit_test(test_cut),
+        cmocka_unit_test(test_kth),
         cmocka_unit_test(test_photos_same),
         cmocka_unit_test(test_command_alone),
     };
