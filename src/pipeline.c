@@ -515,8 +515,14 @@ static void heal_start(void *arg, int part)
     h->st = smp_heal_ctx_init(&h->ctx);
 }
 
+/* `file` (NULL, or where the bytes of a photo read from its file are kept)
+ * lets the bytes go once the photo is decoded: on a VM whose host takes
+ * back the memory a guest frees, fresh memory costs over a millisecond a
+ * megabyte on first touch, and memory given back is the first to be
+ * handed out again. */
 static smp_status run_with(smp_result *r, const void *data, size_t size, const smp_palette *palette,
-                           const smp_options *opt, smp_workspace *ws, smp_team *team, heal_job *heal)
+                           const smp_options *opt, smp_workspace *ws, smp_team *team, heal_job *heal,
+                           unsigned char **file)
 {
     smp_error err = {SMP_OK, ""};
     smp_image img;
@@ -529,7 +535,12 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
                               .max_file_bytes = SMP_DEFAULT_MAX_FILE_BYTES,
                               .analysis_size = opt->analysis_size, /* decoded reduced: image.h */
                               .ws = ws}; /* and every stage after it: lab.ws */
-    if (smp_image_load_memory(name, data, size, &limits, &img, &err) != SMP_OK)
+    smp_status loaded = smp_image_load_memory(name, data, size, &limits, &img, &err);
+    if (file) {
+        smp_work_free(ws, *file);
+        *file = NULL;
+    }
+    if (loaded != SMP_OK)
         return fail_result(r, &err);
     img.team = team; /* the conversion's, and every pass over lab's: lab.team */
     smp_scale scale = img.scale; /* analysed pixels over displayed ones */
@@ -659,7 +670,7 @@ failed:
 /* With the photo's second thread when opt->threads asks for it (team.h;
  * none when it cannot start: the same work then runs on this thread). */
 static smp_status run(smp_result *r, const void *data, size_t size, const smp_palette *palette,
-                      const smp_options *opt, smp_workspace *ws)
+                      const smp_options *opt, smp_workspace *ws, unsigned char **file)
 {
     heal_job heal = {.st = SMP_E_COLOUR};
     smp_team *team = smp_team_new(opt->threads);
@@ -667,7 +678,7 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
         smp_team_start(team, heal_start, &heal);
         heal.started = 1;
     }
-    smp_status st = run_with(r, data, size, palette, opt, ws, team, &heal);
+    smp_status st = run_with(r, data, size, palette, opt, ws, team, &heal, file);
     smp_team_wait(team);
     if (heal.started && heal.st == SMP_OK)
         smp_heal_ctx_release(&heal.ctx);
@@ -726,13 +737,13 @@ static smp_status end_result(smp_result *r, smp_result **out)
 
 static smp_status analyse_memory(const char *name, const void *data, size_t size,
                                  const smp_palette *palette, const smp_options *opt,
-                                 smp_workspace *ws, smp_result **out)
+                                 smp_workspace *ws, smp_result **out, unsigned char **file)
 {
     smp_options defaults;
     smp_result *r;
     if (start_result(name, &opt, &defaults, out, &r) != SMP_OK)
         return SMP_E_NOMEM;
-    r->status = run(r, data, size, palette, opt, ws);
+    r->status = run(r, data, size, palette, opt, ws, file);
     return end_result(r, out);
 }
 
@@ -750,7 +761,7 @@ smp_status smp_analyse_memory(const char *name, const void *data, size_t size,
                               const smp_palette *palette, const smp_options *opt, smp_result **out)
 {
     smp_workspace *own, *ws = photo_workspace(opt, &own);
-    smp_status st = analyse_memory(name, data, size, palette, opt, ws, out);
+    smp_status st = analyse_memory(name, data, size, palette, opt, ws, out, NULL);
     smp_work_settle(ws);
     smp_workspace_free(own);
     return st;
@@ -764,8 +775,8 @@ smp_status smp_analyse_file(const char *path, const smp_palette *palette, const 
     smp_error err = {SMP_OK, ""};
     smp_workspace *own, *ws = photo_workspace(opt, &own);
     if (smp_read_file_ws(path, SMP_DEFAULT_MAX_FILE_BYTES, ws, &data, &size, &err) == SMP_OK) {
-        smp_status st = analyse_memory(path, data, size, palette, opt, ws, out);
-        smp_work_free(ws, data);
+        smp_status st = analyse_memory(path, data, size, palette, opt, ws, out, &data);
+        smp_work_free(ws, data); /* NULL when the analysis let it go */
         smp_work_settle(ws);
         smp_workspace_free(own);
         return st;
