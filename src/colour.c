@@ -508,6 +508,8 @@ typedef struct convert_job {
     const smp_image *img;
     smp_lab_image *out;
     colour_cache cache[SMP_PARTS];
+    float *row_lab[SMP_PARTS]; /* img->turn: a row before it is spread */
+    unsigned char *row_flags[SMP_PARTS];
 } convert_job;
 
 static void convert_part(void *arg, int part)
@@ -519,24 +521,46 @@ static void convert_part(void *arg, int part)
     smp_part_range((size_t)img->height, part, &lo, &hi);
     for (size_t y = lo; y < hi; y++) {
         const unsigned char *row = img->pixels + y * img->stride;
-        float *dst = j->out->lab + y * (size_t)img->width * 3;
+        float *dst = img->turn ? j->row_lab[part] : j->out->lab + y * (size_t)img->width * 3;
+        unsigned char *flags = img->turn ? j->row_flags[part] : j->out->flags + y * (size_t)img->width;
         if (cache->slots)
             cached_row(cache, j->xf, row, dst, img->width);
         else
             cmsDoTransform(j->xf, row, dst, (cmsUInt32Number)img->width);
-        flag_row(img, row, (int)y, j->out->flags + y * (size_t)img->width);
+        flag_row(img, row, (int)y, flags);
+        if (!img->turn)
+            continue;
+        /* as stored: each pixel to its place as displayed (image.h) */
+        ptrdiff_t at, step;
+        smp_orient_walk(img->turn, img->width, img->height, (ptrdiff_t)y, &at, &step);
+        for (int x = 0; x < img->width; x++, at += step) {
+            memcpy(j->out->lab + 3 * at, dst + 3 * (size_t)x, 3 * sizeof(float));
+            j->out->flags[at] = flags[x];
+        }
     }
 }
 
-static void convert_rows(cmsHTRANSFORM xf, const smp_image *img, cmsUInt32Number fmt,
-                         smp_lab_image *out, size_t npx)
+static smp_status convert_rows(cmsHTRANSFORM xf, const smp_image *img, cmsUInt32Number fmt,
+                               smp_lab_image *out, size_t npx)
 {
     convert_job j = {.xf = xf, .img = img, .out = out};
     for (int part = 0; part < SMP_PARTS && fmt == TYPE_RGB_8; part++)
         cache_init(&j.cache[part], npx / SMP_PARTS, (size_t)img->width, out->ws);
-    smp_team_split(out->team, convert_part, &j);
-    for (int part = 0; part < SMP_PARTS; part++)
+    smp_status st = SMP_OK;
+    for (int part = 0; part < SMP_PARTS && img->turn; part++) {
+        j.row_lab[part] = malloc((size_t)img->width * 3 * sizeof(float));
+        j.row_flags[part] = malloc((size_t)img->width);
+        if (!j.row_lab[part] || !j.row_flags[part])
+            st = SMP_E_NOMEM;
+    }
+    if (st == SMP_OK)
+        smp_team_split(out->team, convert_part, &j);
+    for (int part = 0; part < SMP_PARTS; part++) {
         cache_release(&j.cache[part], out->ws);
+        free(j.row_lab[part]);
+        free(j.row_flags[part]);
+    }
+    return st;
 }
 
 /* Any pixel whose Lab is not a finite number is made transparent (never
@@ -599,9 +623,13 @@ smp_status smp_colour_to_lab(const char *name, const smp_image *img, smp_lab_ima
         st = smp_fail(err, SMP_E_NOMEM, "%s: out of memory converting colours", name);
         goto done;
     }
-    out->width = img->width;
-    out->height = img->height;
-    convert_rows(xf, img, fmt, out, npx);
+    int turned = img->turn >= 5; /* a quarter turn still to apply: image.h */
+    out->width = turned ? img->height : img->width;
+    out->height = turned ? img->width : img->height;
+    if (convert_rows(xf, img, fmt, out, npx) != SMP_OK) {
+        st = smp_fail(err, SMP_E_NOMEM, "%s: out of memory converting colours", name);
+        goto done;
+    }
     /* A profile that passed the probe and still gives NaN or infinity for
      * some of the photo's own colours is not used either. sRGB never does;
      * should it, those pixels are left out (drop_non_finite). */
@@ -616,7 +644,10 @@ smp_status smp_colour_to_lab(const char *name, const smp_image *img, smp_lab_ima
                           log.message[0] ? log.message : "cannot build the profiles");
             goto done;
         }
-        convert_rows(xf, img, fmt, out, npx);
+        if (convert_rows(xf, img, fmt, out, npx) != SMP_OK) {
+            st = smp_fail(err, SMP_E_NOMEM, "%s: out of memory converting colours", name);
+            goto done;
+        }
     }
 
 done:

@@ -336,13 +336,11 @@ smp_status smp_image_orient(const char *name, int orientation, size_t bpp, unsig
     return SMP_OK;
 }
 
-/* Where source pixel (0, sy) lands in the output, and how far apart in the
- * output two horizontally adjacent source pixels land, both in pixels.
- * Derived from the EXIF 2.32 (CIPA DC-008) Orientation table, e.g. for 6:
+/* (image.h) Derived from the EXIF 2.32 (CIPA DC-008) Orientation table, e.g. for 6:
  * "the 0th row is the visual right-hand side, the 0th column is the visual
  * top", so source (sx, sy) shows at x = H-1-sy, y = sx. */
-static void orient_walk(int orientation, ptrdiff_t w, ptrdiff_t h, ptrdiff_t sy,
-                        ptrdiff_t *start, ptrdiff_t *step)
+void smp_orient_walk(int orientation, ptrdiff_t w, ptrdiff_t h, ptrdiff_t sy, ptrdiff_t *start,
+                     ptrdiff_t *step)
 {
     ptrdiff_t ow = orientation >= 5 ? h : w; /* output width */
     switch (orientation) {
@@ -381,7 +379,7 @@ unsigned char *smp_orient_pixels(const unsigned char *src, int width, int height
             int x_end = tx + TILE < width ? tx + TILE : width;
             for (int sy = ty; sy < y_end; sy++) {
                 ptrdiff_t start, step;
-                orient_walk(orientation, width, height, sy, &start, &step);
+                smp_orient_walk(orientation, width, height, sy, &start, &step);
                 const unsigned char *s = src + ((size_t)sy * (size_t)width + (size_t)tx) * bpp;
                 ptrdiff_t at = start + (ptrdiff_t)tx * step;
                 for (int sx = tx; sx < x_end; sx++, at += step, s += bpp)

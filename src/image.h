@@ -86,6 +86,10 @@ typedef struct smp_image {
     smp_workspace *ws;   /* limits->ws: smp_image_release gives the pixels back to it */
     smp_team *team;      /* NULL from the loader; the caller may set the photo's
                             second thread for the conversion (team.h) */
+    int turn;            /* 0: pixels, width and height are as displayed.
+                            2-8: as stored, and this EXIF orientation is still
+                            to apply (a JPEG loaded with limits->keep_stored:
+                            the colour conversion turns while it converts) */
 } smp_image;
 
 typedef struct smp_load_limits {
@@ -93,6 +97,8 @@ typedef struct smp_load_limits {
     size_t max_file_bytes; /* 0 = SMP_DEFAULT_MAX_FILE_BYTES */
     size_t max_icc_bytes;  /* 0 = SMP_DEFAULT_MAX_ICC_BYTES */
     int analysis_size;     /* reduce to this long side (smp_choose_factor); 0 = full size */
+    int keep_stored;       /* JPEG: leave the pixels as stored and set img->turn,
+                              rather than turn them here (colour.c turns) */
     const smp_scale *grid; /* when set, overrides analysis_size: reduce by grid->factor
                               with blocks laid as grid's over the displayed image (a
                               mask file must line up with its photo whatever either's
@@ -174,6 +180,12 @@ const char *smp_megapixels(size_t pixels, char buf[32]);
 /* The ICC profile size limit in force: limits->max_icc_bytes, or
  * SMP_DEFAULT_MAX_ICC_BYTES when limits is NULL or the field is 0. */
 size_t smp_max_icc_bytes(const smp_load_limits *limits);
+
+/* Where stored pixel (0, sy) of a w x h image lands once turned by EXIF
+ * `orientation` (1-8; others as 1), and how far apart two horizontally
+ * adjacent stored pixels land, both as indices into the turned image. */
+void smp_orient_walk(int orientation, ptrdiff_t w, ptrdiff_t h, ptrdiff_t sy, ptrdiff_t *start,
+                     ptrdiff_t *step);
 
 /* The decoders' last step: turns pixels (and the validity mask, when valid
  * and *valid are not NULL) upright for EXIF `orientation`, replacing *pixels

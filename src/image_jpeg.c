@@ -282,7 +282,10 @@ smp_status smp_image_decode_jpeg(const char *name, const unsigned char *data, si
         return st;
     }
 
-    st = smp_image_orient(name, orientation, (size_t)channels, &c.pixels, NULL, &width, &height, ws, err);
+    if (limits && limits->keep_stored && orientation >= 2 && orientation <= 8)
+        img->turn = orientation; /* the colour conversion turns (image.h) */
+    else
+        st = smp_image_orient(name, orientation, (size_t)channels, &c.pixels, NULL, &width, &height, ws, err);
     if (st != SMP_OK) {
         smp_work_free(ws, c.pixels);
         free(c.icc);

@@ -534,7 +534,8 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
     smp_load_limits limits = {.max_pixels = opt->max_pixels,
                               .max_file_bytes = SMP_DEFAULT_MAX_FILE_BYTES,
                               .analysis_size = opt->analysis_size, /* decoded reduced: image.h */
-                              .ws = ws}; /* and every stage after it: lab.ws */
+                              .ws = ws, /* and every stage after it: lab.ws */
+                              .keep_stored = 1}; /* the conversion turns a JPEG */
     smp_status loaded = smp_image_load_memory(name, data, size, &limits, &img, &err);
     if (file) {
         smp_work_free(ws, *file);
