@@ -37,6 +37,7 @@
 #include <lcms2.h>
 #include <lcms2_plugin.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -503,63 +504,88 @@ static smp_status open_transform(cmsContext ctx, const smp_image *img, cmsUInt32
 /* Converts every row through xf (8-bit RGB through a colour cache for each
  * part: the cache is exact, so how the rows are cut changes nothing) and
  * flags the pixels. */
-typedef struct convert_job {
+/* What one thread needs to convert rows: its colour cache and, for a
+ * stored image still to turn, a row to convert into before it is spread. */
+typedef struct row_converter {
     cmsHTRANSFORM xf;
     const smp_image *img;
     smp_lab_image *out;
-    colour_cache cache[SMP_PARTS];
-    float *row_lab[SMP_PARTS]; /* img->turn: a row before it is spread */
-    unsigned char *row_flags[SMP_PARTS];
-} convert_job;
+    colour_cache cache;
+    float *row_lab;
+    unsigned char *row_flags;
+} row_converter;
 
-static void convert_part(void *arg, int part)
+static smp_status row_converter_init(row_converter *rc, cmsHTRANSFORM xf, cmsUInt32Number fmt,
+                                     const smp_image *img, smp_lab_image *out, size_t npx)
 {
-    convert_job *j = arg;
-    const smp_image *img = j->img;
-    colour_cache *cache = &j->cache[part];
-    size_t lo, hi;
-    smp_part_range((size_t)img->height, part, &lo, &hi);
-    for (size_t y = lo; y < hi; y++) {
+    memset(rc, 0, sizeof *rc);
+    rc->xf = xf;
+    rc->img = img;
+    rc->out = out;
+    if (fmt == TYPE_RGB_8)
+        cache_init(&rc->cache, npx, (size_t)img->width, out->ws);
+    if (!img->turn)
+        return SMP_OK;
+    rc->row_lab = malloc((size_t)img->width * 3 * sizeof(float));
+    rc->row_flags = malloc((size_t)img->width);
+    return rc->row_lab && rc->row_flags ? SMP_OK : SMP_E_NOMEM;
+}
+
+static void row_converter_release(row_converter *rc)
+{
+    cache_release(&rc->cache, rc->out->ws);
+    free(rc->row_lab);
+    free(rc->row_flags);
+}
+
+/* Rows [y0, y1) of rc->img into rc->out: in place, or (img->turn) each
+ * pixel to its place as displayed (image.h, smp_orient_walk). */
+static void convert_range(row_converter *rc, size_t y0, size_t y1)
+{
+    const smp_image *img = rc->img;
+    for (size_t y = y0; y < y1; y++) {
         const unsigned char *row = img->pixels + y * img->stride;
-        float *dst = img->turn ? j->row_lab[part] : j->out->lab + y * (size_t)img->width * 3;
-        unsigned char *flags = img->turn ? j->row_flags[part] : j->out->flags + y * (size_t)img->width;
-        if (cache->slots)
-            cached_row(cache, j->xf, row, dst, img->width);
+        float *dst = img->turn ? rc->row_lab : rc->out->lab + y * (size_t)img->width * 3;
+        unsigned char *flags = img->turn ? rc->row_flags : rc->out->flags + y * (size_t)img->width;
+        if (rc->cache.slots)
+            cached_row(&rc->cache, rc->xf, row, dst, img->width);
         else
-            cmsDoTransform(j->xf, row, dst, (cmsUInt32Number)img->width);
+            cmsDoTransform(rc->xf, row, dst, (cmsUInt32Number)img->width);
         flag_row(img, row, (int)y, flags);
         if (!img->turn)
             continue;
-        /* as stored: each pixel to its place as displayed (image.h) */
         ptrdiff_t at, step;
         smp_orient_walk(img->turn, img->width, img->height, (ptrdiff_t)y, &at, &step);
         for (int x = 0; x < img->width; x++, at += step) {
-            memcpy(j->out->lab + 3 * at, dst + 3 * (size_t)x, 3 * sizeof(float));
-            j->out->flags[at] = flags[x];
+            memcpy(rc->out->lab + 3 * at, dst + 3 * (size_t)x, 3 * sizeof(float));
+            rc->out->flags[at] = flags[x];
         }
     }
 }
 
+static void convert_part(void *arg, int part)
+{
+    row_converter *rc = (row_converter *)arg + part;
+    size_t lo, hi;
+    smp_part_range((size_t)rc->img->height, part, &lo, &hi);
+    convert_range(rc, lo, hi);
+}
+
+/* Converts every row through xf, each part of the rows on its thread
+ * with a colour cache of its own (exact, so how the rows are cut changes
+ * nothing), and flags the pixels. */
 static smp_status convert_rows(cmsHTRANSFORM xf, const smp_image *img, cmsUInt32Number fmt,
                                smp_lab_image *out, size_t npx)
 {
-    convert_job j = {.xf = xf, .img = img, .out = out};
-    for (int part = 0; part < SMP_PARTS && fmt == TYPE_RGB_8; part++)
-        cache_init(&j.cache[part], npx / SMP_PARTS, (size_t)img->width, out->ws);
+    row_converter rc[SMP_PARTS];
     smp_status st = SMP_OK;
-    for (int part = 0; part < SMP_PARTS && img->turn; part++) {
-        j.row_lab[part] = malloc((size_t)img->width * 3 * sizeof(float));
-        j.row_flags[part] = malloc((size_t)img->width);
-        if (!j.row_lab[part] || !j.row_flags[part])
+    for (int part = 0; part < SMP_PARTS; part++)
+        if (row_converter_init(&rc[part], xf, fmt, img, out, npx / SMP_PARTS) != SMP_OK)
             st = SMP_E_NOMEM;
-    }
     if (st == SMP_OK)
-        smp_team_split(out->team, convert_part, &j);
-    for (int part = 0; part < SMP_PARTS; part++) {
-        cache_release(&j.cache[part], out->ws);
-        free(j.row_lab[part]);
-        free(j.row_flags[part]);
-    }
+        smp_team_split(out->team, convert_part, rc);
+    for (int part = 0; part < SMP_PARTS; part++)
+        row_converter_release(&rc[part]);
     return st;
 }
 
@@ -580,87 +606,254 @@ static size_t drop_non_finite(smp_lab_image *out, size_t npx)
     return bad;
 }
 
+/* One conversion's colour context (with its log and memory cap), the
+ * Lab profile, the photo's profile and the transform between them. It
+ * stays where it was opened: the context keeps a pointer to its log. */
+struct conversion {
+    cms_log log;
+    cmsPluginMemHandler memory; /* the API takes a non-const pointer */
+    cmsContext ctx;
+    cmsHPROFILE lab, in;
+    cmsHTRANSFORM xf;
+    cmsUInt32Number fmt;
+    int source;
+};
+typedef struct conversion conversion;
+
+static void conversion_close(conversion *c)
+{
+    if (c->xf)
+        cmsDeleteTransform(c->xf);
+    if (c->in)
+        cmsCloseProfile(c->in);
+    if (c->lab)
+        cmsCloseProfile(c->lab);
+    if (c->ctx)
+        cmsDeleteContext(c->ctx);
+    c->xf = c->in = c->lab = c->ctx = NULL;
+}
+
+static smp_status transform_failed(const conversion *c, const char *name, smp_error *err)
+{
+    return smp_fail(err, SMP_E_COLOUR, "%s: colour management failed (%s)", name,
+                    c->log.message[0] ? c->log.message : "cannot build the profiles");
+}
+
+/* The checks on img, then the transform from its own description (or the
+ * next source down: open_transform). *npx: its pixel count. */
+static smp_status conversion_open(conversion *c, const char *name, const smp_image *img,
+                                  smp_colour_info *info, size_t *npx, smp_error *err)
+{
+    memset(c, 0, sizeof *c);
+    memset(info, 0, sizeof *info);
+    if (!img->pixels || img->width <= 0 || img->height <= 0 ||
+        (img->channels != 1 && img->channels != 3) || (img->bits != 8 && img->bits != 16))
+        return smp_fail(err, SMP_E_ARG, "%s: no pixels to convert", name);
+    size_t nfloat;
+    if (smp_mul_size((size_t)img->width, (size_t)img->height, npx) ||
+        smp_mul_size(*npx, 3 * sizeof(float), &nfloat))
+        return smp_fail(err, SMP_E_LIMIT, "%s: photo too large", name);
+    c->memory = cms_capped_memory;
+    c->ctx = cmsCreateContext(&c->memory, &c->log);
+    if (!c->ctx)
+        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory (colour management)", name);
+    cmsSetLogErrorHandlerTHR(c->ctx, cms_log_handler);
+    c->lab = cmsCreateLab4ProfileTHR(c->ctx, NULL);
+    c->fmt = img->channels == 3 ? (img->bits == 16 ? TYPE_RGB_16 : TYPE_RGB_8)
+                                : (img->bits == 16 ? TYPE_GRAY_16 : TYPE_GRAY_8);
+    c->source = FROM_ICC;
+    if (!c->lab ||
+        open_transform(c->ctx, img, c->fmt, c->lab, info, FROM_ICC, &c->source, &c->in, &c->xf) != SMP_OK)
+        return transform_failed(c, name, err);
+    return SMP_OK;
+}
+
+/* out's buffers for img's npx pixels as displayed (a stored image still to
+ * turn a quarter has its sides swapped). Written whole soon after: huge
+ * pages make the first touch cheap. */
+static smp_status lab_alloc(smp_lab_image *out, const smp_image *img, size_t npx, const char *name,
+                            smp_error *err)
+{
+    out->lab = smp_work_alloc(out->ws, npx * 3 * sizeof(float));
+    out->flags = smp_work_alloc(out->ws, npx);
+    if (!out->lab || !out->flags)
+        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory converting colours", name);
+    int turned = img->turn >= 5; /* image.h */
+    out->width = turned ? img->height : img->width;
+    out->height = turned ? img->width : img->height;
+    return SMP_OK;
+}
+
+/* A profile that passed the probe and still gives NaN or infinity for
+ * some of the photo's own colours (now in out) is not used either: the
+ * next source down converts img again. sRGB never does; should it, those
+ * pixels are left out (drop_non_finite). */
+static smp_status conversion_check(conversion *c, const char *name, const smp_image *img,
+                                   smp_lab_image *out, smp_colour_info *info, size_t npx, smp_error *err)
+{
+    while (drop_non_finite(out, npx) && c->source != FROM_DEFAULT) {
+        fall_back(info, c->source, "gives no numbers for some of the photo's colours");
+        cmsDeleteTransform(c->xf);
+        cmsCloseProfile(c->in);
+        c->xf = NULL;
+        c->in = NULL;
+        if (open_transform(c->ctx, img, c->fmt, c->lab, info, c->source + 1, &c->source, &c->in, &c->xf) !=
+            SMP_OK)
+            return transform_failed(c, name, err);
+        if (convert_rows(c->xf, img, c->fmt, out, npx) != SMP_OK)
+            return smp_fail(err, SMP_E_NOMEM, "%s: out of memory converting colours", name);
+    }
+    return SMP_OK;
+}
+
 smp_status smp_colour_to_lab(const char *name, const smp_image *img, smp_lab_image *out,
                              smp_colour_info *info, smp_error *err)
 {
     memset(out, 0, sizeof *out);
-    memset(info, 0, sizeof *info);
     out->ws = img->ws;
     out->team = img->team;
-    if (!img->pixels || img->width <= 0 || img->height <= 0 ||
-        (img->channels != 1 && img->channels != 3) || (img->bits != 8 && img->bits != 16))
-        return smp_fail(err, SMP_E_ARG, "%s: no pixels to convert", name);
-
-    size_t npx, nfloat;
-    if (smp_mul_size((size_t)img->width, (size_t)img->height, &npx) ||
-        smp_mul_size(npx, 3 * sizeof(float), &nfloat))
-        return smp_fail(err, SMP_E_LIMIT, "%s: photo too large", name);
-
-    cms_log log = {"", 0};
-    cmsPluginMemHandler memory = cms_capped_memory; /* the API takes a non-const pointer */
-    cmsContext ctx = cmsCreateContext(&memory, &log);
-    if (!ctx)
-        return smp_fail(err, SMP_E_NOMEM, "%s: out of memory (colour management)", name);
-    cmsSetLogErrorHandlerTHR(ctx, cms_log_handler);
-
-    smp_status st = SMP_OK;
-    cmsHTRANSFORM xf = NULL;
-    cmsHPROFILE in = NULL;
-    cmsHPROFILE lab = cmsCreateLab4ProfileTHR(ctx, NULL);
-    cmsUInt32Number fmt = img->channels == 3 ? (img->bits == 16 ? TYPE_RGB_16 : TYPE_RGB_8)
-                                             : (img->bits == 16 ? TYPE_GRAY_16 : TYPE_GRAY_8);
-    int source = FROM_ICC;
-    if (!lab || open_transform(ctx, img, fmt, lab, info, FROM_ICC, &source, &in, &xf) != SMP_OK) {
-        st = smp_fail(err, SMP_E_COLOUR, "%s: colour management failed (%s)", name,
-                      log.message[0] ? log.message : "cannot build the profiles");
-        goto done;
-    }
-
-    /* Written whole just below: huge pages make the first touch cheap. */
-    out->lab = smp_work_alloc(out->ws, nfloat);
-    out->flags = smp_work_alloc(out->ws, npx);
-    if (!out->lab || !out->flags) {
+    conversion c;
+    size_t npx;
+    smp_status st = conversion_open(&c, name, img, info, &npx, err);
+    if (st == SMP_OK)
+        st = lab_alloc(out, img, npx, name, err);
+    if (st == SMP_OK && convert_rows(c.xf, img, c.fmt, out, npx) != SMP_OK)
         st = smp_fail(err, SMP_E_NOMEM, "%s: out of memory converting colours", name);
-        goto done;
-    }
-    int turned = img->turn >= 5; /* a quarter turn still to apply: image.h */
-    out->width = turned ? img->height : img->width;
-    out->height = turned ? img->width : img->height;
-    if (convert_rows(xf, img, fmt, out, npx) != SMP_OK) {
-        st = smp_fail(err, SMP_E_NOMEM, "%s: out of memory converting colours", name);
-        goto done;
-    }
-    /* A profile that passed the probe and still gives NaN or infinity for
-     * some of the photo's own colours is not used either. sRGB never does;
-     * should it, those pixels are left out (drop_non_finite). */
-    while (drop_non_finite(out, npx) && source != FROM_DEFAULT) {
-        fall_back(info, source, "gives no numbers for some of the photo's colours");
-        cmsDeleteTransform(xf);
-        cmsCloseProfile(in);
-        xf = NULL;
-        in = NULL;
-        if (open_transform(ctx, img, fmt, lab, info, source + 1, &source, &in, &xf) != SMP_OK) {
-            st = smp_fail(err, SMP_E_COLOUR, "%s: colour management failed (%s)", name,
-                          log.message[0] ? log.message : "cannot build the profiles");
-            goto done;
-        }
-        if (convert_rows(xf, img, fmt, out, npx) != SMP_OK) {
-            st = smp_fail(err, SMP_E_NOMEM, "%s: out of memory converting colours", name);
-            goto done;
-        }
-    }
-
-done:
-    if (xf)
-        cmsDeleteTransform(xf);
-    if (in)
-        cmsCloseProfile(in);
-    if (lab)
-        cmsCloseProfile(lab);
-    cmsDeleteContext(ctx);
+    if (st == SMP_OK)
+        st = conversion_check(&c, name, img, out, info, npx, err);
+    conversion_close(&c);
     if (st != SMP_OK)
         smp_lab_image_release(out);
     return st;
+}
+
+/* ---- converting while the photo decodes ------------------------------- */
+
+static void stream_job(void *arg, int part);
+
+static int stream_begin(void *arg, const smp_image *stored)
+{
+    smp_colour_stream *cs = arg;
+    if (!cs->team)
+        return 0;
+    cs->stored = *stored;
+    cs->begun = 1;
+    smp_team_start(cs->team, stream_job, cs);
+    return 1;
+}
+
+static void stream_rows(void *arg, int done)
+{
+    smp_colour_stream *cs = arg;
+    pthread_mutex_lock(&cs->lock);
+    cs->decoded = done;
+    if (cs->waiting)
+        pthread_cond_signal(&cs->more);
+    pthread_mutex_unlock(&cs->lock);
+}
+
+static void stream_end(void *arg, int ok)
+{
+    (void)ok; /* the job stops at the last row it was told of either way */
+    smp_colour_stream *cs = arg;
+    pthread_mutex_lock(&cs->lock);
+    cs->ended = 1;
+    if (cs->waiting)
+        pthread_cond_signal(&cs->more);
+    pthread_mutex_unlock(&cs->lock);
+    smp_team_wait(cs->team); /* the job reads the stored pixels no more */
+}
+
+/* On the photo's helper: cs->before, the conversion, then each batch of
+ * rows as the decoder reports it. */
+static void stream_job(void *arg, int part)
+{
+    (void)part;
+    smp_colour_stream *cs = arg;
+    const smp_image *img = &cs->stored;
+    if (cs->before)
+        cs->before(cs->before_arg, 1);
+    size_t npx;
+    cs->conv = malloc(sizeof *cs->conv);
+    cs->st = cs->conv ? conversion_open(cs->conv, cs->name, img, &cs->info, &npx, &cs->err)
+                      : smp_fail(&cs->err, SMP_E_NOMEM, "%s: out of memory (colour management)", cs->name);
+    if (cs->st == SMP_OK)
+        cs->st = lab_alloc(&cs->out, img, npx, cs->name, &cs->err);
+    row_converter rc;
+    if (cs->st == SMP_OK && row_converter_init(&rc, cs->conv->xf, cs->conv->fmt, img, &cs->out, npx) != SMP_OK) {
+        row_converter_release(&rc);
+        cs->st = smp_fail(&cs->err, SMP_E_NOMEM, "%s: out of memory converting colours", cs->name);
+    }
+    if (cs->st != SMP_OK)
+        return;
+    int converted = 0;
+    for (;;) {
+        pthread_mutex_lock(&cs->lock);
+        cs->waiting = 1;
+        while (cs->decoded == converted && !cs->ended)
+            pthread_cond_wait(&cs->more, &cs->lock);
+        cs->waiting = 0;
+        int upto = cs->decoded, over = cs->ended;
+        pthread_mutex_unlock(&cs->lock);
+        convert_range(&rc, (size_t)converted, (size_t)upto);
+        converted = upto;
+        if (over)
+            break;
+    }
+    cs->converted = converted;
+    row_converter_release(&rc);
+}
+
+void smp_colour_stream_init(smp_colour_stream *cs, const char *name, smp_workspace *ws, smp_team *team,
+                            smp_part_fn before, void *before_arg)
+{
+    memset(cs, 0, sizeof *cs);
+    cs->name = name;
+    cs->team = team;
+    cs->before = before;
+    cs->before_arg = before_arg;
+    cs->out.ws = ws;
+    cs->out.team = team;
+    pthread_mutex_init(&cs->lock, NULL);
+    pthread_cond_init(&cs->more, NULL);
+    cs->sink.begin = stream_begin;
+    cs->sink.rows = stream_rows;
+    cs->sink.end = stream_end;
+    cs->sink.ctx = cs;
+}
+
+smp_status smp_colour_stream_finish(smp_colour_stream *cs, const smp_image *img, smp_lab_image *out,
+                                    smp_colour_info *info, smp_error *err)
+{
+    if (!cs->begun)
+        return smp_colour_to_lab(cs->name, img, out, info, err);
+    memset(out, 0, sizeof *out);
+    if (cs->st != SMP_OK) {
+        *err = cs->err;
+        return cs->st;
+    }
+    if (cs->converted != img->height || img->pixels != cs->stored.pixels || img->turn != cs->stored.turn) {
+        /* not the rows that were followed (not seen: the decoder keeps them) */
+        return smp_colour_to_lab(cs->name, img, out, info, err);
+    }
+    *out = cs->out;
+    *info = cs->info;
+    out->team = img->team;
+    memset(&cs->out, 0, sizeof cs->out); /* out owns the buffers now */
+    smp_status st = conversion_check(cs->conv, cs->name, img, out, info, (size_t)out->width * out->height, err);
+    if (st != SMP_OK)
+        smp_lab_image_release(out);
+    return st;
+}
+
+void smp_colour_stream_release(smp_colour_stream *cs)
+{
+    if (cs->conv)
+        conversion_close(cs->conv);
+    free(cs->conv);
+    smp_lab_image_release(&cs->out);
+    pthread_cond_destroy(&cs->more);
+    pthread_mutex_destroy(&cs->lock);
 }
 
 void smp_lab_image_release(smp_lab_image *lab)

@@ -16,6 +16,8 @@
 #ifndef SMP_COLOUR_H
 #define SMP_COLOUR_H
 
+#include <pthread.h>
+
 #include "image.h"
 #include "smpmatch.h"
 
@@ -48,6 +50,39 @@ typedef struct smp_colour_info {
  * is left empty. */
 smp_status smp_colour_to_lab(const char *name, const smp_image *img, smp_lab_image *out,
                              smp_colour_info *info, smp_error *err);
+
+/* The same conversion while a JPEG decodes, on the photo's second thread
+ * (team.h). Hand &cs->sink to the decoder (smp_load_limits.sink): its rows
+ * are converted as they come, each pixel straight to its place as
+ * displayed, after `before` (when set) has run on that thread. Then
+ * smp_colour_stream_finish gives what smp_colour_to_lab gives for the
+ * decoded image (and converts it itself when the decoder offered no rows
+ * or there is no team), and smp_colour_stream_release frees what is left.
+ * The Lab image is byte-identical either way. */
+typedef struct smp_colour_stream {
+    const char *name;
+    smp_team *team;
+    smp_part_fn before;
+    void *before_arg;
+    smp_row_sink sink;
+    pthread_mutex_t lock; /* over the four below */
+    pthread_cond_t more;
+    int decoded, ended, waiting;
+    /* the helper's, read once the decoder's end has returned */
+    int begun, converted;
+    smp_image stored;
+    struct conversion *conv;
+    smp_status st;
+    smp_error err;
+    smp_colour_info info;
+    smp_lab_image out;
+} smp_colour_stream;
+
+void smp_colour_stream_init(smp_colour_stream *cs, const char *name, smp_workspace *ws, smp_team *team,
+                            smp_part_fn before, void *before_arg);
+smp_status smp_colour_stream_finish(smp_colour_stream *cs, const smp_image *img, smp_lab_image *out,
+                                    smp_colour_info *info, smp_error *err);
+void smp_colour_stream_release(smp_colour_stream *cs);
 
 void smp_lab_image_release(smp_lab_image *lab);
 

@@ -92,11 +92,30 @@ typedef struct smp_image {
                             the colour conversion turns while it converts) */
 } smp_image;
 
+/* Rows as a decoder produces them, for work that can start before the
+ * whole image is decoded (the colour conversion on the photo's second
+ * thread: colour.h, smp_colour_stream). Only the JPEG decoder offers them.
+ * begin: `stored` is the image as it will be decoded: pixels allocated,
+ *        the colour profile known, `turn` set as the decoder will leave
+ *        it (image.h); return 1 to follow.
+ * rows:  rows [0, done) of stored->pixels are final.
+ * end:   decoding is over; the decoder waits in it until the follower no
+ *        longer reads the pixels (which it may then turn or free).
+ * A decoder that got 1 from begin calls end before it returns, whatever
+ * happens. */
+typedef struct smp_row_sink {
+    int (*begin)(void *ctx, const smp_image *stored);
+    void (*rows)(void *ctx, int done);
+    void (*end)(void *ctx, int ok);
+    void *ctx;
+} smp_row_sink;
+
 typedef struct smp_load_limits {
     size_t max_pixels;     /* width*height; 0 = SMP_DEFAULT_MAX_PIXELS */
     size_t max_file_bytes; /* 0 = SMP_DEFAULT_MAX_FILE_BYTES */
     size_t max_icc_bytes;  /* 0 = SMP_DEFAULT_MAX_ICC_BYTES */
     int analysis_size;     /* reduce to this long side (smp_choose_factor); 0 = full size */
+    const smp_row_sink *sink; /* NULL, or who follows the rows (JPEG) */
     int keep_stored;       /* JPEG: leave the pixels as stored and set img->turn,
                               rather than turn them here (colour.c turns) */
     const smp_scale *grid; /* when set, overrides analysis_size: reduce by grid->factor

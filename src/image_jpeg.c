@@ -61,6 +61,7 @@ typedef struct jpeg_ctx {
     unsigned char *pixels; /* owned until handed to the image */
     unsigned char *icc;    /* malloc'd by jpeg_read_icc_profile */
     size_t icc_size;
+    const smp_row_sink *sink; /* following the rows (image.h), or NULL */
 } jpeg_ctx;
 
 static void silent_output(j_common_ptr cinfo)
@@ -163,6 +164,13 @@ static int jpeg_orientation(j_decompress_ptr d)
     return 1;
 }
 
+/* Whether the pixels stay as stored for the conversion to turn (image.h):
+ * any orientation but 1, or 1, which needs no turning anyway. */
+static int keeps_stored(const smp_load_limits *limits, int orientation)
+{
+    return limits && limits->keep_stored && orientation >= 1 && orientation <= 8;
+}
+
 /* The decoder proper. It holds the setjmp; everything it allocates is kept
  * in *c so the caller can free it whichever way this returns. */
 static smp_status jpeg_run(jpeg_ctx *c, struct jpeg_decompress_struct *d, const unsigned char *data,
@@ -238,9 +246,29 @@ static smp_status jpeg_run(jpeg_ctx *c, struct jpeg_decompress_struct *d, const 
     if (!c->pixels)
         return smp_fail(c->err, SMP_E_NOMEM, "%s: out of memory for %s of pixels", c->name,
                         smp_human_size(bytes, buf));
+    if (limits && limits->sink && keeps_stored(limits, *orientation)) {
+        smp_image stored = {.width = (int)d->output_width,
+                            .height = (int)d->output_height,
+                            .channels = channels,
+                            .bits = 8,
+                            .stride = stride,
+                            .pixels = c->pixels,
+                            .format = SMP_FORMAT_JPEG,
+                            .orientation = *orientation,
+                            .icc = c->icc,
+                            .icc_size = c->icc_size,
+                            .ws = limits->ws,
+                            .turn = *orientation == 1 ? 0 : *orientation};
+        if (limits->sink->begin(limits->sink->ctx, &stored))
+            c->sink = limits->sink;
+    }
+    /* The follower hears every 32 rows: often enough to keep up, rarely
+     * enough to cost nothing. */
     while (d->output_scanline < d->output_height) {
         JSAMPROW row = c->pixels + (size_t)d->output_scanline * stride;
         jpeg_read_scanlines(d, &row, 1);
+        if (c->sink && (d->output_scanline % 32 == 0 || d->output_scanline == d->output_height))
+            c->sink->rows(c->sink->ctx, (int)d->output_scanline);
     }
     /* No jpeg_finish_decompress: after the last scanline it would only read
      * up to the EOI marker, which tells us nothing more about the pixels. */
@@ -272,6 +300,8 @@ smp_status smp_image_decode_jpeg(const char *name, const unsigned char *data, si
     smp_workspace *ws = limits ? limits->ws : NULL;
     int orientation = 1, factor = 1;
     smp_status st = jpeg_run(&c, &d, data, limits, &orientation, &factor);
+    if (c.sink) /* before the pixels are turned or freed */
+        c.sink->end(c.sink->ctx, st == SMP_OK);
     int width = (int)d.output_width, height = (int)d.output_height;
     int stored_w = (int)d.image_width, stored_h = (int)d.image_height;
     int channels = d.out_color_space == JCS_GRAYSCALE ? 1 : 3;
@@ -282,8 +312,8 @@ smp_status smp_image_decode_jpeg(const char *name, const unsigned char *data, si
         return st;
     }
 
-    if (limits && limits->keep_stored && orientation >= 2 && orientation <= 8)
-        img->turn = orientation; /* the colour conversion turns (image.h) */
+    if (keeps_stored(limits, orientation))
+        img->turn = orientation == 1 ? 0 : orientation; /* the colour conversion turns (image.h) */
     else
         st = smp_image_orient(name, orientation, (size_t)channels, &c.pixels, NULL, &width, &height, ws, err);
     if (st != SMP_OK) {

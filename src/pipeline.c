@@ -501,7 +501,8 @@ smp_status smp_recommend(smp_result *r, const smp_palette *palette, const smp_op
 }
 
 /* The healed model's colour transforms: built on the photo's helper while
- * the photo decodes (2 ms in a fresh process), else where first needed. */
+ * the photo decodes (2 ms in a fresh process; a JPEG's by its colour
+ * stream, before its rows), else where first needed. */
 typedef struct heal_job {
     smp_heal_ctx ctx;
     smp_status st;
@@ -531,25 +532,39 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
     smp_regions reg = {0};
     const char *name = r->file;
 
+    /* A JPEG's rows are converted on the photo's helper as they are
+     * decoded, after it has built the healed model's transforms. */
+    smp_colour_stream cs;
+    smp_colour_stream_init(&cs, name, ws, team, heal->started ? NULL : heal_start, heal);
     smp_load_limits limits = {.max_pixels = opt->max_pixels,
                               .max_file_bytes = SMP_DEFAULT_MAX_FILE_BYTES,
                               .analysis_size = opt->analysis_size, /* decoded reduced: image.h */
                               .ws = ws, /* and every stage after it: lab.ws */
-                              .keep_stored = 1}; /* the conversion turns a JPEG */
+                              .keep_stored = 1, /* the conversion turns a JPEG */
+                              .sink = team ? &cs.sink : NULL};
     smp_status loaded = smp_image_load_memory(name, data, size, &limits, &img, &err);
+    if (cs.begun)
+        heal->started = 1; /* the stream's helper job built them */
     if (file) {
         smp_work_free(ws, *file);
         *file = NULL;
     }
-    if (loaded != SMP_OK)
+    if (loaded != SMP_OK) {
+        smp_colour_stream_release(&cs);
         return fail_result(r, &err);
+    }
+    if (team && !heal->started) { /* a JPEG whose rows were not followed */
+        smp_team_start(team, heal_start, heal);
+        heal->started = 1;
+    }
     img.team = team; /* the conversion's, and every pass over lab's: lab.team */
     smp_scale scale = img.scale; /* analysed pixels over displayed ones */
     r->image.width = scale.full_width; /* as displayed; img.width is the analysed size */
     r->image.height = scale.full_height;
     r->image.format = smp_image_format_name(img.format);
     r->image.orientation = img.orientation;
-    smp_status st = smp_colour_to_lab(name, &img, &lab, &info, &err);
+    smp_status st = smp_colour_stream_finish(&cs, &img, &lab, &info, &err);
+    smp_colour_stream_release(&cs);
     smp_image_release(&img);
     if (st != SMP_OK)
         return fail_result(r, &err);
@@ -675,7 +690,9 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
 {
     heal_job heal = {.st = SMP_E_COLOUR};
     smp_team *team = smp_team_new(opt->threads);
-    if (team) {
+    const unsigned char *magic = data;
+    if (team && !(size >= 3 && magic[0] == 0xFF && magic[1] == 0xD8 && magic[2] == 0xFF)) {
+        /* not a JPEG: the transforms are built while it decodes */
         smp_team_start(team, heal_start, &heal);
         heal.started = 1;
     }

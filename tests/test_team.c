@@ -13,6 +13,9 @@
  *   with a team as without, on synthetic photos of many sizes (odd
  *   heights, bands thinner than a chamfer's reach, strands across the cut);
  *   and where the rows are cut in two changes no mask (test_cut).
+ * - JPEGs of every orientation, grey, progressive, with a profile, cut
+ *   short or CMYK (whose rows the colour stream follows or declines) give
+ *   the same JSON, status and error with two threads as with one.
  * - The sample photos analysed with threads = 2 give byte-identical JSON
  *   to threads = 1, and so does the command on each photo alone (which
  *   uses two threads) against the same photos in a batch (one each).
@@ -26,6 +29,7 @@
 #include <string.h>
 
 #include "colour.h"
+#include "encode.h"
 #include "regions.h"
 #include "smpmatch.h"
 #include "team.h"
@@ -289,6 +293,66 @@ static void test_kth(void **state)
     smp_team_free(t);
 }
 
+/* smp_analyse_memory's JSON (with its status and error) for a photo in
+ * memory, with `threads`. */
+static char *memory_json(const smp_palette *pal, const unsigned char *data, size_t size, int threads)
+{
+    smp_options opt;
+    smp_options_init(&opt);
+    opt.threads = threads;
+    smp_result *r = NULL;
+    smp_analyse_memory("photo.jpg", data, size, pal, &opt, &r);
+    assert_non_null(r);
+    char *json = smp_result_to_json(r);
+    assert_non_null(json);
+    smp_result_free(r);
+    return json;
+}
+
+/* JPEGs whose rows the colour stream follows (colour.h) or declines: every
+ * EXIF orientation, grey, 4:4:4, progressive, an embedded profile, cut
+ * short, CMYK. Two threads give what one gives, also for the broken ones. */
+static void test_jpeg_stream(void **state)
+{
+    (void)state;
+    enum { W = 96, H = 64 };
+    unsigned char *px = malloc((size_t)W * H * 4);
+    assert_non_null(px);
+    for (int i = 0; i < W * H * 4; i++)
+        px[i] = (unsigned char)(40 + (i * 7 + (i / (W * 4)) * 13) % 180);
+    size_t icc_n;
+    unsigned char *icc = enc_icc_display_p3(&icc_n);
+    assert_non_null(icc);
+    smp_palette *pal;
+    assert_int_equal(smp_palette_new_default(&pal, NULL), SMP_OK);
+    for (int k = 0; k < 14; k++) {
+        enc_jpeg_opts o = {.quality = 90, .subsample_420 = k != 9};
+        int components = k == 8 ? 1 : k == 12 ? 4 : 3;
+        if (k < 8)
+            o.orientation = k + 1;
+        o.progressive = k == 10;
+        if (k == 11) {
+            o.icc = icc;
+            o.icc_size = icc_n;
+        }
+        unsigned char *jpeg = NULL;
+        size_t n = 0;
+        assert_int_equal(enc_jpeg(NULL, &jpeg, &n, px, W, H, components, &o), 0);
+        if (k == 13)
+            n /= 2; /* cut short */
+        char *one = memory_json(pal, jpeg, n, 1);
+        char *two = memory_json(pal, jpeg, n, 2);
+        if (strcmp(one, two) != 0)
+            fail_msg("JPEG case %d: two threads give another result:\n%s\n%s", k, one, two);
+        free(one);
+        free(two);
+        free(jpeg);
+    }
+    smp_palette_free(pal);
+    free(icc);
+    free(px);
+}
+
 static char *analyse_json(smp_palette *pal, const char *file, int threads)
 {
     smp_options opt;
@@ -350,6 +414,7 @@ int main(void)
         cmocka_unit_test(test_regions_same),
         cmocka_unit_test(test_cut),
         cmocka_unit_test(test_kth),
+        cmocka_unit_test(test_jpeg_stream),
         cmocka_unit_test(test_photos_same),
         cmocka_unit_test(test_command_alone),
     };
