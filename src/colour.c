@@ -513,6 +513,7 @@ typedef struct row_converter {
     colour_cache cache;
     float *row_lab;
     unsigned char *row_flags;
+    size_t non_finite; /* values that came out NaN or infinite */
 } row_converter;
 
 static smp_status row_converter_init(row_converter *rc, cmsHTRANSFORM xf, cmsUInt32Number fmt,
@@ -552,6 +553,10 @@ static void convert_range(row_converter *rc, size_t y0, size_t y1)
         else
             cmsDoTransform(rc->xf, row, dst, (cmsUInt32Number)img->width);
         flag_row(img, row, (int)y, flags);
+        size_t bad = 0;
+        for (size_t i = 0; i < 3 * (size_t)img->width; i++)
+            bad += !isfinite(dst[i]);
+        rc->non_finite += bad;
         if (!img->turn)
             continue;
         ptrdiff_t at, step;
@@ -573,9 +578,10 @@ static void convert_part(void *arg, int part)
 
 /* Converts every row through xf, each part of the rows on its thread
  * with a colour cache of its own (exact, so how the rows are cut changes
- * nothing), and flags the pixels. */
+ * nothing), and flags the pixels. *non_finite: values that came out NaN
+ * or infinite. */
 static smp_status convert_rows(cmsHTRANSFORM xf, const smp_image *img, cmsUInt32Number fmt,
-                               smp_lab_image *out, size_t npx)
+                               smp_lab_image *out, size_t npx, size_t *non_finite)
 {
     row_converter rc[SMP_PARTS];
     smp_status st = SMP_OK;
@@ -584,8 +590,11 @@ static smp_status convert_rows(cmsHTRANSFORM xf, const smp_image *img, cmsUInt32
             st = SMP_E_NOMEM;
     if (st == SMP_OK)
         smp_team_split(out->team, convert_part, rc);
-    for (int part = 0; part < SMP_PARTS; part++)
+    *non_finite = 0;
+    for (int part = 0; part < SMP_PARTS; part++) {
+        *non_finite += rc[part].non_finite;
         row_converter_release(&rc[part]);
+    }
     return st;
 }
 
@@ -689,9 +698,10 @@ static smp_status lab_alloc(smp_lab_image *out, const smp_image *img, size_t npx
  * next source down converts img again. sRGB never does; should it, those
  * pixels are left out (drop_non_finite). */
 static smp_status conversion_check(conversion *c, const char *name, const smp_image *img,
-                                   smp_lab_image *out, smp_colour_info *info, size_t npx, smp_error *err)
+                                   smp_lab_image *out, smp_colour_info *info, size_t npx,
+                                   size_t non_finite, smp_error *err)
 {
-    while (drop_non_finite(out, npx) && c->source != FROM_DEFAULT) {
+    while (non_finite && drop_non_finite(out, npx) && c->source != FROM_DEFAULT) {
         fall_back(info, c->source, "gives no numbers for some of the photo's colours");
         cmsDeleteTransform(c->xf);
         cmsCloseProfile(c->in);
@@ -700,7 +710,7 @@ static smp_status conversion_check(conversion *c, const char *name, const smp_im
         if (open_transform(c->ctx, img, c->fmt, c->lab, info, c->source + 1, &c->source, &c->in, &c->xf) !=
             SMP_OK)
             return transform_failed(c, name, err);
-        if (convert_rows(c->xf, img, c->fmt, out, npx) != SMP_OK)
+        if (convert_rows(c->xf, img, c->fmt, out, npx, &non_finite) != SMP_OK)
             return smp_fail(err, SMP_E_NOMEM, "%s: out of memory converting colours", name);
     }
     return SMP_OK;
@@ -717,10 +727,11 @@ smp_status smp_colour_to_lab(const char *name, const smp_image *img, smp_lab_ima
     smp_status st = conversion_open(&c, name, img, info, &npx, err);
     if (st == SMP_OK)
         st = lab_alloc(out, img, npx, name, err);
-    if (st == SMP_OK && convert_rows(c.xf, img, c.fmt, out, npx) != SMP_OK)
+    size_t non_finite = 0;
+    if (st == SMP_OK && convert_rows(c.xf, img, c.fmt, out, npx, &non_finite) != SMP_OK)
         st = smp_fail(err, SMP_E_NOMEM, "%s: out of memory converting colours", name);
     if (st == SMP_OK)
-        st = conversion_check(&c, name, img, out, info, npx, err);
+        st = conversion_check(&c, name, img, out, info, npx, non_finite, err);
     conversion_close(&c);
     if (st != SMP_OK)
         smp_lab_image_release(out);
@@ -801,6 +812,7 @@ static void stream_job(void *arg, int part)
             break;
     }
     cs->converted = converted;
+    cs->non_finite = rc.non_finite;
     row_converter_release(&rc);
 }
 
@@ -840,7 +852,8 @@ smp_status smp_colour_stream_finish(smp_colour_stream *cs, const smp_image *img,
     *info = cs->info;
     out->team = img->team;
     memset(&cs->out, 0, sizeof cs->out); /* out owns the buffers now */
-    smp_status st = conversion_check(cs->conv, cs->name, img, out, info, (size_t)out->width * out->height, err);
+    smp_status st = conversion_check(cs->conv, cs->name, img, out, info, (size_t)out->width * out->height,
+                                     cs->non_finite, err);
     if (st != SMP_OK)
         smp_lab_image_release(out);
     return st;

@@ -70,6 +70,7 @@ typedef struct smp_colour_stream {
     int decoded, ended, waiting;
     /* the helper's, read once the decoder's end has returned */
     int begun, converted;
+    size_t non_finite;
     smp_image stored;
     struct conversion *conv;
     smp_status st;
