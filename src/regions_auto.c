@@ -667,7 +667,7 @@ static void work_release(work *k)
  * the cut to the smoothest. */
 typedef struct seed_job {
     small *s;
-    float *sds; /* the candidates' deviations in raster order, then scratch */
+    float *sds; /* the candidates' deviations in raster order, and one more */
     float tau;  /* the cut */
     size_t cand[SMP_PARTS], seeds[SMP_PARTS];
     smp_status st[SMP_PARTS];
@@ -705,7 +705,7 @@ static void cut_part(void *arg, int part)
     const float *sds = sj->sds, tau = sj->tau;
     size_t seeds = 0, j = part ? sj->cand[0] : 0;
     /* without branches: past a part's last candidate sds[j] is the next
-     * part's or scratch, read and not used */
+     * part's or the one more, read and not used */
     for (size_t i = (size_t)y0 * s->w; i < (size_t)y1 * s->w; i++) {
         unsigned seed = (s->cls[i] & C_SEED) != 0, keep = seed & (sds[j] <= tau);
         seeds += keep;
@@ -730,14 +730,17 @@ static int find_skin(work *k, double skin[3], double *ts)
         return 0;
     /* The smoothest 30 %: local L* deviation (radius 2) up to its 30th
      * percentile. */
-    float *sds = job.sds = smp_work_alloc(s->ws, 2 * cand * sizeof *sds);
-    if (sds)
+    float *sds = job.sds = smp_work_alloc(s->ws, (cand + 1) * sizeof *sds); /* + 1: see cut_part */
+    if (sds) {
+        sds[cand] = 0;
         smp_team_split(s->team, deviation_part, &job);
-    if (!sds || job.st[0] != SMP_OK || job.st[1] != SMP_OK) {
+    }
+    if (sds && job.st[0] == SMP_OK && job.st[1] == SMP_OK)
+        job.tau = smp_kth_float_team(s->team, sds, cand, 1, (cand * 3) / 10, NULL);
+    if (!sds || job.st[0] != SMP_OK || job.st[1] != SMP_OK || isnan(job.tau)) {
         smp_work_free(s->ws, sds);
         return -1;
     }
-    job.tau = smp_kth_float_team(s->team, sds, cand, 1, (cand * 3) / 10, sds + cand);
     smp_team_split(s->team, cut_part, &job);
     size_t seeds = job.seeds[0] + job.seeds[1];
     smp_work_free(s->ws, sds);

@@ -6,6 +6,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -603,13 +604,10 @@ static void kth_gather(void *arg, int part)
 float smp_kth_float_team(smp_team *team, const float *v, size_t n, size_t stride, size_t k,
                          float *scratch)
 {
-    if (n > UINT32_MAX) { /* more than the counts hold: never at 100 MP, but exact */
-        for (size_t i = 0; i < n; i++)
-            scratch[i] = v[i * stride];
-        return smp_select_float(scratch, n, k);
-    }
-    kth_job *j = malloc(sizeof *j); /* 32 kB of counts: not on a thread's stack */
-    if (!j) { /* as above: slower, the same value */
+    kth_job *j = n <= UINT32_MAX ? malloc(sizeof *j) : NULL; /* 32 kB of counts: not on a stack */
+    if (!j) { /* more than the counts hold (never at 100 MP), or no memory: slower, exact */
+        if (!scratch)
+            return NAN;
         for (size_t i = 0; i < n; i++)
             scratch[i] = v[i * stride];
         return smp_select_float(scratch, n, k);
@@ -617,7 +615,6 @@ float smp_kth_float_team(smp_team *team, const float *v, size_t n, size_t stride
     j->v = v;
     j->n = n;
     j->stride = stride;
-    j->scratch = scratch;
     smp_team_split(team, kth_count, j);
     size_t below = 0, in_bin;
     int b = 0;
@@ -626,9 +623,17 @@ float smp_kth_float_team(smp_team *team, const float *v, size_t n, size_t stride
         b++;
     }
     j->bin = b;
+    float *own = scratch ? NULL : malloc(in_bin * sizeof *own); /* the bin's values only */
+    if (!scratch && !own) {
+        free(j);
+        return NAN;
+    }
+    j->scratch = scratch ? scratch : own;
     smp_team_split(team, kth_gather, j);
+    float x = smp_select_float(j->scratch, in_bin, k - below);
+    free(own);
     free(j);
-    return smp_select_float(scratch, in_bin, k - below);
+    return x;
 }
 
 float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *scratch)
