@@ -8,7 +8,7 @@
  * - A job started beside the caller is done when smp_team_wait returns,
  *   and a split after it sees what it wrote.
  * - smp_kth_float_team gives the sorted array's k-th with a team and
- *   without.
+ *   without, with room given and with room it takes itself.
  * - Automatic hair and scalp finding gives the same masks and figures
  *   with a team as without, on synthetic photos of many sizes (odd
  *   heights, bands thinner than a chamfer's reach, strands across the cut);
@@ -285,6 +285,7 @@ static void test_kth(void **state)
             for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
                 assert_true(smp_kth_float_team(NULL, v, n, 1, ks[q], scratch) == sorted[ks[q]]);
                 assert_true(smp_kth_float_team(t, v, n, 1, ks[q], scratch) == sorted[ks[q]]);
+                assert_true(smp_kth_float_team(t, v, n, 1, ks[q], NULL) == sorted[ks[q]]);
             }
             free(v);
             free(sorted);
