@@ -797,6 +797,10 @@ static void stream_job(void *arg, int part)
     }
     if (cs->st != SMP_OK)
         return;
+    /* What the region finder and the measurement take after the decoding
+     * (about the Lab image's size again), touched now, while this thread
+     * has time: util.h. */
+    smp_work_reserve(cs->out.ws, npx * 3 * sizeof(float));
     int converted = 0;
     for (;;) {
         pthread_mutex_lock(&cs->lock);

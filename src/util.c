@@ -322,6 +322,8 @@ struct smp_workspace {
     int one_photo;  /* smp_workspace_for_photo */
     unsigned char *slab[WS_SLABS];
     size_t n_slabs, slab_used; /* bytes of the last slab carved */
+    unsigned char *reserve;    /* smp_work_reserve: touched ahead, carved first */
+    size_t reserve_size, reserve_used;
     /* Held while the tables change: a photo's helper thread (team.h) takes
      * buffers from its photo's workspace too. Uncontended, a few dozen
      * times a photo. */
@@ -359,6 +361,8 @@ void smp_workspace_free(smp_workspace *ws)
             ws_unmap(ws->lent[i].p, ws->lent[i].size);
     for (size_t i = 0; i < ws->n_slabs; i++)
         ws_unmap(ws->slab[i], HUGE_PAGE);
+    if (ws->reserve)
+        ws_unmap(ws->reserve, ws->reserve_size);
     pthread_mutex_destroy(&ws->lock);
     free(ws);
 }
@@ -402,6 +406,42 @@ static void *ws_carve(smp_workspace *ws, size_t n, size_t *size)
     return p;
 }
 
+/* n bytes (any size) from the reserve, or NULL when it has no room. */
+static void *ws_carve_reserve(smp_workspace *ws, size_t n, size_t *size)
+{
+    *size = (n + 63) / 64 * 64;
+#ifdef WS_ASAN
+    *size += 64; /* as ws_carve's */
+#endif
+    if (!ws->reserve || *size > ws->reserve_size - ws->reserve_used)
+        return NULL;
+    void *p = ws->reserve + ws->reserve_used;
+    ws->reserve_used += *size;
+    return p;
+}
+
+void smp_work_reserve(smp_workspace *ws, size_t bytes)
+{
+    if (!ws || !ws->one_photo || bytes == 0)
+        return;
+    size_t size;
+    unsigned char *p = ws_map(bytes, &size);
+    if (!p)
+        return; /* a hint: without it the same blocks are mapped when asked for */
+    for (size_t i = 0; i < size; i += 4096)
+        p[i] = 0; /* the first touch, here */
+    ws_keep_marks(p, size); /* nothing in it is lent yet */
+    pthread_mutex_lock(&ws->lock);
+    if (!ws->reserve) {
+        ws->reserve = p;
+        ws->reserve_size = size;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&ws->lock);
+    if (p)
+        ws_unmap(p, size); /* one reserve a workspace */
+}
+
 static void *ws_lend(smp_workspace *ws, size_t n)
 {
     if (ws->n_lent == WS_BLOCKS)
@@ -417,6 +457,8 @@ static void *ws_lend(smp_workspace *ws, size_t n)
     if (best < ws->n_kept) {
         b = ws->kept[best];
         ws->kept[best] = ws->kept[--ws->n_kept];
+    } else if (ws->one_photo && (b.p = ws_carve_reserve(ws, n, &b.size))) {
+        b.carved = 1;
     } else if (ws->one_photo && n < HUGE_PAGE / 2 && (b.p = ws_carve(ws, n, &b.size))) {
         b.carved = 1;
     } else if (!(b.p = ws_map(n, &b.size))) {

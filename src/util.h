@@ -109,6 +109,14 @@ void *smp_work_alloc(smp_workspace *ws, size_t n);
  * may come here too). NULL is accepted. */
 void smp_work_free(smp_workspace *ws, void *p);
 
+/* One photo's workspace only (smp_workspace_for_photo): maps `bytes` now
+ * and touches every page of it, to be carved for the blocks asked for
+ * from then on (before anything else is mapped). For a thread with
+ * nothing else to do: the photo's helper while the photo decodes (on our
+ * VM fresh memory costs over a millisecond a megabyte on first touch).
+ * Does nothing when memory is short or there is a reserve already. */
+void smp_work_reserve(smp_workspace *ws, size_t bytes);
+
 /* The end of a photo: unmaps the blocks ws kept that this photo did not
  * use. ws NULL: nothing. */
 void smp_work_settle(smp_workspace *ws);

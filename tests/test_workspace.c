@@ -7,7 +7,8 @@
  *   blocks a photo did not use are unmapped when it ends; a full lending
  *   table falls back to malloc; anything malloc'd may be given back.
  * - The library's own workspace for one photo carves small blocks from
- *   shared slabs and does not keep big ones.
+ *   shared slabs and does not keep big ones, and blocks of any size from
+ *   a reserve touched ahead (smp_work_reserve).
  * - Photos analysed through one workspace, in two orders, give results
  *   identical to the same photos analysed one by one (each in the
  *   library's own workspace for it): JPEG, PNG, a turned JPEG, ICC
@@ -150,6 +151,48 @@ static void test_one_photo(void **state)
 }
 
 
+/* smp_work_reserve: a one-photo workspace carves blocks of any size out
+ * of the reserve, side by side, until it has no room; a block given back
+ * is kept for the next request of its size; other workspaces ignore it. */
+static void test_reserve(void **state)
+{
+    (void)state;
+    smp_workspace *ws = smp_workspace_for_photo();
+    assert_non_null(ws);
+    smp_work_reserve(ws, 4 * MB);
+    const size_t big = 3 * MB / 2;
+    unsigned char *a = smp_work_alloc(ws, big);
+    unsigned char *b = smp_work_alloc(ws, 2 * MB);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_true(b >= a + big && b <= a + big + GAP); /* mapped blocks would not lie so */
+    memset(a, 1, big);
+    memset(b, 2, 2 * MB);
+    unsigned char *c = smp_work_alloc(ws, MB); /* no room left: elsewhere */
+    assert_non_null(c);
+    assert_true(c + MB <= a || c >= b + 2 * MB);
+    memset(c, 3, MB);
+    smp_work_free(ws, a);
+    assert_in_range(smp_work_kept(ws), big, big + GAP);
+    assert_ptr_equal(smp_work_alloc(ws, big - 100), a);
+    smp_work_free(ws, a);
+    smp_work_free(ws, b);
+    smp_work_free(ws, c);
+    smp_workspace_free(ws);
+
+    smp_workspace *kept;
+    assert_int_equal(smp_workspace_new(&kept), SMP_OK);
+    smp_work_reserve(kept, 4 * MB); /* not a one-photo workspace: nothing */
+    a = smp_work_alloc(kept, big);
+    b = smp_work_alloc(kept, big);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_false(b >= a + big && b <= a + big + GAP);
+    smp_work_free(kept, a);
+    smp_work_free(kept, b);
+    smp_workspace_free(kept);
+}
+
 static char *analyse_json(smp_palette *pal, const char *file, smp_workspace *ws)
 {
     smp_options opt;
@@ -214,6 +257,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reuse_rules),
         cmocka_unit_test(test_one_photo),
+        cmocka_unit_test(test_reserve),
         cmocka_unit_test(test_same_results),
         cmocka_unit_test(test_command_threads),
     };

@@ -124,6 +124,8 @@ check_valgrind() {
         samples/temple_brown_srgb.jpg >"$tmp/out.csv" 2>"$tmp/err" || rc=$?
     "${vg[@]}" build-valgrind/smpmatch --session first --fitzpatrick IV --hair-colour all \
         samples/crown_auburn_srgb_icc.jpg >"$tmp/out.txt" 2>>"$tmp/err" || rc=$?
+    # a turned JPEG alone: two threads, its rows converted while it decodes
+    "${vg[@]}" build-valgrind/smpmatch -q samples/side_lightbrown_orient6.jpg >/dev/null 2>>"$tmp/err" || rc=$?
     if [ "$rc" -ne 0 ]; then
         cat "$tmp/err" >&2
         return 1
