@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "team.h"
 #include "util.h"
 
 void smp_bradford_to_d50(const double white[3], double m[9])
@@ -120,33 +121,66 @@ smp_status smp_calibrate_white(smp_lab_image *img, smp_rect roi, smp_calibration
     return SMP_OK;
 }
 
-double smp_highlight_chroma(const smp_lab_image *img, double above_l, size_t *n)
+/* The highlights' a* and b*, each part of the image (team.h) counting
+ * its own, then writing them after the upper part's. */
+typedef struct highlights {
+    const smp_lab_image *img;
+    double above_l;
+    size_t count[SMP_PARTS];
+    float *a, *b;
+} highlights;
+
+static int is_highlight(const smp_lab_image *img, size_t i, double above_l)
 {
     const unsigned char bad = SMP_PX_TRANSPARENT | SMP_PX_CLIPPED_HIGH | SMP_PX_CLIPPED_LOW;
-    size_t npx = (size_t)img->width * img->height, k = 0;
-    *n = 0;
-    for (size_t i = 0; i < npx; i++)
-        k += !(img->flags[i] & bad) && img->lab[3 * i] > above_l;
-    if (k < 30 || k * 2000 < npx)
-        return -1;
-    float *a = malloc(k * sizeof *a), *b = malloc(k * sizeof *b);
-    if (!a || !b) {
-        free(a);
-        free(b);
-        return -1;
-    }
-    size_t m = 0;
-    for (size_t i = 0; i < npx; i++)
-        if (!(img->flags[i] & bad) && img->lab[3 * i] > above_l) {
-            a[m] = img->lab[3 * i + 1];
-            b[m] = img->lab[3 * i + 2];
+    return !(img->flags[i] & bad) && img->lab[3 * i] > above_l;
+}
+
+static void count_part(void *arg, int part)
+{
+    highlights *h = arg;
+    size_t from, to, k = 0;
+    smp_part_range((size_t)h->img->width * h->img->height, part, &from, &to);
+    for (size_t i = from; i < to; i++)
+        k += is_highlight(h->img, i, h->above_l);
+    h->count[part] = k;
+}
+
+static void take_part(void *arg, int part)
+{
+    highlights *h = arg;
+    size_t from, to, m = part ? h->count[0] : 0;
+    smp_part_range((size_t)h->img->width * h->img->height, part, &from, &to);
+    for (size_t i = from; i < to; i++)
+        if (is_highlight(h->img, i, h->above_l)) {
+            h->a[m] = h->img->lab[3 * i + 1];
+            h->b[m] = h->img->lab[3 * i + 2];
             m++;
         }
-    qsort(a, m, sizeof *a, smp_cmp_float);
-    qsort(b, m, sizeof *b, smp_cmp_float);
-    double c = hypot(a[m / 2], b[m / 2]);
-    free(a);
-    free(b);
-    *n = m;
+}
+
+double smp_highlight_chroma(const smp_lab_image *img, double above_l, size_t *n)
+{
+    size_t npx = (size_t)img->width * img->height;
+    highlights h = {.img = img, .above_l = above_l};
+    *n = 0;
+    smp_team_split(img->team, count_part, &h);
+    size_t k = h.count[0] + h.count[1];
+    if (k < 30 || k * 2000 < npx)
+        return -1;
+    h.a = malloc(k * sizeof *h.a);
+    h.b = malloc(k * sizeof *h.b);
+    if (!h.a || !h.b) {
+        free(h.a);
+        free(h.b);
+        return -1;
+    }
+    smp_team_split(img->team, take_part, &h);
+    qsort(h.a, k, sizeof *h.a, smp_cmp_float);
+    qsort(h.b, k, sizeof *h.b, smp_cmp_float);
+    double c = hypot(h.a[k / 2], h.b[k / 2]);
+    free(h.a);
+    free(h.b);
+    *n = k;
     return c;
 }

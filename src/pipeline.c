@@ -27,6 +27,7 @@
 #include "regions.h"
 #include "report.h"
 #include "smpmatch.h"
+#include "team.h"
 #include "util.h"
 
 /* White-patch checks. Spread: a grey card photographed by a phone shows a
@@ -237,6 +238,33 @@ smp_status smp_pipeline_measure(smp_result *r, const smp_lab_image *lab, const s
 #define AUTO_MIN_HAIR_SHARE 0.005
 #define AUTO_MIN_SCALP_SHARE 0.01
 
+/* Exposure, over the pixels that are there (not transparent): counts and
+ * a coarse lightness histogram (1-L* bins) of each part of the image. */
+typedef struct exposure {
+    const smp_lab_image *lab;
+    size_t npx[SMP_PARTS], hi[SMP_PARTS], lo[SMP_PARTS], hist[SMP_PARTS][101];
+} exposure;
+
+static void exposure_part(void *arg, int part)
+{
+    exposure *e = arg;
+    const smp_lab_image *lab = e->lab;
+    size_t from, to, npx = 0, hi = 0, lo = 0, *hist = e->hist[part];
+    smp_part_range((size_t)lab->width * lab->height, part, &from, &to);
+    for (size_t i = from; i < to; i++) {
+        if (lab->flags[i] & SMP_PX_TRANSPARENT)
+            continue;
+        npx++;
+        hi += (lab->flags[i] & SMP_PX_CLIPPED_HIGH) != 0;
+        lo += (lab->flags[i] & SMP_PX_CLIPPED_LOW) != 0;
+        int b = (int)lab->lab[3 * i];
+        hist[b < 0 ? 0 : b > 100 ? 100 : b]++;
+    }
+    e->npx[part] = npx;
+    e->hi[part] = hi;
+    e->lo[part] = lo;
+}
+
 static int quality_warnings(smp_result *r, const smp_lab_image *lab, const smp_regions *reg,
                             const smp_auto_info *ai)
 {
@@ -292,21 +320,13 @@ static int quality_warnings(smp_result *r, const smp_lab_image *lab, const smp_r
         }
     }
 
-    /* Exposure, over the pixels that are there (not transparent). A coarse
-     * median lightness: a histogram in 1-L* bins. */
-    size_t npx = 0, hi = 0, lo = 0, hist[101] = {0}, acc = 0;
-    for (size_t i = 0; i < (size_t)lab->width * lab->height; i++) {
-        if (lab->flags[i] & SMP_PX_TRANSPARENT)
-            continue;
-        npx++;
-        hi += (lab->flags[i] & SMP_PX_CLIPPED_HIGH) != 0;
-        lo += (lab->flags[i] & SMP_PX_CLIPPED_LOW) != 0;
-        int b = (int)lab->lab[3 * i];
-        hist[b < 0 ? 0 : b > 100 ? 100 : b]++;
-    }
+    /* Exposure: a coarse median lightness from the parts' histograms. */
+    exposure e = {.lab = lab};
+    smp_team_split(lab->team, exposure_part, &e);
+    size_t npx = e.npx[0] + e.npx[1], hi = e.hi[0] + e.hi[1], lo = e.lo[0] + e.lo[1], acc = 0;
     double median_l = 100;
     for (int b = 0; b <= 100 && npx; b++)
-        if ((acc += hist[b]) * 2 >= npx) {
+        if ((acc += e.hist[0][b] + e.hist[1][b]) * 2 >= npx) {
             median_l = b;
             break;
         }
