@@ -874,6 +874,11 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&b->lock);
         if (i >= n) {
             smp_workspace_free(ws);
+            /* the reporting thread may be waiting for a photo no one will
+             * take now (Ctrl-C): let it look again */
+            pthread_mutex_lock(&b->lock);
+            pthread_cond_broadcast(&b->ready);
+            pthread_mutex_unlock(&b->lock);
             return NULL;
         }
         slot s = {0};
@@ -1052,8 +1057,12 @@ static void run_batch(const cli *c, const smp_palette *pal, tally *t)
         slot s = {0};
         if (started) {
             pthread_mutex_lock(&b.lock);
-            while (!b.slots[i].done)
+            while (!b.slots[i].done && !(interrupted && b.next <= i))
                 pthread_cond_wait(&b.ready, &b.lock);
+            if (!b.slots[i].done) { /* interrupted before any thread took it */
+                pthread_mutex_unlock(&b.lock);
+                break;
+            }
             s = b.slots[i];
             b.slots[i].result = NULL; /* reported here, freed below */
             pthread_mutex_unlock(&b.lock);
