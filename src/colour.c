@@ -501,9 +501,6 @@ static smp_status open_transform(cmsContext ctx, const smp_image *img, cmsUInt32
     return SMP_E_COLOUR; /* not reached: FROM_DEFAULT returns above */
 }
 
-/* Converts every row through xf (8-bit RGB through a colour cache for each
- * part: the cache is exact, so how the rows are cut changes nothing) and
- * flags the pixels. */
 /* What one thread needs to convert rows: its colour cache and, for a
  * stored image still to turn, a row to convert into before it is spread. */
 typedef struct row_converter {
@@ -763,9 +760,8 @@ static void stream_rows(void *arg, int done)
     pthread_mutex_unlock(&cs->lock);
 }
 
-static void stream_end(void *arg, int ok)
+static void stream_end(void *arg)
 {
-    (void)ok; /* the job stops at the last row it was told of either way */
     smp_colour_stream *cs = arg;
     pthread_mutex_lock(&cs->lock);
     cs->ended = 1;

@@ -99,14 +99,15 @@ typedef struct smp_image {
  *        the colour profile known, `turn` set as the decoder will leave
  *        it (image.h); return 1 to follow.
  * rows:  rows [0, done) of stored->pixels are final.
- * end:   decoding is over; the decoder waits in it until the follower no
- *        longer reads the pixels (which it may then turn or free).
+ * end:   decoding is over (every row, or as far as it got); the decoder
+ *        waits in it until the follower no longer reads the pixels (which
+ *        it may then turn or free).
  * A decoder that got 1 from begin calls end before it returns, whatever
  * happens. */
 typedef struct smp_row_sink {
     int (*begin)(void *ctx, const smp_image *stored);
     void (*rows)(void *ctx, int done);
-    void (*end)(void *ctx, int ok);
+    void (*end)(void *ctx);
     void *ctx;
 } smp_row_sink;
 

@@ -171,6 +171,12 @@ static int keeps_stored(const smp_load_limits *limits, int orientation)
     return limits && limits->keep_stored && orientation >= 1 && orientation <= 8;
 }
 
+/* smp_image.turn for pixels kept as stored with this orientation. */
+static int stored_turn(int orientation)
+{
+    return orientation == 1 ? 0 : orientation;
+}
+
 /* The decoder proper. It holds the setjmp; everything it allocates is kept
  * in *c so the caller can free it whichever way this returns. */
 static smp_status jpeg_run(jpeg_ctx *c, struct jpeg_decompress_struct *d, const unsigned char *data,
@@ -258,7 +264,7 @@ static smp_status jpeg_run(jpeg_ctx *c, struct jpeg_decompress_struct *d, const 
                             .icc = c->icc,
                             .icc_size = c->icc_size,
                             .ws = limits->ws,
-                            .turn = *orientation == 1 ? 0 : *orientation};
+                            .turn = stored_turn(*orientation)};
         if (limits->sink->begin(limits->sink->ctx, &stored))
             c->sink = limits->sink;
     }
@@ -301,7 +307,7 @@ smp_status smp_image_decode_jpeg(const char *name, const unsigned char *data, si
     int orientation = 1, factor = 1;
     smp_status st = jpeg_run(&c, &d, data, limits, &orientation, &factor);
     if (c.sink) /* before the pixels are turned or freed */
-        c.sink->end(c.sink->ctx, st == SMP_OK);
+        c.sink->end(c.sink->ctx);
     int width = (int)d.output_width, height = (int)d.output_height;
     int stored_w = (int)d.image_width, stored_h = (int)d.image_height;
     int channels = d.out_color_space == JCS_GRAYSCALE ? 1 : 3;
@@ -313,7 +319,7 @@ smp_status smp_image_decode_jpeg(const char *name, const unsigned char *data, si
     }
 
     if (keeps_stored(limits, orientation))
-        img->turn = orientation == 1 ? 0 : orientation; /* the colour conversion turns (image.h) */
+        img->turn = stored_turn(orientation); /* the colour conversion turns (image.h) */
     else
         st = smp_image_orient(name, orientation, (size_t)channels, &c.pixels, NULL, &width, &height, ws, err);
     if (st != SMP_OK) {

@@ -607,6 +607,7 @@ typedef struct hair_work {
 
 static void hair_release(hair_work *h)
 {
+    split_release(&h->g, h->s.ws);
     smp_work_free(h->s.ws, h->copy.px);
     smp_work_free(h->s.ws, h->s.px);
 }
@@ -671,7 +672,6 @@ smp_status smp_measure_hair(const smp_lab_image *img, const unsigned char *mask,
     smp_status st = hair_begin(img, mask, &h);
     if (st == SMP_OK)
         st = hair_end(&h, img->team, skin, stat, clusters, n_clusters, grey_share);
-    split_release(&h.g, h.s.ws);
     hair_release(&h);
     return st;
 }
@@ -711,7 +711,6 @@ smp_status smp_measure_both(const smp_lab_image *img, const unsigned char *scalp
         if (st == SMP_OK && j.st == SMP_OK)
             st = hair_end(&h, img->team, scalp->measured ? scalp->lab : NULL, hair, clusters,
                           n_clusters, grey_share);
-        split_release(&h.g, h.s.ws);
         hair_release(&h);
     }
     return j.st != SMP_OK ? j.st : st;

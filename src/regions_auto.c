@@ -86,6 +86,15 @@ static void part_rows(const small *s, int part, int *y0, int *y1)
     *y1 = (int)hi;
 }
 
+/* The same rows as pixel indices: [*from, *to). */
+static void part_pixels(const small *s, int part, size_t *from, size_t *to)
+{
+    int y0, y1;
+    part_rows(s, part, &y0, &y1);
+    *from = (size_t)y0 * s->w;
+    *to = (size_t)y1 * s->w;
+}
+
 static void small_release(small *s)
 {
     smp_work_free(s->ws, s->own);
@@ -380,11 +389,11 @@ static void positions_part(void *arg, int part)
 {
     collect_job *j = arg;
     const small *s = j->s;
-    int y0, y1;
-    part_rows(s, part, &y0, &y1);
+    size_t from, to;
+    part_pixels(s, part, &from, &to);
     size_t k = part ? j->skip : 0, m = 0, mine = j->first[part + 1] - j->first[part];
     uint32_t *at = j->at + j->first[part], spare;
-    for (size_t i = (size_t)y0 * s->w; i < (size_t)y1 * s->w; i++) {
+    for (size_t i = from; i < to; i++) {
         size_t in = (s->cls[i] & j->bit) != 0;
         *(m < mine ? at + m : &spare) = (uint32_t)i; /* at most AUTO_MAX_PIXELS */
         m += in & (k == 0); /* taken: every stride-th */
@@ -677,10 +686,10 @@ static void candidates_part(void *arg, int part)
 {
     seed_job *j = arg;
     small *s = j->s;
-    int y0, y1;
-    part_rows(s, part, &y0, &y1);
+    size_t from, to;
+    part_pixels(s, part, &from, &to);
     size_t cand = 0;
-    for (size_t i = (size_t)y0 * s->w; i < (size_t)y1 * s->w; i++) {
+    for (size_t i = from; i < to; i++) {
         unsigned seed = ((s->cls[i] & C_OK) != 0) & is_skin_colour(s->lab + 3 * i);
         s->cls[i] |= (unsigned char)(seed * C_SEED);
         cand += seed;
@@ -700,13 +709,13 @@ static void cut_part(void *arg, int part)
 {
     seed_job *sj = arg;
     small *s = sj->s;
-    int y0, y1;
-    part_rows(s, part, &y0, &y1);
+    size_t from, to;
+    part_pixels(s, part, &from, &to);
     const float *sds = sj->sds, tau = sj->tau;
     size_t seeds = 0, j = part ? sj->cand[0] : 0;
     /* without branches: past a part's last candidate sds[j] is the next
      * part's or the one more, read and not used */
-    for (size_t i = (size_t)y0 * s->w; i < (size_t)y1 * s->w; i++) {
+    for (size_t i = from; i < to; i++) {
         unsigned seed = (s->cls[i] & C_SEED) != 0, keep = seed & (sds[j] <= tau);
         seeds += keep;
         s->cls[i] &= (unsigned char)~((seed & !keep) * C_SEED);
@@ -786,10 +795,10 @@ static void skin_part(void *arg, int part)
 {
     segment_job *j = arg;
     small *s = &j->k->s;
-    int y0, y1;
-    part_rows(s, part, &y0, &y1);
+    size_t from, to;
+    part_pixels(s, part, &from, &to);
     size_t nskin = 0;
-    for (size_t i = (size_t)y0 * s->w; i < (size_t)y1 * s->w; i++) {
+    for (size_t i = from; i < to; i++) {
         unsigned char c = s->cls[i] & (C_OK | C_SEED);
         if (c & C_OK)
             c |= dist2_lab(s->lab + 3 * i, j->skin) < j->ts2 ? C_SKIN : C_NONSKIN;
@@ -826,10 +835,10 @@ static void beyond_part(void *arg, int part)
     segment_job *j = arg;
     small *s = &j->k->s;
     const unsigned char *d = part ? j->k->dist2 : j->k->dist;
-    int y0, y1;
-    part_rows(s, part, &y0, &y1);
+    size_t from, to;
+    part_pixels(s, part, &from, &to);
     size_t far = 0;
-    for (size_t i = (size_t)y0 * s->w; i < (size_t)y1 * s->w; i++) {
+    for (size_t i = from; i < to; i++) {
         unsigned is = ((s->cls[i] & C_NONSKIN) != 0) & (d[i] > j->R);
         s->cls[i] |= (unsigned char)(is * j->mark);
         far += is;
@@ -841,10 +850,10 @@ static void hair_part(void *arg, int part)
 {
     segment_job *j = arg;
     small *s = &j->k->s;
-    int y0, y1;
-    part_rows(s, part, &y0, &y1);
+    size_t from, to;
+    part_pixels(s, part, &from, &to);
     size_t nhair = 0;
-    for (size_t i = (size_t)y0 * s->w; i < (size_t)y1 * s->w; i++) {
+    for (size_t i = from; i < to; i++) {
         unsigned hair_px = ((s->cls[i] & C_THIN) != 0) & (dist2_lab(s->lab + 3 * i, j->skin) >= j->lim2);
         s->cls[i] |= (unsigned char)(hair_px * C_HAIR);
         nhair += hair_px;
@@ -883,10 +892,10 @@ static void mark_scalp_part(void *arg, int part)
 {
     segment_job *j = arg;
     small *s = &j->k->s;
-    int y0, y1;
-    part_rows(s, part, &y0, &y1);
+    size_t from, to;
+    part_pixels(s, part, &from, &to);
     size_t count = 0;
-    for (size_t i = (size_t)y0 * s->w; i < (size_t)y1 * s->w; i++) {
+    for (size_t i = from; i < to; i++) {
         s->cls[i] |= (unsigned char)(j->k->dist[i] * C_SCALP);
         count += j->k->dist[i];
     }

@@ -384,14 +384,23 @@ static void *ws_map(size_t n, size_t *size)
     return p;
 }
 
+/* What a carved block of n bytes takes: whole cache lines, and under
+ * AddressSanitizer a gap that stays poisoned, so that running off one
+ * block is caught. */
+static size_t carved_size(size_t n)
+{
+    size_t size = (n + 63) / 64 * 64;
+#ifdef WS_ASAN
+    size += 64;
+#endif
+    return size;
+}
+
 /* n bytes (under 1 MB) from the last slab, or from a new one; NULL when
  * the slabs are used up or memory ran out. */
 static void *ws_carve(smp_workspace *ws, size_t n, size_t *size)
 {
-    *size = (n + 63) / 64 * 64; /* cache-line aligned */
-#ifdef WS_ASAN
-    *size += 64; /* a gap that stays poisoned: running off one block is caught */
-#endif
+    *size = carved_size(n);
     if (ws->n_slabs == 0 || ws->slab_used + *size > HUGE_PAGE) {
         size_t mapped;
         unsigned char *p;
@@ -409,10 +418,7 @@ static void *ws_carve(smp_workspace *ws, size_t n, size_t *size)
 /* n bytes (any size) from the reserve, or NULL when it has no room. */
 static void *ws_carve_reserve(smp_workspace *ws, size_t n, size_t *size)
 {
-    *size = (n + 63) / 64 * 64;
-#ifdef WS_ASAN
-    *size += 64; /* as ws_carve's */
-#endif
+    *size = carved_size(n);
     if (!ws->reserve || *size > ws->reserve_size - ws->reserve_used)
         return NULL;
     void *p = ws->reserve + ws->reserve_used;
