@@ -69,4 +69,10 @@ typedef struct smp_auto_info {
  * with source SMP_SOURCE_AUTO. Only SMP_E_NOMEM fails. */
 smp_status smp_regions_auto(const smp_lab_image *lab, smp_regions *out, smp_auto_info *info);
 
+/* The 5° band (0-35) of a gradient's orientation modulo 180°, as
+ * floor(atan2(gy, gx) in degrees, folded to [0, 180), / 5), decided by
+ * comparing gy with tan(5°k) * gx (not both 0): the straightness test's
+ * histogram (regions_auto.c). For tests. */
+int smp_orientation_band(double gx, double gy);
+
 #endif /* SMP_REGIONS_H */

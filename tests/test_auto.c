@@ -326,6 +326,72 @@ static void test_flat_two_tone_skin(void **state)
     smp_lab_image_release(&lab);
 }
 
+/* The orientation band of the straightness test against its definition:
+ * the 17 boundaries tan(5°k) * |gx| compared with gy one by one (as
+ * regions_auto.c did before its lookup table), on random gradients of
+ * the sizes a Sobel filter on L* gives, on whole numbers, and on slopes
+ * that lie exactly on a boundary (as computed), where "at or below" and
+ * "strictly below" differ. tan(5°k) from libm here, as the table's were. */
+static int band_by_definition(double gx, double gy)
+{
+    if (gy < 0) {
+        gx = -gx;
+        gy = -gy;
+    }
+    if (gy == 0)
+        return 0;
+    double t[17];
+    for (int k = 0; k < 17; k++)
+        t[k] = tan((5.0 * (k + 1)) * 3.14159265358979323846 / 180.0);
+    t[8] = 1.0; /* 45°: atan2 gives it exactly */
+    int n = 0;
+    if (gx > 0) {
+        for (int k = 0; k < 17; k++)
+            n += t[k] * gx <= gy;
+        return n;
+    }
+    if (gx == 0)
+        return 18;
+    for (int k = 0; k < 17; k++)
+        n += t[k] * -gx < gy;
+    return 35 - n;
+}
+
+static void test_orientation_band(void **state)
+{
+    (void)state;
+    uint64_t r = 0x5eed;
+    for (int i = 0; i < 200000; i++) {
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        double gx = (double)(int32_t)(r >> 32) / 2147483648.0 * 400.0;
+        r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+        double gy = (double)(int32_t)(r >> 32) / 2147483648.0 * 400.0;
+        if (i % 4 == 1)
+            gx = (double)(int)gx; /* whole numbers: exact 45° and 90° */
+        if (i % 4 == 1)
+            gy = (double)(int)gy;
+        if (gx == 0 && gy == 0)
+            continue;
+        assert_int_equal(smp_orientation_band(gx, gy), band_by_definition(gx, gy));
+    }
+    for (int k = 0; k < 17; k++) /* on each boundary, from all four quadrants */
+        for (double g = 0.5; g < 400; g *= 1.7) {
+            double t = k == 8 ? 1.0 : tan((5.0 * (k + 1)) * 3.14159265358979323846 / 180.0);
+            double gx[4] = {g, -g, g, -g}, gy[4] = {t * g, t * g, -t * g, -t * g};
+            for (int q = 0; q < 4; q++)
+                assert_int_equal(smp_orientation_band(gx[q], gy[q]), band_by_definition(gx[q], gy[q]));
+        }
+    assert_int_equal(smp_orientation_band(1, 0), 0);
+    assert_int_equal(smp_orientation_band(-1, 0), 0);
+    assert_int_equal(smp_orientation_band(0, 1), 18);
+    assert_int_equal(smp_orientation_band(0, -1), 18);
+    assert_int_equal(smp_orientation_band(1, 1), 9);   /* 45° */
+    assert_int_equal(smp_orientation_band(-1, 1), 27); /* 135° */
+    assert_int_equal(smp_orientation_band(1, -1), 27);
+    assert_int_equal(smp_orientation_band(1, 1e-3), 0);
+    assert_int_equal(smp_orientation_band(-1, 1e-3), 35);
+}
+
 static void test_render_deterministic(void **state)
 {
     (void)state;
@@ -358,6 +424,7 @@ static void test_render_deterministic(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_orientation_band),
         cmocka_unit_test(test_render_deterministic),
         cmocka_unit_test(test_flat_two_tone_skin),
         cmocka_unit_test(test_black_on_light),
