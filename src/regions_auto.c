@@ -780,7 +780,7 @@ static int find_skin(work *k, double skin[3], double *ts)
         smp_team_split(s->team, deviation_part, &job);
     }
     if (sds && job.st[0] == SMP_OK && job.st[1] == SMP_OK)
-        job.tau = smp_kth_float_team(s->team, sds, cand, 1, (cand * 3) / 10, NULL);
+        job.tau = smp_kth_float_team(s->team, sds, cand, 1, (cand * 3) / 10, NULL, s->ws);
     if (!sds || job.st[0] != SMP_OK || job.st[1] != SMP_OK || isnan(job.tau)) {
         smp_work_free(s->ws, sds);
         return -1;

@@ -650,7 +650,7 @@ static void kth_gather(void *arg, int part)
 }
 
 float smp_kth_float_team(smp_team *team, const float *v, size_t n, size_t stride, size_t k,
-                         float *scratch)
+                         float *scratch, smp_workspace *ws)
 {
     kth_job *j = n <= UINT32_MAX ? malloc(sizeof *j) : NULL; /* 32 kB of counts: not on a stack */
     if (!j) { /* more than the counts hold (never at 100 MP), or no memory: slower, exact */
@@ -671,7 +671,8 @@ float smp_kth_float_team(smp_team *team, const float *v, size_t n, size_t stride
         b++;
     }
     j->bin = b;
-    float *own = scratch ? NULL : malloc(in_bin * sizeof *own); /* the bin's values only */
+    /* the bin's values only, from ws: fresh pages are dear (smp_alloc_work) */
+    float *own = scratch ? NULL : smp_work_alloc(ws, in_bin * sizeof *own);
     if (!scratch && !own) {
         free(j);
         return NAN;
@@ -679,14 +680,14 @@ float smp_kth_float_team(smp_team *team, const float *v, size_t n, size_t stride
     j->scratch = scratch ? scratch : own;
     smp_team_split(team, kth_gather, j);
     float x = smp_select_float(j->scratch, in_bin, k - below);
-    free(own);
+    smp_work_free(ws, own);
     free(j);
     return x;
 }
 
 float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *scratch)
 {
-    return smp_kth_float_team(NULL, v, n, stride, k, scratch);
+    return smp_kth_float_team(NULL, v, n, stride, k, scratch, NULL);
 }
 
 /* ------------------------------------------------------------------ */

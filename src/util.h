@@ -76,11 +76,12 @@ float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *sc
 
 /* The same, its two passes over v cut in two on t (team.h; NULL: both
  * here). The same value either way. scratch may be NULL: then room for
- * the values of the one bin that holds the k-th is taken (usually a small
- * share of n), and NAN returned when memory runs out. */
+ * the values of the one bin that holds the k-th is taken from ws
+ * (smp_work_alloc; usually a small share of n), and NAN returned when
+ * memory runs out. */
 struct smp_team;
 float smp_kth_float_team(struct smp_team *t, const float *v, size_t n, size_t stride, size_t k,
-                         float *scratch);
+                         float *scratch, smp_workspace *ws);
 
 
 /* malloc for buffers that are written whole soon after (the photo's bytes,

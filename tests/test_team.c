@@ -265,7 +265,9 @@ static void test_kth(void **state)
     (void)state;
     smp_team *t = smp_team_new(2);
     assert_non_null(t);
-    const size_t counts[] = {1, 2, 3, 7, 1000, 30001};
+    smp_workspace *ws = smp_workspace_for_photo(); /* room for a bin's values from here, or malloc */
+    assert_non_null(ws);
+    const size_t counts[] = {1, 2, 3, 7, 1000, 30001, 400000};
     unsigned rng = 7;
     for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
         for (int kind = 0; kind < 3; kind++) {
@@ -283,14 +285,17 @@ static void test_kth(void **state)
             qsort(sorted, n, sizeof *sorted, smp_cmp_float);
             const size_t ks[] = {0, n / 4, n / 2, (3 * n) / 10, n - 1};
             for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
-                assert_true(smp_kth_float_team(NULL, v, n, 1, ks[q], scratch) == sorted[ks[q]]);
-                assert_true(smp_kth_float_team(t, v, n, 1, ks[q], scratch) == sorted[ks[q]]);
-                assert_true(smp_kth_float_team(t, v, n, 1, ks[q], NULL) == sorted[ks[q]]);
+                assert_true(smp_kth_float_team(NULL, v, n, 1, ks[q], scratch, NULL) == sorted[ks[q]]);
+                assert_true(smp_kth_float_team(t, v, n, 1, ks[q], scratch, NULL) == sorted[ks[q]]);
+                assert_true(smp_kth_float_team(t, v, n, 1, ks[q], NULL, NULL) == sorted[ks[q]]);
+                assert_true(smp_kth_float_team(t, v, n, 1, ks[q], NULL, ws) == sorted[ks[q]]);
             }
             free(v);
             free(sorted);
             free(scratch);
         }
+    assert_true(smp_work_kept(ws) > 0); /* the one-bin values (kind 1) took their room here, and gave it back */
+    smp_workspace_free(ws);
     smp_team_free(t);
 }
 
