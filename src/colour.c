@@ -33,6 +33,7 @@
  * times fewer conversions.
  */
 #include "colour.h"
+#include "regions.h"
 
 #include <lcms2.h>
 #include <lcms2_plugin.h>
@@ -505,6 +506,7 @@ static smp_status open_transform(cmsContext ctx, const smp_image *img, cmsUInt32
  * stored image still to turn, a row to convert into before it is spread. */
 typedef struct row_converter {
     cmsHTRANSFORM xf;
+    smp_seed_pass *seed; /* NULL, or each stored row goes to it too */
     const smp_image *img;
     smp_lab_image *out;
     colour_cache cache;
@@ -550,6 +552,7 @@ static void convert_range(row_converter *rc, size_t y0, size_t y1)
         else
             cmsDoTransform(rc->xf, row, dst, (cmsUInt32Number)img->width);
         flag_row(img, row, (int)y, flags);
+        smp_seed_pass_row(rc->seed, (int)y, dst, flags);
         size_t bad = 0;
         for (size_t i = 0; i < 3 * (size_t)img->width; i++)
             bad += !isfinite(dst[i]);
@@ -797,6 +800,8 @@ static void stream_job(void *arg, int part)
      * (about the Lab image's size again), touched now, while this thread
      * has time: util.h. */
     smp_work_reserve(cs->out.ws, npx * 3 * sizeof(float));
+    if (cs->seed && smp_seed_pass_begin(cs->seed, &cs->out, img->turn, img->width, img->height))
+        rc.seed = cs->seed;
     int converted = 0;
     for (;;) {
         pthread_mutex_lock(&cs->lock);
@@ -807,6 +812,7 @@ static void stream_job(void *arg, int part)
         int upto = cs->decoded, over = cs->ended;
         pthread_mutex_unlock(&cs->lock);
         convert_range(&rc, (size_t)converted, (size_t)upto);
+        smp_seed_pass_follow(rc.seed, cs->out.lab, upto);
         converted = upto;
         if (over)
             break;
@@ -846,8 +852,12 @@ smp_status smp_colour_stream_finish(smp_colour_stream *cs, const smp_image *img,
     }
     if (cs->converted != img->height || img->pixels != cs->stored.pixels || img->turn != cs->stored.turn) {
         /* not the rows that were followed (not seen: the decoder keeps them) */
+        if (cs->seed)
+            cs->seed->complete = 0;
         return smp_colour_to_lab(cs->name, img, out, info, err);
     }
+    if (cs->seed && cs->non_finite)
+        cs->seed->complete = 0; /* conversion_check changes the image */
     *out = cs->out;
     *info = cs->info;
     out->team = img->team;

@@ -58,9 +58,15 @@ smp_status smp_colour_to_lab(const char *name, const smp_image *img, smp_lab_ima
  * smp_colour_stream_finish gives what smp_colour_to_lab gives for the
  * decoded image (and converts it itself when the decoder offered no rows
  * or there is no team), and smp_colour_stream_release frees what is left.
- * The Lab image is byte-identical either way. */
+ * The Lab image is byte-identical either way. The seed pass is complete
+ * only when it followed every row of the Lab image as it is finished. */
+struct smp_seed_pass;
+
 typedef struct smp_colour_stream {
     const char *name;
+    struct smp_seed_pass *seed; /* NULL, or the region finder's first step to
+                                   take as the rows come (regions.h); set it
+                                   after init */
     smp_team *team;
     smp_part_fn before;
     void *before_arg;

@@ -556,6 +556,10 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
      * decoded, after it has built the healed model's transforms. */
     smp_colour_stream cs;
     smp_colour_stream_init(&cs, name, ws, team, heal->started ? NULL : heal_start, heal);
+    /* The region finder's first step follows the rows too (regions.h):
+     * wasted when the user marks both regions, on a thread that would wait. */
+    smp_seed_pass seed = {0};
+    cs.seed = &seed;
     smp_load_limits limits = {.max_pixels = opt->max_pixels,
                               .max_file_bytes = SMP_DEFAULT_MAX_FILE_BYTES,
                               .analysis_size = opt->analysis_size, /* decoded reduced: image.h */
@@ -571,6 +575,7 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
     }
     if (loaded != SMP_OK) {
         smp_colour_stream_release(&cs);
+        smp_seed_pass_release(&seed);
         return fail_result(r, &err);
     }
     if (team && !heal->started) { /* a JPEG whose rows were not followed */
@@ -585,9 +590,16 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
     r->image.orientation = img.orientation;
     smp_status st = smp_colour_stream_finish(&cs, &img, &lab, &info, &err);
     smp_colour_stream_release(&cs);
+    if (!seed.on) { /* not followed: the region finder takes the rows in the same order */
+        seed.turn = img.turn;
+        seed.sw = img.width;
+        seed.sh = img.height;
+    }
     smp_image_release(&img);
-    if (st != SMP_OK)
+    if (st != SMP_OK) {
+        smp_seed_pass_release(&seed);
         return fail_result(r, &err);
+    }
     r->image.analysed_width = lab.width;
     r->image.analysed_height = lab.height;
     r->image.icc_profile = smp_strdup(info.profile);
@@ -596,6 +608,8 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
         WARN(r, "%s: colours taken as sRGB", info.fallback_reason);
 
     int chart_doubt = 0;
+    if (opt->has_chart || opt->has_white_roi)
+        seed.complete = 0; /* taken from the colours before the correction */
     if (opt->has_chart) {
         /* The chart wins over a grey card: it fixes the camera's rendering
          * as well as the white point (docs/chart.md). */
@@ -638,7 +652,7 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
     int automatic = !reg.hair || !reg.scalp;
     if (automatic) {
         smp_regions found;
-        if (smp_regions_auto(&lab, &found, &ai) != SMP_OK) {
+        if (smp_regions_auto_seeded(&lab, &seed, &found, &ai) != SMP_OK) {
             smp_fail(&err, SMP_E_NOMEM, "%s: out of memory while finding hair and scalp", name);
             goto failed;
         }
@@ -695,11 +709,13 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
     }
     smp_regions_release(&reg);
     smp_lab_image_release(&lab);
+    smp_seed_pass_release(&seed);
     return SMP_OK;
 
 failed:
     smp_regions_release(&reg);
     smp_lab_image_release(&lab);
+    smp_seed_pass_release(&seed);
     return fail_result(r, &err);
 }
 

@@ -13,6 +13,7 @@
 
 #include "colour.h"
 #include "smpmatch.h"
+#include "team.h"
 
 typedef struct smp_regions {
     unsigned char *hair, *scalp; /* NULL when that region was not given */
@@ -68,6 +69,53 @@ typedef struct smp_auto_info {
  * out->hair / out->scalp (width*height bytes, or NULL when none was found)
  * with source SMP_SOURCE_AUTO. Only SMP_E_NOMEM fails. */
 smp_status smp_regions_auto(const smp_lab_image *lab, smp_regions *out, smp_auto_info *info);
+
+/* The region finder's first step, the skin seeds' candidates and the
+ * local deviation of L* around each, taken row by row of the photo as
+ * stored (before it is turned upright: a JPEG's rows as they decode), so
+ * that it can follow the colour conversion on the photo's helper while
+ * the photo is still decoding (colour.c). Whether it followed or not, the
+ * region finder gets the same values: it takes them row by row of the
+ * stored photo too (the sums of a window then run in that order).
+ * begin: on a zeroed or released pass, for the Lab image as it will be
+ *   (its size and workspace; its pixels need not be there yet), whose rows
+ *   are the stored rows turned by `turn` (image.h; 0 or 1: not turned) of
+ *   a stored image sw x sh. Returns 1 when the pass is on: the image is
+ *   small enough for the region finder to look at whole, and memory was
+ *   there; otherwise only turn, sw and sh are kept.
+ * row: stored row y, just converted (its Lab and flags, as stored).
+ * follow: the deviations that stored rows [0, rows) allow (all of them
+ *   when rows is sh), from the Lab image as displayed.
+ * complete: every row was given and followed to the end; set it to 0 when
+ *   the Lab image changes after (a colour fallback, a white balance), and
+ *   the region finder takes the step again itself, in the same order. */
+typedef struct smp_seed_rows {
+    double *c1, *c2; /* a part's column sums of L and L^2 over rows [lo, hi) */
+    float *sd;       /* one row of deviations */
+    int lo, hi, next, end;
+} smp_seed_rows;
+
+typedef struct smp_seed_pass {
+    int on, complete;
+    int w, h;          /* the Lab image's size (as displayed) */
+    int turn, sw, sh;  /* the stored rows: how they turn, and their size */
+    unsigned char *cls; /* w * h: usable, and skin-coloured (regions_auto.c) */
+    float *sd;          /* w * h: a candidate's deviation, +infinity elsewhere */
+    size_t cand;        /* candidates */
+    smp_seed_rows rows[SMP_PARTS]; /* the stored rows in two parts (team.h) */
+    smp_workspace *ws;
+} smp_seed_pass;
+
+int smp_seed_pass_begin(smp_seed_pass *p, const smp_lab_image *lab, int turn, int sw, int sh);
+void smp_seed_pass_row(smp_seed_pass *p, int y, const float *lab_row, const unsigned char *flags_row);
+void smp_seed_pass_follow(smp_seed_pass *p, const float *lab, int rows);
+void smp_seed_pass_release(smp_seed_pass *p);
+
+/* smp_regions_auto with the seed pass of the photo's conversion: taken as
+ * it is when complete, and otherwise its `turn`, sw and sh say in what
+ * order to take the step (seed NULL: as displayed). */
+smp_status smp_regions_auto_seeded(const smp_lab_image *lab, smp_seed_pass *seed, smp_regions *out,
+                                   smp_auto_info *info);
 
 /* The 5° band (0-35) of a gradient's orientation modulo 180°, as
  * floor(atan2(gy, gx) in degrees, folded to [0, 180), / 5), decided by

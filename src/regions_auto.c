@@ -68,11 +68,17 @@
 #define C_HAIR 0x40    /* step 4 */
 #define C_SCALP 0x80   /* step 5 */
 
+/* A pixel with one of these is not usable. */
+static const unsigned char px_bad = SMP_PX_TRANSPARENT | SMP_PX_CLIPPED_HIGH | SMP_PX_CLIPPED_LOW;
+
 typedef struct small {
     int w, h, f;       /* size and the factor it was shrunk by */
     const float *lab;  /* 3 per pixel: the image's own when f is 1 */
     float *own;        /* the block means when f > 1 */
     unsigned char *cls; /* C_* bits per pixel */
+    float *sd;         /* step 1: a candidate's deviation, +infinity elsewhere */
+    size_t cand;       /* step 1's candidates, once sd is there */
+    int turn, sw, sh;  /* step 1 goes row by row of these (smp_seed_pass) */
     smp_workspace *ws; /* the Lab image's: every buffer here comes from it */
     smp_team *team;    /* the Lab image's: the passes below are cut in two */
 } small;
@@ -99,13 +105,14 @@ static void small_release(small *s)
 {
     smp_work_free(s->ws, s->own);
     smp_work_free(s->ws, s->cls);
+    smp_work_free(s->ws, s->sd);
 }
 
 /* Block means of Lab: good enough to find regions (measuring uses the full
  * image); a block with a transparent or clipped pixel is not usable. At
  * factor 1 (the loader has usually reduced the photo already) the image's
  * own pixels are used, not copied. */
-static smp_status shrink(const smp_lab_image *img, small *s)
+static smp_status shrink(const smp_lab_image *img, smp_seed_pass *seed, small *s)
 {
     int f = 1;
     while ((size_t)(img->width / f) * (size_t)(img->height / f) > AUTO_MAX_PIXELS)
@@ -115,15 +122,31 @@ static smp_status shrink(const smp_lab_image *img, small *s)
     s->h = img->height / f;
     if (s->w < 8 || s->h < 8)
         return SMP_E_ARG;
+    /* Step 1 row by row as stored when the image is the photo's own
+     * pixels, and the conversion's pass when it took it whole. */
+    int turned = seed && seed->turn >= 5; /* image.h */
+    int stored = f == 1 && seed && (turned ? seed->sh : seed->sw) == s->w &&
+                 (turned ? seed->sw : seed->sh) == s->h;
+    s->turn = stored ? seed->turn : 0;
+    s->sw = stored ? seed->sw : s->w;
+    s->sh = stored ? seed->sh : s->h;
+    if (stored && seed->on && seed->complete && seed->w == s->w && seed->h == s->h) {
+        s->lab = img->lab;
+        s->cls = seed->cls;
+        s->sd = seed->sd;
+        s->cand = seed->cand;
+        seed->cls = NULL; /* ours now */
+        seed->sd = NULL;
+        return SMP_OK;
+    }
     size_t n = (size_t)s->w * s->h;
     s->cls = smp_work_alloc(s->ws, n);
     if (!s->cls)
         return SMP_E_NOMEM;
-    const unsigned char bad = SMP_PX_TRANSPARENT | SMP_PX_CLIPPED_HIGH | SMP_PX_CLIPPED_LOW;
     if (f == 1) {
         s->lab = img->lab;
         for (size_t i = 0; i < n; i++)
-            s->cls[i] = (img->flags[i] & bad) ? 0 : C_OK;
+            s->cls[i] = (img->flags[i] & px_bad) ? 0 : C_OK;
         return SMP_OK;
     }
     s->own = smp_work_alloc(s->ws, n * 3 * sizeof(float));
@@ -137,7 +160,7 @@ static smp_status shrink(const smp_lab_image *img, small *s)
             for (int j = 0; j < f; j++)
                 for (int i = 0; i < f; i++) {
                     size_t p = (size_t)(y * f + j) * img->width + (x * f + i);
-                    okay &= !(img->flags[p] & bad);
+                    okay &= !(img->flags[p] & px_bad);
                     for (int c = 0; c < 3; c++)
                         acc[c] += img->lab[3 * p + c];
                 }
@@ -167,77 +190,6 @@ static float clipped_sd(const double *c1, const double *c2, int w, int x, int r,
         b += c2[i];
     }
     return window_sd(a, b, 1.0 / ((double)rows * (x1 - x0)));
-}
-
-/* Local standard deviation of L* over a (2r+1)^2 window (clipped at the
- * borders), for the pixels with C_SEED in rows [ylo, yhi) only, in raster
- * order into out[].
- * Running column sums of L and L^2 over the window's rows; then, for each
- * row that holds a seed, the window sums along the whole row, one
- * independent short sum per pixel (which vectorises: a running prefix sum
- * along the row waits on each step, and cost 8 % of a 12 MP photo's
- * analysis), and the seeds' values are picked out of the row. The sums
- * round differently from the prefix differences they replaced: a flat area
- * now has a deviation of exactly 0 where the old way left residues of about
- * 1e-7 that depended on x, and so picked a scattered subset of equally
- * smooth pixels (test_auto's flat two-tone skin). On the evaluation set,
- * the samples and the bench photos the JSON is byte-identical. */
-static smp_status local_std(const small *s, const int r, int ylo, int yhi, float *out)
-{
-    size_t w = (size_t)s->w;
-    double *c1 = calloc(2 * w, sizeof *c1);
-    float *sd = malloc(w * sizeof *sd);
-    if (!c1 || !sd) {
-        free(c1);
-        free(sd);
-        return SMP_E_NOMEM;
-    }
-    double *c2 = c1 + w;
-    int lo = ylo - r < 0 ? 0 : ylo - r, hi = lo; /* rows [lo, hi) are in the column sums */
-    size_t m = 0;
-    for (int y = ylo; y < yhi; y++) {
-        int y0 = y - r < 0 ? 0 : y - r, y1 = y + r + 1 > s->h ? s->h : y + r + 1;
-        for (; hi < y1; hi++)
-            for (size_t x = 0; x < w; x++) {
-                double l = s->lab[3 * ((size_t)hi * w + x)];
-                c1[x] += l;
-                c2[x] += l * l;
-            }
-        for (; lo < y0; lo++)
-            for (size_t x = 0; x < w; x++) {
-                double l = s->lab[3 * ((size_t)lo * w + x)];
-                c1[x] -= l;
-                c2[x] -= l * l;
-            }
-        const unsigned char *row = s->cls + (size_t)y * w;
-        int any = 0;
-        for (size_t x = 0; x < w && !any; x++)
-            any = row[x] & C_SEED;
-        if (!any)
-            continue;
-        /* the ends, where the window is clipped: [0, r) and [w - r, w) */
-        int right = s->w - r > r ? s->w - r : r;
-        for (int x = 0; x < r && x < s->w; x++)
-            sd[x] = clipped_sd(c1, c2, s->w, x, r, y1 - y0);
-        for (int x = right; x < s->w; x++)
-            sd[x] = clipped_sd(c1, c2, s->w, x, r, y1 - y0);
-        /* the middle, whole windows: a fixed-length sum per pixel */
-        const double inv = 1.0 / ((double)(y1 - y0) * (2 * r + 1));
-        for (int x = r; x < s->w - r; x++) {
-            double a = 0, b = 0;
-            for (int i = -r; i <= r; i++) {
-                a += c1[x + i];
-                b += c2[x + i];
-            }
-            sd[x] = window_sd(a, b, inv);
-        }
-        for (size_t x = 0; x < w; x++)
-            if (row[x] & C_SEED)
-                out[m++] = sd[x];
-    }
-    free(c1);
-    free(sd);
-    return SMP_OK;
 }
 
 /* One chamfer step from the row already done (u) into row p: straight
@@ -368,6 +320,179 @@ static double dist2_lab(const float *p, const double c[3])
     return a * a + b * b + d * d;
 }
 
+/* ---- step 1, row by row of the photo as stored ---------------------- */
+
+/* The deviation's window: (2 * SEED_RADIUS + 1)^2 pixels. */
+#define SEED_RADIUS 2
+
+/* Where stored row y's pixels are in the image as displayed: at + x * step. */
+static void seed_walk(const smp_seed_pass *p, int y, ptrdiff_t *at, ptrdiff_t *step)
+{
+    smp_orient_walk(p->turn, p->sw, p->sh, y, at, step);
+}
+
+static void seed_rows_release(smp_seed_rows *d)
+{
+    free(d->c1);
+    free(d->sd);
+    memset(d, 0, sizeof *d);
+}
+
+/* Part `part` of the stored rows, none of them followed yet. */
+static int seed_rows_init(smp_seed_pass *p, int part)
+{
+    smp_seed_rows *d = &p->rows[part];
+    size_t lo, hi;
+    smp_part_range((size_t)p->sh, part, &lo, &hi);
+    d->c1 = calloc(2 * (size_t)p->sw, sizeof *d->c1);
+    d->c2 = d->c1 ? d->c1 + p->sw : NULL;
+    d->sd = malloc((size_t)p->sw * sizeof *d->sd);
+    d->next = (int)lo;
+    d->end = (int)hi;
+    d->lo = d->hi = d->next - SEED_RADIUS < 0 ? 0 : d->next - SEED_RADIUS;
+    return d->c1 && d->sd ? 0 : -1;
+}
+
+/* The pass over an image (w x h as displayed, from ws) whose rows are
+ * stored rows turned by `turn`; cls and sd are left to the caller. */
+static int seed_pass_init(smp_seed_pass *p, int w, int h, int turn, int sw, int sh, smp_workspace *ws)
+{
+    memset(p, 0, sizeof *p);
+    p->w = w;
+    p->h = h;
+    p->turn = turn;
+    p->sw = sw;
+    p->sh = sh;
+    p->ws = ws;
+    int ok = 0;
+    for (int part = 0; part < SMP_PARTS; part++)
+        ok |= seed_rows_init(p, part);
+    return ok;
+}
+
+int smp_seed_pass_begin(smp_seed_pass *p, const smp_lab_image *lab, int turn, int sw, int sh)
+{
+    size_t n = (size_t)lab->width * lab->height;
+    int turned = turn >= 5; /* image.h */
+    if (lab->width >= 8 && lab->height >= 8 && n <= AUTO_MAX_PIXELS && (turned ? sh : sw) == lab->width &&
+        (turned ? sw : sh) == lab->height &&
+        seed_pass_init(p, lab->width, lab->height, turn, sw, sh, lab->ws) == 0) {
+        p->cls = smp_work_alloc(p->ws, n);
+        p->sd = smp_work_alloc(p->ws, n * sizeof *p->sd);
+        p->on = p->cls && p->sd;
+    }
+    if (!p->on) { /* the order is still the region finder's to follow */
+        smp_seed_pass_release(p);
+        p->turn = turn;
+        p->sw = sw;
+        p->sh = sh;
+    }
+    return p->on;
+}
+
+void smp_seed_pass_row(smp_seed_pass *p, int y, const float *lab_row, const unsigned char *flags_row)
+{
+    if (!p || !p->on)
+        return;
+    ptrdiff_t at, step;
+    seed_walk(p, y, &at, &step);
+    size_t cand = 0;
+    for (int x = 0; x < p->sw; x++, at += step) {
+        unsigned ok = (flags_row[x] & px_bad) == 0, seed = ok & is_skin_colour(lab_row + 3 * (size_t)x);
+        p->cls[at] = (unsigned char)(ok * C_OK | seed * C_SEED);
+        cand += seed;
+    }
+    p->cand += cand;
+}
+
+/* The deviations of d's rows, as far as stored rows [0, avail) allow:
+ * running column sums of L and L^2 over the window's rows; then, for each
+ * row that holds a candidate, the window sums along the whole row, one
+ * independent short sum per pixel (which vectorises: a running prefix sum
+ * along the row waits on each step, and cost 8 % of a 12 MP photo's
+ * analysis), the ends (where the window is clipped) apart. The sums round
+ * differently from the prefix differences they replaced: a flat area has
+ * a deviation of exactly 0 where the old way left residues of about 1e-7
+ * that depended on x, and so picked a scattered subset of equally smooth
+ * pixels (test_auto's flat two-tone skin). */
+static void seed_rows_follow(smp_seed_pass *p, const float *lab, smp_seed_rows *d, int avail)
+{
+    const int r = SEED_RADIUS, w = p->sw;
+    double *c1 = d->c1, *c2 = d->c2;
+    float *sd = d->sd;
+    ptrdiff_t at, step;
+    while (d->next < d->end) {
+        int y = d->next, y0 = y - r < 0 ? 0 : y - r, y1 = y + r + 1 > p->sh ? p->sh : y + r + 1;
+        if (y1 > avail)
+            return;
+        for (; d->hi < y1; d->hi++) {
+            seed_walk(p, d->hi, &at, &step);
+            for (int x = 0; x < w; x++, at += step) {
+                double l = lab[3 * at];
+                c1[x] += l;
+                c2[x] += l * l;
+            }
+        }
+        for (; d->lo < y0; d->lo++) {
+            seed_walk(p, d->lo, &at, &step);
+            for (int x = 0; x < w; x++, at += step) {
+                double l = lab[3 * at];
+                c1[x] -= l;
+                c2[x] -= l * l;
+            }
+        }
+        d->next++;
+        seed_walk(p, y, &at, &step);
+        const unsigned char *cls = p->cls;
+        int any = 0;
+        for (int x = 0; x < w && !any; x++)
+            any = cls[at + x * step] & C_SEED;
+        if (!any) {
+            for (int x = 0; x < w; x++)
+                p->sd[at + x * step] = INFINITY;
+            continue;
+        }
+        int right = w - r > r ? w - r : r;
+        for (int x = 0; x < r && x < w; x++)
+            sd[x] = clipped_sd(c1, c2, w, x, r, y1 - y0);
+        for (int x = right; x < w; x++)
+            sd[x] = clipped_sd(c1, c2, w, x, r, y1 - y0);
+        const double inv = 1.0 / ((double)(y1 - y0) * (2 * r + 1));
+        for (int x = r; x < w - r; x++) {
+            double a = 0, b = 0;
+            for (int i = -r; i <= r; i++) {
+                a += c1[x + i];
+                b += c2[x + i];
+            }
+            sd[x] = window_sd(a, b, inv);
+        }
+        for (int x = 0; x < w; x++, at += step)
+            p->sd[at] = (cls[at] & C_SEED) ? sd[x] : INFINITY;
+    }
+}
+
+void smp_seed_pass_follow(smp_seed_pass *p, const float *lab, int rows)
+{
+    if (!p || !p->on)
+        return;
+    for (int part = 0; part < SMP_PARTS; part++)
+        seed_rows_follow(p, lab, &p->rows[part], rows);
+    p->complete = rows >= p->sh;
+    for (int part = 0; part < SMP_PARTS; part++)
+        p->complete &= p->rows[part].next == p->rows[part].end;
+}
+
+void smp_seed_pass_release(smp_seed_pass *p)
+{
+    if (!p)
+        return;
+    for (int part = 0; part < SMP_PARTS; part++)
+        seed_rows_release(&p->rows[part]);
+    smp_work_free(p->ws, p->cls);
+    smp_work_free(p->ws, p->sd);
+    memset(p, 0, sizeof *p);
+}
+
 /* Collects the Lab of pixels with (cls & bit) (at most `cap`, on a fixed
  * stride) into a new array; *n is the count. The positions first, without
  * branches (each pixel's index is written to the next free place, which
@@ -482,10 +607,9 @@ static double hair_bound2(const double skin[3], const double hair[3])
  * mask's precision from 0.983 to 0.985. */
 static void refine_hair(const smp_lab_image *img, unsigned char *m, const double skin[3], double lim2)
 {
-    const unsigned char bad = SMP_PX_TRANSPARENT | SMP_PX_CLIPPED_HIGH | SMP_PX_CLIPPED_LOW;
     for (size_t i = 0; i < (size_t)img->width * img->height; i++)
         if (m[i])
-            m[i] = dist2_lab(img->lab + 3 * i, skin) >= lim2 && !(img->flags[i] & bad);
+            m[i] = dist2_lab(img->lab + 3 * i, skin) >= lim2 && !(img->flags[i] & px_bad);
 }
 
 /* One row of the 3x3 erosion of a 0/1 mask: e[x] = 1 when a, b, c (the
@@ -707,14 +831,13 @@ static void work_release(work *k)
 }
 
 /* Step 1's passes, each over its part's rows (team.h): the skin-coloured
- * candidates, their local deviations (placed after the upper part's), and
- * the cut to the smoothest. */
+ * candidates, their local deviations (over the parts of the rows as
+ * stored: smp_seed_pass), and the cut to the smoothest. */
 typedef struct seed_job {
     small *s;
-    float *sds; /* the candidates' deviations in raster order, and one more */
+    smp_seed_pass *pass; /* deviation_part's */
     float tau;  /* the cut */
     size_t cand[SMP_PARTS], seeds[SMP_PARTS];
-    smp_status st[SMP_PARTS];
 } seed_job;
 
 static void candidates_part(void *arg, int part)
@@ -735,9 +858,28 @@ static void candidates_part(void *arg, int part)
 static void deviation_part(void *arg, int part)
 {
     seed_job *j = arg;
-    int y0, y1;
-    part_rows(j->s, part, &y0, &y1);
-    j->st[part] = local_std(j->s, 2, y0, y1, j->sds + (part ? j->cand[0] : 0));
+    seed_rows_follow(j->pass, j->s->lab, &j->pass->rows[part], j->pass->sh);
+}
+
+/* s->sd, as smp_seed_pass takes it: 0, or -1 when memory ran out. */
+static int deviations(seed_job *j)
+{
+    small *s = j->s;
+    smp_seed_pass p;
+    if (seed_pass_init(&p, s->w, s->h, s->turn, s->sw, s->sh, s->ws) != 0 ||
+        !(s->sd = smp_work_alloc(s->ws, (size_t)s->w * s->h * sizeof *s->sd))) {
+        smp_seed_pass_release(&p);
+        return -1;
+    }
+    p.on = 1;
+    p.cls = s->cls; /* lent */
+    p.sd = s->sd;
+    j->pass = &p;
+    smp_team_split(s->team, deviation_part, j);
+    p.cls = NULL;
+    p.sd = NULL;
+    smp_seed_pass_release(&p);
+    return 0;
 }
 
 static void cut_part(void *arg, int part)
@@ -746,15 +888,12 @@ static void cut_part(void *arg, int part)
     small *s = sj->s;
     size_t from, to;
     part_pixels(s, part, &from, &to);
-    const float *sds = sj->sds, tau = sj->tau;
-    size_t seeds = 0, j = part ? sj->cand[0] : 0;
-    /* without branches: past a part's last candidate sds[j] is the next
-     * part's or the one more, read and not used */
-    for (size_t i = from; i < to; i++) {
-        unsigned seed = (s->cls[i] & C_SEED) != 0, keep = seed & (sds[j] <= tau);
+    const float *sd = s->sd, tau = sj->tau;
+    size_t seeds = 0;
+    for (size_t i = from; i < to; i++) { /* a pixel that is no candidate has sd +infinity */
+        unsigned seed = (s->cls[i] & C_SEED) != 0, keep = sd[i] <= tau;
         seeds += keep;
         s->cls[i] &= (unsigned char)~((seed & !keep) * C_SEED);
-        j += seed;
     }
     sj->seeds[part] = seeds;
 }
@@ -767,27 +906,26 @@ static int find_skin(work *k, double skin[3], double *ts)
     small *s = &k->s;
     size_t n = (size_t)s->w * s->h;
     seed_job job = {.s = s};
-    smp_team_split(s->team, candidates_part, &job);
-    size_t cand = job.cand[0] + job.cand[1];
+    size_t cand = s->cand;
+    if (!s->sd) {
+        smp_team_split(s->team, candidates_part, &job);
+        cand = job.cand[0] + job.cand[1];
+    }
     /* 1 % of the photo: less bare skin than that gives no reliable colour. */
     if (cand < n / 100 || cand < 50)
         return 0;
     /* The smoothest 30 %: local L* deviation (radius 2) up to its 30th
-     * percentile. */
-    float *sds = job.sds = smp_work_alloc(s->ws, (cand + 1) * sizeof *sds); /* + 1: see cut_part */
-    if (sds) {
-        sds[cand] = 0;
-        smp_team_split(s->team, deviation_part, &job);
-    }
-    if (sds && job.st[0] == SMP_OK && job.st[1] == SMP_OK)
-        job.tau = smp_kth_float_team(s->team, sds, cand, 1, (cand * 3) / 10, NULL, s->ws);
-    if (!sds || job.st[0] != SMP_OK || job.st[1] != SMP_OK || isnan(job.tau)) {
-        smp_work_free(s->ws, sds);
+     * percentile (the pixels that are no candidates, at +infinity, lie
+     * beyond it). */
+    if (!s->sd && deviations(&job) != 0)
         return -1;
-    }
+    job.tau = smp_kth_float_team(s->team, s->sd, n, 1, (cand * 3) / 10, NULL, s->ws);
+    if (isnan(job.tau))
+        return -1;
     smp_team_split(s->team, cut_part, &job);
     size_t seeds = job.seeds[0] + job.seeds[1];
-    smp_work_free(s->ws, sds);
+    smp_work_free(s->ws, s->sd);
+    s->sd = NULL;
     size_t np;
     float *px = collect(s, C_SEED, job.seeds[0], seeds, MODE_SAMPLE, &np);
     if (!px || smp_centre_mode(px, np, skin, s->ws) != SMP_OK) {
@@ -989,6 +1127,12 @@ static smp_status segment(work *k, const double skin[3], double ts, double hair[
 
 smp_status smp_regions_auto(const smp_lab_image *lab, smp_regions *out, smp_auto_info *info)
 {
+    return smp_regions_auto_seeded(lab, NULL, out, info);
+}
+
+smp_status smp_regions_auto_seeded(const smp_lab_image *lab, smp_seed_pass *seed, smp_regions *out,
+                                   smp_auto_info *info)
+{
     memset(out, 0, sizeof *out);
     memset(info, 0, sizeof *info);
     out->ws = lab->ws;
@@ -996,7 +1140,7 @@ smp_status smp_regions_auto(const smp_lab_image *lab, smp_regions *out, smp_auto
     memset(&k, 0, sizeof k);
     k.s.ws = lab->ws;
     k.s.team = lab->team;
-    smp_status st = shrink(lab, &k.s);
+    smp_status st = shrink(lab, seed, &k.s);
     if (st != SMP_OK) {
         work_release(&k);
         return st == SMP_E_NOMEM ? st : SMP_OK; /* too small to look at: nothing found */

@@ -392,6 +392,94 @@ static void test_orientation_band(void **state)
     assert_int_equal(smp_orientation_band(-1, 1e-3), 35);
 }
 
+/* The region finder's first step taken as a JPEG's rows come (the seed
+ * pass the colour conversion feeds on the photo's helper: regions.h)
+ * against the region finder taking it itself, in the same order, for
+ * every EXIF orientation: the same masks and the same findings. The
+ * stored rows are fed in uneven batches, as a decoder reports them. For
+ * orientation 1 both also equal the finder given no pass at all. */
+static void test_seed_pass(void **state)
+{
+    (void)state;
+    rnd_params p;
+    small_scene(&p, 0x5eed5, DARK_BROWN, MEDIUM_SKIN);
+    rnd_image t;
+    char err[256];
+    assert_int_equal(rnd_render(&p, &t, err, sizeof err), 0);
+    smp_image img = {.width = t.width, .height = t.height, .channels = 3, .bits = 8,
+                     .stride = (size_t)t.width * 3, .pixels = t.rgb};
+    smp_lab_image shown; /* as displayed */
+    smp_colour_info info;
+    smp_error cerr;
+    assert_int_equal(smp_colour_to_lab("scene", &img, &shown, &info, &cerr), SMP_OK);
+    const int W = shown.width, H = shown.height;
+    float *row = malloc((size_t)(W > H ? W : H) * 3 * sizeof *row);
+    unsigned char *flags = calloc((size_t)(W > H ? W : H), 1);
+    smp_lab_image live = shown;
+    live.lab = malloc((size_t)W * H * 3 * sizeof *row);
+    assert_non_null(live.lab);
+    assert_non_null(row);
+    assert_non_null(flags);
+    for (int turn = 1; turn <= 8; turn++) {
+        int sw = turn >= 5 ? H : W, sh = turn >= 5 ? W : H;
+        /* The image as the conversion fills it: rows not yet converted
+         * hold a grey no deviation may see. */
+        for (size_t i = 0; i < (size_t)W * H; i++) {
+            live.lab[3 * i] = 99.0f;
+            live.lab[3 * i + 1] = live.lab[3 * i + 2] = 0.0f;
+        }
+        smp_seed_pass fed;
+        memset(&fed, 0, sizeof fed);
+        assert_int_equal(smp_seed_pass_begin(&fed, &live, turn, sw, sh), 1);
+        for (int y = 0, batch = 1; y < sh; batch = batch % 13 + 5) {
+            int upto = y + batch < sh ? y + batch : sh;
+            for (; y < upto; y++) {
+                ptrdiff_t at, step;
+                smp_orient_walk(turn, sw, sh, y, &at, &step);
+                for (int x = 0; x < sw; x++) {
+                    memcpy(row + 3 * x, shown.lab + 3 * (at + x * step), 3 * sizeof *row);
+                    memcpy(live.lab + 3 * (at + x * step), row + 3 * x, 3 * sizeof *row);
+                }
+                smp_seed_pass_row(&fed, y, row, flags);
+            }
+            smp_seed_pass_follow(&fed, live.lab, upto);
+        }
+        assert_true(fed.complete);
+        assert_memory_equal(live.lab, shown.lab, (size_t)W * H * 3 * sizeof *row);
+        smp_seed_pass own = {.turn = turn, .sw = sw, .sh = sh}; /* not followed */
+        smp_regions a, b;
+        smp_auto_info ia, ib;
+        assert_int_equal(smp_regions_auto_seeded(&shown, &fed, &a, &ia), SMP_OK);
+        assert_null(fed.cls); /* the finder took the pass's work */
+        assert_int_equal(smp_regions_auto_seeded(&shown, &own, &b, &ib), SMP_OK);
+        assert_non_null(a.hair);
+        assert_non_null(a.scalp);
+        assert_non_null(b.hair);
+        assert_non_null(b.scalp);
+        assert_memory_equal(a.hair, b.hair, (size_t)W * H);
+        assert_memory_equal(a.scalp, b.scalp, (size_t)W * H);
+        assert_memory_equal(&ia, &ib, sizeof ia);
+        assert_true(ia.looks_like_scalp);
+        if (turn == 1) {
+            smp_regions c;
+            smp_auto_info ic;
+            assert_int_equal(smp_regions_auto(&shown, &c, &ic), SMP_OK);
+            assert_memory_equal(a.hair, c.hair, (size_t)W * H);
+            assert_memory_equal(a.scalp, c.scalp, (size_t)W * H);
+            assert_memory_equal(&ia, &ic, sizeof ia);
+            smp_regions_release(&c);
+        }
+        smp_regions_release(&a);
+        smp_regions_release(&b);
+        smp_seed_pass_release(&fed);
+    }
+    free(row);
+    free(flags);
+    free(live.lab);
+    smp_lab_image_release(&shown);
+    rnd_image_free(&t);
+}
+
 static void test_render_deterministic(void **state)
 {
     (void)state;
@@ -425,6 +513,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_orientation_band),
+        cmocka_unit_test(test_seed_pass),
         cmocka_unit_test(test_render_deterministic),
         cmocka_unit_test(test_flat_two_tone_skin),
         cmocka_unit_test(test_black_on_light),
