@@ -230,7 +230,7 @@ static smp_status run_plain(smp_area *a, const smp_result *r, const smp_lab_imag
     }
     if (st == SMP_OK && found.hair) {
         smp_regions hair_only = {found.hair, NULL, SMP_SOURCE_AUTO, SMP_SOURCE_NONE, NULL};
-        st = smp_pipeline_measure(n, &crop, &hair_only, opt); /* hair against n->scalp */
+        st = smp_pipeline_measure(n, &crop, &hair_only, opt, NULL); /* hair against n->scalp */
     }
     if (st == SMP_OK && !n->hair.measured &&
         WARN(n, "no hair found in area %s: no shade recommended for it", a->name))
@@ -300,7 +300,7 @@ static smp_status measure_ring(smp_area *a, const smp_result *r, const smp_lab_i
     n->scalp = a->surround; /* the ring's hair is measured against the ring's skin */
     if (st == SMP_OK && found.hair) {
         smp_regions hair_only = {found.hair, NULL, SMP_SOURCE_AUTO, SMP_SOURCE_NONE, NULL};
-        st = smp_pipeline_measure(n, &ring, &hair_only, opt);
+        st = smp_pipeline_measure(n, &ring, &hair_only, opt, NULL);
     }
     if (st == SMP_OK && (!n->hair.measured || n->hair.pixels < RING_MIN_HAIR_PIXELS)) {
         size_t had = n->hair.measured ? n->hair.pixels : 0;

@@ -681,13 +681,17 @@ typedef struct scalp_job {
     const unsigned char *mask;
     smp_colour_stat *out;
     smp_status st;
+    const smp_measure_extra *x;
 } scalp_job;
 
 static void scalp_run(void *arg, int part)
 {
     (void)part;
     scalp_job *j = arg;
-    j->st = smp_measure_region(j->img, j->mask, SMP_TARGET_SKIN, NULL, j->out);
+    if (j->mask)
+        j->st = smp_measure_region(j->img, j->mask, SMP_TARGET_SKIN, NULL, j->out);
+    if (j->x && j->x->after_scalp)
+        j->x->after_scalp(j->x->after_scalp_arg, 1);
 }
 
 smp_status smp_measure_both(const smp_lab_image *img, const unsigned char *scalp_mask,
@@ -695,9 +699,21 @@ smp_status smp_measure_both(const smp_lab_image *img, const unsigned char *scalp
                             smp_colour_stat *hair, struct smp_hair_cluster clusters[4],
                             size_t *n_clusters, double *grey_share)
 {
-    scalp_job j = {img, scalp_mask, scalp, SMP_OK};
-    if (scalp_mask)
+    return smp_measure_both_with(img, scalp_mask, hair_mask, scalp, hair, clusters, n_clusters, grey_share,
+                                 NULL);
+}
+
+smp_status smp_measure_both_with(const smp_lab_image *img, const unsigned char *scalp_mask,
+                                 const unsigned char *hair_mask, smp_colour_stat *scalp,
+                                 smp_colour_stat *hair, struct smp_hair_cluster clusters[4],
+                                 size_t *n_clusters, double *grey_share, const smp_measure_extra *x)
+{
+    scalp_job j = {img, scalp_mask, scalp, SMP_OK, x};
+    int helper = scalp_mask || (x && x->after_scalp);
+    if (helper)
         smp_team_start(img->team, scalp_run, &j);
+    if (x && x->first)
+        x->first(x->first_arg, 0);
     hair_work h;
     smp_status st = SMP_OK;
     if (hair_mask) {
@@ -705,7 +721,7 @@ smp_status smp_measure_both(const smp_lab_image *img, const unsigned char *scalp
         *grey_share = 0;
         st = hair_begin(img, hair_mask, &h);
     }
-    if (scalp_mask)
+    if (helper)
         smp_team_wait(img->team);
     if (hair_mask) {
         if (st == SMP_OK && j.st == SMP_OK)

@@ -64,6 +64,21 @@ smp_status smp_measure_both(const smp_lab_image *img, const unsigned char *scalp
                             smp_colour_stat *hair, struct smp_hair_cluster clusters[4],
                             size_t *n_clusters, double *grey_share);
 
+/* Work of the pipeline's that fits beside the measurement: after_scalp
+ * runs on the helper once the scalp is measured (or at once, with no
+ * scalp), as part 1; first runs on the caller while the scalp is measured,
+ * before the hair's first steps, as part 0. Without a team all of it runs
+ * on the caller. Either may be NULL. */
+typedef struct smp_measure_extra {
+    smp_part_fn after_scalp, first;
+    void *after_scalp_arg, *first_arg;
+} smp_measure_extra;
+
+smp_status smp_measure_both_with(const smp_lab_image *img, const unsigned char *scalp_mask,
+                                 const unsigned char *hair_mask, smp_colour_stat *scalp,
+                                 smp_colour_stat *hair, struct smp_hair_cluster clusters[4],
+                                 size_t *n_clusters, double *grey_share, const smp_measure_extra *x);
+
 /* Minimum pixels for a measurement (below: not measured, with a warning). */
 #define SMP_MEASURE_MIN_PIXELS 50
 

@@ -201,10 +201,10 @@ static void check_white_patch(smp_result *r)
 }
 
 smp_status smp_pipeline_measure(smp_result *r, const smp_lab_image *lab, const smp_regions *reg,
-                                const smp_options *opt)
+                                const smp_options *opt, const smp_measure_extra *x)
 {
-    smp_status st = smp_measure_both(lab, reg->scalp, reg->hair, &r->scalp, &r->hair, r->hair_clusters,
-                                     &r->n_hair_clusters, &r->grey_share);
+    smp_status st = smp_measure_both_with(lab, reg->scalp, reg->hair, &r->scalp, &r->hair, r->hair_clusters,
+                                          &r->n_hair_clusters, &r->grey_share, x);
     if (reg->scalp)
         r->scalp.source = reg->scalp_source;
     if (st == SMP_OK && reg->hair) {
@@ -265,8 +265,30 @@ static void exposure_part(void *arg, int part)
     e->lo[part] = lo;
 }
 
+/* Both parts, one after the other (on the measurement's helper: the
+ * sums are the same as each part on its own thread). */
+static void exposure_whole(void *arg, int part)
+{
+    (void)part;
+    exposure_part(arg, 0);
+    exposure_part(arg, 1);
+}
+
+typedef struct auto_end_job {
+    smp_auto_rest *rest;
+    smp_auto_info *ai;
+} auto_end_job;
+
+static void auto_end_run(void *arg, int part)
+{
+    (void)part;
+    auto_end_job *j = arg;
+    smp_regions_auto_end(j->rest, j->ai, NULL);
+}
+
+/* `e`: the exposure, taken already (exposure_whole). */
 static int quality_warnings(smp_result *r, const smp_lab_image *lab, const smp_regions *reg,
-                            const smp_auto_info *ai)
+                            const smp_auto_info *ai, const exposure *e)
 {
     int flags = 0;
     /* The verdict on the whole photo is automatic mode's alone: a region the
@@ -321,12 +343,10 @@ static int quality_warnings(smp_result *r, const smp_lab_image *lab, const smp_r
     }
 
     /* Exposure: a coarse median lightness from the parts' histograms. */
-    exposure e = {.lab = lab};
-    smp_team_split(lab->team, exposure_part, &e);
-    size_t npx = e.npx[0] + e.npx[1], hi = e.hi[0] + e.hi[1], lo = e.lo[0] + e.lo[1], acc = 0;
+    size_t npx = e->npx[0] + e->npx[1], hi = e->hi[0] + e->hi[1], lo = e->lo[0] + e->lo[1], acc = 0;
     double median_l = 100;
     for (int b = 0; b <= 100 && npx; b++)
-        if ((acc += e.hist[0][b] + e.hist[1][b]) * 2 >= npx) {
+        if ((acc += e->hist[0][b] + e->hist[1][b]) * 2 >= npx) {
             median_l = b;
             break;
         }
@@ -550,6 +570,7 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
     smp_lab_image lab;
     smp_colour_info info;
     smp_regions reg = {0};
+    smp_auto_rest *rest = NULL; /* the region finder's last look, still to take */
     const char *name = r->file;
 
     /* A JPEG's rows are converted on the photo's helper as they are
@@ -652,7 +673,7 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
     int automatic = !reg.hair || !reg.scalp;
     if (automatic) {
         smp_regions found;
-        if (smp_regions_auto_seeded(&lab, &seed, &found, &ai) != SMP_OK) {
+        if (smp_regions_auto_begin(&lab, &seed, &found, &ai, &rest) != SMP_OK) {
             smp_fail(&err, SMP_E_NOMEM, "%s: out of memory while finding hair and scalp", name);
             goto failed;
         }
@@ -668,12 +689,20 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
         }
         smp_regions_release(&found);
     }
-    st = smp_pipeline_measure(r, &lab, &reg, opt);
+    /* Beside the measurement: the exposure on the helper once the scalp is
+     * measured, and the region finder's last look (straightness) here while
+     * the scalp is measured, this thread alone. */
+    exposure ex = {.lab = &lab};
+    auto_end_job aj = {rest, &ai};
+    smp_measure_extra x = {.after_scalp = exposure_whole, .after_scalp_arg = &ex,
+                           .first = rest ? auto_end_run : NULL, .first_arg = &aj};
+    st = smp_pipeline_measure(r, &lab, &reg, opt, &x);
+    rest = NULL; /* ended */
     if (st != SMP_OK) {
         smp_fail(&err, st, "%s: out of memory while measuring", name);
         goto failed;
     }
-    int flags = quality_warnings(r, &lab, &reg, automatic ? &ai : NULL);
+    int flags = quality_warnings(r, &lab, &reg, automatic ? &ai : NULL, &ex);
     if (opt->debug_masks_dir) {
         smp_error derr;
         if (smp_debug_write_masks(opt->debug_masks_dir, name, &lab, reg.hair, reg.scalp, &derr) != SMP_OK)
@@ -713,6 +742,7 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
     return SMP_OK;
 
 failed:
+    smp_regions_auto_end(rest, NULL, NULL);
     smp_regions_release(&reg);
     smp_lab_image_release(&lab);
     smp_seed_pass_release(&seed);

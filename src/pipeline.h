@@ -12,6 +12,7 @@
 #include "colour.h"
 #include "heal.h"
 #include "regions.h"
+#include "measure.h"
 #include "smpmatch.h"
 
 /* What lowers confidence; each one also gives a warning. */
@@ -37,9 +38,10 @@ double smp_confidence(const smp_result *r, int flags, int colour_fallback);
 smp_result *smp_result_new(const char *name, const smp_options *opt);
 
 /* Measures the scalp, then the hair against it, then the hair's colour
- * groups, inside the regions of `reg` (either may be NULL). */
+ * groups, inside the regions of `reg` (either may be NULL), and `x` (NULL,
+ * or work to fit beside: measure.h) on the way. */
 smp_status smp_pipeline_measure(smp_result *r, const smp_lab_image *lab, const smp_regions *reg,
-                                const smp_options *opt);
+                                const smp_options *opt, const smp_measure_extra *x);
 
 /* From the measured hair and skin in r: hex strings, skin tone (ITA°,
  * category, undertone), the skin the healed model uses, the ranked shades,

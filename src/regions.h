@@ -117,6 +117,17 @@ void smp_seed_pass_release(smp_seed_pass *p);
 smp_status smp_regions_auto_seeded(const smp_lab_image *lab, smp_seed_pass *seed, smp_regions *out,
                                    smp_auto_info *info);
 
+/* smp_regions_auto_seeded in two steps, so that the masks can be measured
+ * while the finder takes its last look: begin gives the masks and every
+ * finding but info->straightness and info->looks_like_scalp, and *rest
+ * (NULL when nothing is left to do); end fills those two and frees rest,
+ * its passes on `team` (NULL: this thread alone; the same figures). With
+ * info NULL, end only frees rest. */
+typedef struct smp_auto_rest smp_auto_rest;
+smp_status smp_regions_auto_begin(const smp_lab_image *lab, smp_seed_pass *seed, smp_regions *out,
+                                  smp_auto_info *info, smp_auto_rest **rest);
+void smp_regions_auto_end(smp_auto_rest *rest, smp_auto_info *info, smp_team *team);
+
 /* The 5° band (0-35) of a gradient's orientation modulo 180°, as
  * floor(atan2(gy, gx) in degrees, folded to [0, 180), / 5), decided by
  * comparing gy with tan(5°k) * gx (not both 0): the straightness test's

@@ -1133,6 +1133,36 @@ smp_status smp_regions_auto(const smp_lab_image *lab, smp_regions *out, smp_auto
 smp_status smp_regions_auto_seeded(const smp_lab_image *lab, smp_seed_pass *seed, smp_regions *out,
                                    smp_auto_info *info)
 {
+    smp_auto_rest *rest;
+    smp_status st = smp_regions_auto_begin(lab, seed, out, info, &rest);
+    smp_regions_auto_end(rest, info, lab->team);
+    return st;
+}
+
+/* What the last step needs: the small image with its hair marked, and
+ * whether the photo passed every other test of looking like a scalp. */
+struct smp_auto_rest {
+    small s;
+    int plausible;
+};
+
+void smp_regions_auto_end(smp_auto_rest *rest, smp_auto_info *info, smp_team *team)
+{
+    if (!rest)
+        return;
+    if (info) {
+        rest->s.team = team;
+        info->straightness = straightness(&rest->s);
+        info->looks_like_scalp = rest->plausible && info->straightness <= MAX_STRAIGHTNESS;
+    }
+    small_release(&rest->s);
+    free(rest);
+}
+
+smp_status smp_regions_auto_begin(const smp_lab_image *lab, smp_seed_pass *seed, smp_regions *out,
+                                  smp_auto_info *info, smp_auto_rest **rest)
+{
+    *rest = NULL;
     memset(out, 0, sizeof *out);
     memset(info, 0, sizeof *info);
     out->ws = lab->ws;
@@ -1193,10 +1223,9 @@ smp_status smp_regions_auto_seeded(const smp_lab_image *lab, smp_seed_pass *seed
     /* Hair on skin: some of each, with at least MIN_SCALP_SHARE of bare
      * scalp, the two really differ (3 ΔE00, twice the acceptability
      * threshold, below which no mask can separate them), and the strands
-     * are not ruler-straight lines. */
-    info->straightness = nhair ? straightness(s) : 0.0;
-    info->looks_like_scalp = nhair >= 50 && nscalp >= 50 && (double)nscalp >= MIN_SCALP_SHARE * n &&
-                             info->contrast_de00 >= 3.0 && info->straightness <= MAX_STRAIGHTNESS;
+     * are not ruler-straight lines (straightness, in smp_regions_auto_end). */
+    int plausible = nhair >= 50 && nscalp >= 50 && (double)nscalp >= MIN_SCALP_SHARE * n &&
+                    info->contrast_de00 >= 3.0;
 
     st = SMP_OK;
     if (nhair) {
@@ -1210,8 +1239,21 @@ smp_status smp_regions_auto_seeded(const smp_lab_image *lab, smp_seed_pass *seed
         st = SMP_E_NOMEM;
     out->hair_source = out->hair ? SMP_SOURCE_AUTO : SMP_SOURCE_NONE;
     out->scalp_source = out->scalp ? SMP_SOURCE_AUTO : SMP_SOURCE_NONE;
-    if (st != SMP_OK)
+    if (st != SMP_OK) {
         smp_regions_release(out);
+        work_release(&k);
+        return st;
+    }
+    if (nhair && (*rest = malloc(sizeof **rest))) {
+        (*rest)->s = k.s; /* the small image goes on to the last step */
+        (*rest)->plausible = plausible;
+        k.s.own = NULL;
+        k.s.cls = NULL;
+        k.s.sd = NULL;
+    } else if (nhair) { /* no room to leave it for later: now */
+        info->straightness = straightness(s);
+        info->looks_like_scalp = plausible && info->straightness <= MAX_STRAIGHTNESS;
+    }
     work_release(&k);
-    return st;
+    return SMP_OK;
 }
