@@ -101,7 +101,8 @@ typedef struct smp_seed_pass {
     int turn, sw, sh;  /* the stored rows: how they turn, and their size */
     unsigned char *cls; /* w * h: usable, and skin-coloured (regions_auto.c) */
     float *sd;          /* w * h: a candidate's deviation, +infinity elsewhere */
-    size_t cand;        /* candidates */
+    float *list;        /* the candidates' deviations, in the order taken */
+    size_t cand, listed; /* candidates; deviations in list */
     smp_seed_rows rows[SMP_PARTS]; /* the stored rows in two parts (team.h) */
     smp_workspace *ws;
 } smp_seed_pass;

@@ -77,6 +77,7 @@ typedef struct small {
     float *own;        /* the block means when f > 1 */
     unsigned char *cls; /* C_* bits per pixel */
     float *sd;         /* step 1: a candidate's deviation, +infinity elsewhere */
+    float *list;       /* NULL, or the candidates' deviations in any order */
     size_t cand;       /* step 1's candidates, once sd is there */
     int turn, sw, sh;  /* step 1 goes row by row of these (smp_seed_pass) */
     smp_workspace *ws; /* the Lab image's: every buffer here comes from it */
@@ -106,6 +107,7 @@ static void small_release(small *s)
     smp_work_free(s->ws, s->own);
     smp_work_free(s->ws, s->cls);
     smp_work_free(s->ws, s->sd);
+    smp_work_free(s->ws, s->list);
 }
 
 /* Block means of Lab: good enough to find regions (measuring uses the full
@@ -135,8 +137,11 @@ static smp_status shrink(const smp_lab_image *img, smp_seed_pass *seed, small *s
         s->cls = seed->cls;
         s->sd = seed->sd;
         s->cand = seed->cand;
+        s->list = seed->listed == seed->cand ? seed->list : NULL;
         seed->cls = NULL; /* ours now */
         seed->sd = NULL;
+        if (s->list)
+            seed->list = NULL;
         return SMP_OK;
     }
     size_t n = (size_t)s->w * s->h;
@@ -379,7 +384,8 @@ int smp_seed_pass_begin(smp_seed_pass *p, const smp_lab_image *lab, int turn, in
         seed_pass_init(p, lab->width, lab->height, turn, sw, sh, lab->ws) == 0) {
         p->cls = smp_work_alloc(p->ws, n);
         p->sd = smp_work_alloc(p->ws, n * sizeof *p->sd);
-        p->on = p->cls && p->sd;
+        p->list = smp_work_alloc(p->ws, (n + 1) * sizeof *p->list); /* + 1: see seed_rows_follow */
+        p->on = p->cls && p->sd && p->list;
     }
     if (!p->on) { /* the order is still the region finder's to follow */
         smp_seed_pass_release(p);
@@ -466,8 +472,17 @@ static void seed_rows_follow(smp_seed_pass *p, const float *lab, smp_seed_rows *
             }
             sd[x] = window_sd(a, b, inv);
         }
-        for (int x = 0; x < w; x++, at += step)
-            p->sd[at] = (cls[at] & C_SEED) ? sd[x] : INFINITY;
+        if (!p->list) {
+            for (int x = 0; x < w; x++, at += step)
+                p->sd[at] = (cls[at] & C_SEED) ? sd[x] : INFINITY;
+            continue;
+        }
+        for (int x = 0; x < w; x++, at += step) { /* every value written, a candidate's kept */
+            unsigned cand = (cls[at] & C_SEED) != 0;
+            p->sd[at] = cand ? sd[x] : INFINITY;
+            p->list[p->listed] = sd[x];
+            p->listed += cand;
+        }
     }
 }
 
@@ -490,6 +505,7 @@ void smp_seed_pass_release(smp_seed_pass *p)
         seed_rows_release(&p->rows[part]);
     smp_work_free(p->ws, p->cls);
     smp_work_free(p->ws, p->sd);
+    smp_work_free(p->ws, p->list);
     memset(p, 0, sizeof *p);
 }
 
@@ -916,16 +932,20 @@ static int find_skin(work *k, double skin[3], double *ts)
         return 0;
     /* The smoothest 30 %: local L* deviation (radius 2) up to its 30th
      * percentile (the pixels that are no candidates, at +infinity, lie
-     * beyond it). */
+     * beyond it; the conversion's pass lists the candidates' alone, which
+     * has the same percentile in fewer values). */
     if (!s->sd && deviations(&job) != 0)
         return -1;
-    job.tau = smp_kth_float_team(s->team, s->sd, n, 1, (cand * 3) / 10, NULL, s->ws);
+    job.tau = s->list ? smp_kth_float_team(s->team, s->list, cand, 1, (cand * 3) / 10, NULL, s->ws)
+                      : smp_kth_float_team(s->team, s->sd, n, 1, (cand * 3) / 10, NULL, s->ws);
     if (isnan(job.tau))
         return -1;
     smp_team_split(s->team, cut_part, &job);
     size_t seeds = job.seeds[0] + job.seeds[1];
     smp_work_free(s->ws, s->sd);
+    smp_work_free(s->ws, s->list);
     s->sd = NULL;
+    s->list = NULL;
     size_t np;
     float *px = collect(s, C_SEED, job.seeds[0], seeds, MODE_SAMPLE, &np);
     if (!px || smp_centre_mode(px, np, skin, s->ws) != SMP_OK) {
