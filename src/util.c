@@ -649,6 +649,51 @@ static void kth_gather(void *arg, int part)
     }
 }
 
+/* The k-th smallest of v[0..n-1] (reordered), as smp_select_float, for a
+ * bin's values that can be many (a smooth skin's deviations put 74,000 in
+ * one 1/8 bin): while they are, the values are counted again into
+ * KTH_FINE bins between their least and greatest, and only the bin that
+ * holds the k-th is kept, at the front. Bins grow with the value (a sum
+ * and a product, both monotone in it), so the k-th stays in the bin
+ * found; equal values end it. */
+#define KTH_FINE 1024
+#define KTH_FINE_MIN 4096 /* fewer: a quickselect is as fast */
+
+static float kth_refine(float *v, size_t n, size_t k)
+{
+    uint32_t count[KTH_FINE];
+    while (n > KTH_FINE_MIN) {
+        float lo = v[0], hi = v[0];
+        for (size_t i = 1; i < n; i++) {
+            lo = v[i] < lo ? v[i] : lo;
+            hi = v[i] > hi ? v[i] : hi;
+        }
+        if (!(hi > lo))
+            return lo; /* all equal (or not numbers: the quickselect's answer would be as good) */
+        float scale = (float)KTH_FINE / (hi - lo);
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++) {
+            float t = (v[i] - lo) * scale;
+            count[t < (float)(KTH_FINE - 1) ? (int)t : KTH_FINE - 1]++;
+        }
+        size_t below = 0;
+        int b = 0;
+        while (below + count[b] <= k)
+            below += count[b++];
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) { /* the bin's values to the front, in order */
+            float t = (v[i] - lo) * scale, x = v[i];
+            v[m] = x;
+            m += (t < (float)(KTH_FINE - 1) ? (int)t : KTH_FINE - 1) == b;
+        }
+        if (m == n)
+            break; /* no progress (rounding at the top bin): select among them */
+        n = m;
+        k -= below;
+    }
+    return smp_select_float(v, n, k);
+}
+
 float smp_kth_float_team(smp_team *team, const float *v, size_t n, size_t stride, size_t k,
                          float *scratch, smp_workspace *ws)
 {
@@ -679,7 +724,7 @@ float smp_kth_float_team(smp_team *team, const float *v, size_t n, size_t stride
     }
     j->scratch = scratch ? scratch : own;
     smp_team_split(team, kth_gather, j);
-    float x = smp_select_float(j->scratch, in_bin, k - below);
+    float x = kth_refine(j->scratch, in_bin, k - below);
     smp_work_free(ws, own);
     free(j);
     return x;
