@@ -103,6 +103,7 @@ typedef struct smp_seed_pass {
     float *sd;          /* w * h: a candidate's deviation, +infinity elsewhere */
     float *list;        /* the candidates' deviations, in the order taken */
     size_t cand, listed; /* candidates; deviations in list */
+    uint32_t *counts;   /* the list's histogram for its k-th (util.h) */
     smp_seed_rows rows[SMP_PARTS]; /* the stored rows in two parts (team.h) */
     smp_workspace *ws;
 } smp_seed_pass;

@@ -78,6 +78,7 @@ typedef struct small {
     unsigned char *cls; /* C_* bits per pixel */
     float *sd;         /* step 1: a candidate's deviation, +infinity elsewhere */
     float *list;       /* NULL, or the candidates' deviations in any order */
+    uint32_t *counts;  /* with list: its histogram (smp_kth_float_counted) */
     size_t cand;       /* step 1's candidates, once sd is there */
     int turn, sw, sh;  /* step 1 goes row by row of these (smp_seed_pass) */
     smp_workspace *ws; /* the Lab image's: every buffer here comes from it */
@@ -108,6 +109,7 @@ static void small_release(small *s)
     smp_work_free(s->ws, s->cls);
     smp_work_free(s->ws, s->sd);
     smp_work_free(s->ws, s->list);
+    free(s->counts);
 }
 
 /* Block means of Lab: good enough to find regions (measuring uses the full
@@ -138,10 +140,13 @@ static smp_status shrink(const smp_lab_image *img, smp_seed_pass *seed, small *s
         s->sd = seed->sd;
         s->cand = seed->cand;
         s->list = seed->listed == seed->cand ? seed->list : NULL;
+        s->counts = s->list ? seed->counts : NULL;
         seed->cls = NULL; /* ours now */
         seed->sd = NULL;
-        if (s->list)
+        if (s->list) {
             seed->list = NULL;
+            seed->counts = NULL;
+        }
         return SMP_OK;
     }
     size_t n = (size_t)s->w * s->h;
@@ -385,7 +390,8 @@ int smp_seed_pass_begin(smp_seed_pass *p, const smp_lab_image *lab, int turn, in
         p->cls = smp_work_alloc(p->ws, n);
         p->sd = smp_work_alloc(p->ws, n * sizeof *p->sd);
         p->list = smp_work_alloc(p->ws, (n + 1) * sizeof *p->list); /* + 1: see seed_rows_follow */
-        p->on = p->cls && p->sd && p->list;
+        p->counts = calloc(SMP_KTH_BINS, sizeof *p->counts);
+        p->on = p->cls && p->sd && p->list && p->counts;
     }
     if (!p->on) { /* the order is still the region finder's to follow */
         smp_seed_pass_release(p);
@@ -482,6 +488,7 @@ static void seed_rows_follow(smp_seed_pass *p, const float *lab, smp_seed_rows *
             p->sd[at] = cand ? sd[x] : INFINITY;
             p->list[p->listed] = sd[x];
             p->listed += cand;
+            p->counts[smp_kth_bin(sd[x])] += cand;
         }
     }
 }
@@ -506,6 +513,7 @@ void smp_seed_pass_release(smp_seed_pass *p)
     smp_work_free(p->ws, p->cls);
     smp_work_free(p->ws, p->sd);
     smp_work_free(p->ws, p->list);
+    free(p->counts);
     memset(p, 0, sizeof *p);
 }
 
@@ -933,10 +941,10 @@ static int find_skin(work *k, double skin[3], double *ts)
     /* The smoothest 30 %: local L* deviation (radius 2) up to its 30th
      * percentile (the pixels that are no candidates, at +infinity, lie
      * beyond it; the conversion's pass lists the candidates' alone, which
-     * has the same percentile in fewer values). */
+     * has the same percentile in fewer values, and has counted them). */
     if (!s->sd && deviations(&job) != 0)
         return -1;
-    job.tau = s->list ? smp_kth_float_team(s->team, s->list, cand, 1, (cand * 3) / 10, NULL, s->ws)
+    job.tau = s->list ? smp_kth_float_counted(s->team, s->list, cand, (cand * 3) / 10, s->counts, s->ws)
                       : smp_kth_float_team(s->team, s->sd, n, 1, (cand * 3) / 10, NULL, s->ws);
     if (isnan(job.tau))
         return -1;
@@ -944,8 +952,10 @@ static int find_skin(work *k, double skin[3], double *ts)
     size_t seeds = job.seeds[0] + job.seeds[1];
     smp_work_free(s->ws, s->sd);
     smp_work_free(s->ws, s->list);
+    free(s->counts);
     s->sd = NULL;
     s->list = NULL;
+    s->counts = NULL;
     size_t np;
     float *px = collect(s, C_SEED, job.seeds[0], seeds, MODE_SAMPLE, &np);
     if (!px || smp_centre_mode(px, np, skin, s->ws) != SMP_OK) {

@@ -588,7 +588,7 @@ float smp_select_float(float *v, size_t n, size_t k)
     return v[kk];
 }
 
-#define KTH_BINS 4096 /* 1/8 unit each over -256..256: Lab and ΔE values */
+#define KTH_BINS SMP_KTH_BINS /* 1/8 unit each over -256..256: Lab and ΔE values */
 
 static int kth_bin(float x)
 {
@@ -606,6 +606,7 @@ typedef struct kth_job {
     uint32_t hist[SMP_PARTS][KTH_BINS];
     int bin;        /* the k-th's, once found */
     float *scratch;
+    size_t at[SMP_PARTS], room[SMP_PARTS], got[SMP_PARTS]; /* kth_gather's */
 } kth_job;
 
 static void kth_count(void *arg, int part)
@@ -634,19 +635,20 @@ static void kth_count(void *arg, int part)
 
 /* The values in the bin, without a branch (which bin a value falls in is
  * as good as random): each is written, and kept when it belongs. A part
- * writes only its own places (the upper part's first, the lower part's
- * after them): past its last value it writes to `spare`. */
+ * writes only its own places (room[part] of them from scratch + at[part]):
+ * past its last one it writes to `spare`. */
 static void kth_gather(void *arg, int part)
 {
     kth_job *j = arg;
-    size_t lo, hi, m = 0, mine = j->hist[part][j->bin];
-    float *out = j->scratch + (part ? j->hist[0][j->bin] : 0), spare;
+    size_t lo, hi, m = 0, mine = j->room[part];
+    float *out = j->scratch + j->at[part], spare;
     smp_part_range(j->n, part, &lo, &hi);
     for (size_t i = lo; i < hi; i++) {
         float x = j->v[i * j->stride];
         *(m < mine ? out + m : &spare) = x;
         m += kth_bin(x) == j->bin;
     }
+    j->got[part] = m < mine ? m : mine;
 }
 
 /* The k-th smallest of v[0..n-1] (reordered), as smp_select_float, for a
@@ -694,6 +696,40 @@ static float kth_refine(float *v, size_t n, size_t k)
     return smp_select_float(v, n, k);
 }
 
+/* The k-th once j->hist holds the counts (of the parts, or all in part
+ * 0's): the bin, its values gathered (into scratch, or room of ws's), the
+ * k-th among them. */
+static float kth_from_counts(smp_team *team, kth_job *j, size_t k, float *scratch, smp_workspace *ws,
+                             int per_part)
+{
+    size_t below = 0, in_bin;
+    int b = 0;
+    while (below + (in_bin = (size_t)j->hist[0][b] + j->hist[1][b]) <= k) {
+        below += in_bin;
+        b++;
+    }
+    j->bin = b;
+    /* Counts per part: each part's values after the upper part's, in the
+     * order one pass leaves them. Otherwise each part has room for all,
+     * and the lower part's are moved up after (a k-th has no order). */
+    size_t need = per_part ? in_bin : 2 * in_bin;
+    /* the bin's values only, from ws: fresh pages are dear (smp_alloc_work) */
+    float *own = scratch && per_part ? NULL : smp_work_alloc(ws, need * sizeof *own);
+    if (!(scratch && per_part) && !own)
+        return NAN;
+    j->scratch = own ? own : scratch;
+    j->at[0] = 0;
+    j->at[1] = per_part ? j->hist[0][b] : in_bin;
+    j->room[0] = per_part ? j->hist[0][b] : in_bin;
+    j->room[1] = per_part ? j->hist[1][b] : in_bin;
+    smp_team_split(team, kth_gather, j);
+    if (!per_part)
+        memmove(j->scratch + j->got[0], j->scratch + in_bin, j->got[1] * sizeof *j->scratch);
+    float x = kth_refine(j->scratch, in_bin, k - below);
+    smp_work_free(ws, own);
+    return x;
+}
+
 float smp_kth_float_team(smp_team *team, const float *v, size_t n, size_t stride, size_t k,
                          float *scratch, smp_workspace *ws)
 {
@@ -709,23 +745,28 @@ float smp_kth_float_team(smp_team *team, const float *v, size_t n, size_t stride
     j->n = n;
     j->stride = stride;
     smp_team_split(team, kth_count, j);
-    size_t below = 0, in_bin;
-    int b = 0;
-    while (below + (in_bin = (size_t)j->hist[0][b] + j->hist[1][b]) <= k) {
-        below += in_bin;
-        b++;
-    }
-    j->bin = b;
-    /* the bin's values only, from ws: fresh pages are dear (smp_alloc_work) */
-    float *own = scratch ? NULL : smp_work_alloc(ws, in_bin * sizeof *own);
-    if (!scratch && !own) {
-        free(j);
+    float x = kth_from_counts(team, j, k, scratch, ws, 1);
+    free(j);
+    return x;
+}
+
+int smp_kth_bin(float x)
+{
+    return kth_bin(x);
+}
+
+float smp_kth_float_counted(smp_team *team, const float *v, size_t n, size_t k, const uint32_t *counts,
+                            smp_workspace *ws)
+{
+    kth_job *j = malloc(sizeof *j);
+    if (!j)
         return NAN;
-    }
-    j->scratch = scratch ? scratch : own;
-    smp_team_split(team, kth_gather, j);
-    float x = kth_refine(j->scratch, in_bin, k - below);
-    smp_work_free(ws, own);
+    j->v = v;
+    j->n = n;
+    j->stride = 1;
+    memcpy(j->hist[0], counts, sizeof j->hist[0]);
+    memset(j->hist[1], 0, sizeof j->hist[1]);
+    float x = kth_from_counts(team, j, k, NULL, ws, 0);
     free(j);
     return x;
 }

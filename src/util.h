@@ -5,6 +5,7 @@
 #define SMP_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "smpmatch.h"
 
 #if defined(__GNUC__)
@@ -82,6 +83,17 @@ float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *sc
 struct smp_team;
 float smp_kth_float_team(struct smp_team *t, const float *v, size_t n, size_t stride, size_t k,
                          float *scratch, smp_workspace *ws);
+
+/* The histogram those searches count in: SMP_KTH_BINS bins, and the bin
+ * of x (which grows with x). */
+#define SMP_KTH_BINS 4096
+int smp_kth_bin(float x);
+
+/* smp_kth_float_team (stride 1, room from ws) when the counts of all n
+ * values by smp_kth_bin are known already (counts[SMP_KTH_BINS]): the
+ * pass that counts them is saved. NAN when memory runs out. */
+float smp_kth_float_counted(struct smp_team *t, const float *v, size_t n, size_t k, const uint32_t *counts,
+                            smp_workspace *ws);
 
 
 /* malloc for buffers that are written whole soon after (the photo's bytes,

@@ -7,7 +7,8 @@
  *   ranges cover every item once, for any count.
  * - A job started beside the caller is done when smp_team_wait returns,
  *   and a split after it sees what it wrote.
- * - smp_kth_float_team gives the sorted array's k-th with a team and
+ * - smp_kth_float_team (and smp_kth_float_counted, given the counts)
+ *   gives the sorted array's k-th with a team and
  *   without, with room given and with room it takes itself.
  * - Automatic hair and scalp finding gives the same masks and figures
  *   with a team as without, on synthetic photos of many sizes (odd
@@ -283,12 +284,17 @@ static void test_kth(void **state)
             }
             memcpy(sorted, v, n * sizeof *v);
             qsort(sorted, n, sizeof *sorted, smp_cmp_float);
+            uint32_t bins[SMP_KTH_BINS] = {0}; /* for the search given its counts */
+            for (size_t i = 0; i < n; i++)
+                bins[smp_kth_bin(v[i])]++;
             const size_t ks[] = {0, n / 4, n / 2, (3 * n) / 10, n - 1};
             for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
                 assert_true(smp_kth_float_team(NULL, v, n, 1, ks[q], scratch, NULL) == sorted[ks[q]]);
                 assert_true(smp_kth_float_team(t, v, n, 1, ks[q], scratch, NULL) == sorted[ks[q]]);
                 assert_true(smp_kth_float_team(t, v, n, 1, ks[q], NULL, NULL) == sorted[ks[q]]);
                 assert_true(smp_kth_float_team(t, v, n, 1, ks[q], NULL, ws) == sorted[ks[q]]);
+                assert_true(smp_kth_float_counted(NULL, v, n, ks[q], bins, ws) == sorted[ks[q]]);
+                assert_true(smp_kth_float_counted(t, v, n, ks[q], bins, NULL) == sorted[ks[q]]);
             }
             free(v);
             free(sorted);
