@@ -973,7 +973,7 @@ static int find_skin(work *k, double skin[3], double *ts)
     float *d = px; /* the distances overwrite the pixels they come from */
     for (size_t i = 0; i < np; i++)
         d[i] = (float)sqrt(dist2_lab(px + 3 * i, skin));
-    double spread = smp_select_float(d, np, np / 2);
+    double spread = np ? smp_kth_float_team(s->team, d, np, 1, np / 2, px + np, s->ws) : 0.0; /* room: px's rest */
     smp_work_free(s->ws, px);
     /* 3 spreads (plus 2 for texture the seeds missed), kept within 5-12
      * ΔE76: hair of every colour in the evaluation set differs from its
