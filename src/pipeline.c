@@ -689,6 +689,7 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
         }
         smp_regions_release(&found);
     }
+    smp_seed_pass_release(&seed); /* what the finder did not take: no longer needed */
     /* Beside the measurement: the exposure on the helper once the scalp is
      * measured, and the region finder's last look (straightness) here while
      * the scalp is measured, this thread alone. */
