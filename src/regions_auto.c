@@ -202,30 +202,36 @@ static float clipped_sd(const double *c1, const double *c2, int w, int x, int r,
     return window_sd(a, b, 1.0 / ((double)rows * (x1 - x0)));
 }
 
+/* Chamfer sums in bytes that stay bytes: d + add, or 255 when that would
+ * be more (as min(d, 255 - add) + add), and the smaller of two. Either
+ * way a distance of 255 or more is "far" and only ever compared with the
+ * opening radius (at most 54), so the results are those of int sums
+ * clipped after; in bytes a vector holds sixteen of them, four times what
+ * it holds once they are widened to int. */
+static inline unsigned char step_to(unsigned char d, int add)
+{
+    unsigned char room = (unsigned char)(255 - add);
+    return (unsigned char)((d < room ? d : room) + add);
+}
+
+static inline unsigned char lower(unsigned char a, unsigned char b)
+{
+    return a < b ? a : b;
+}
+
 /* One chamfer step from the row already done (u) into row p: straight
  * neighbour + 3, diagonal + 4. */
 static void relax_from_row(unsigned char *restrict p, const unsigned char *restrict u, int w)
 {
     if (w == 1) {
-        p[0] = (unsigned char)(u[0] + 3 < p[0] ? u[0] + 3 : p[0]);
+        p[0] = lower(p[0], step_to(u[0], 3));
         return;
     }
     /* The ends apart, so that the middle has no test on x (and vectorises). */
-    int v = p[0], t;
-    v = (t = u[0] + 3) < v ? t : v;
-    v = (t = u[1] + 4) < v ? t : v;
-    p[0] = (unsigned char)v;
-    for (int x = 1; x < w - 1; x++) {
-        v = p[x];
-        v = (t = u[x] + 3) < v ? t : v;
-        v = (t = u[x - 1] + 4) < v ? t : v;
-        v = (t = u[x + 1] + 4) < v ? t : v;
-        p[x] = (unsigned char)v;
-    }
-    v = p[w - 1];
-    v = (t = u[w - 1] + 3) < v ? t : v;
-    v = (t = u[w - 2] + 4) < v ? t : v;
-    p[w - 1] = (unsigned char)v;
+    p[0] = lower(lower(p[0], step_to(u[0], 3)), step_to(u[1], 4));
+    for (int x = 1; x < w - 1; x++)
+        p[x] = lower(lower(p[x], step_to(u[x], 3)), lower(step_to(u[x - 1], 4), step_to(u[x + 1], 4)));
+    p[w - 1] = lower(lower(p[w - 1], step_to(u[w - 1], 3)), step_to(u[w - 2], 4));
 }
 
 /* Along a row, p[x] = min over k >= 0 of p[x - k * dir] + 3k: what one
@@ -238,17 +244,13 @@ static void run_along(unsigned char *restrict p, unsigned char *restrict tmp, in
 {
     for (int sh = 1; sh <= reach && sh < w; sh *= 2) {
         memcpy(tmp, p, (size_t)w);
-        const int add = 3 * sh;
+        const int add = 3 * sh > 255 ? 255 : 3 * sh;
         if (dir > 0) {
-            for (int x = sh; x < w; x++) {
-                int t = tmp[x - sh] + add;
-                p[x] = (unsigned char)(t < p[x] ? t : p[x]);
-            }
+            for (int x = sh; x < w; x++)
+                p[x] = lower(p[x], step_to(tmp[x - sh], add));
         } else {
-            for (int x = 0; x < w - sh; x++) {
-                int t = tmp[x + sh] + add;
-                p[x] = (unsigned char)(t < p[x] ? t : p[x]);
-            }
+            for (int x = 0; x < w - sh; x++)
+                p[x] = lower(p[x], step_to(tmp[x + sh], add));
         }
     }
 }
