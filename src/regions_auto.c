@@ -1034,6 +1034,11 @@ static void chamfer_part(void *arg, int part)
             exact);
 }
 
+/* The passes that mark bytes and count them count a run of at most 255
+ * pixels in a byte, then add it up: all in bytes, sixteen to a vector
+ * register; counted in a size_t the loop stayed one pixel at a time. */
+#define BYTE_RUN 255
+
 /* Non-skin farther than R from the chamfer's pixels is marked j->mark. */
 static void beyond_part(void *arg, int part)
 {
@@ -1042,11 +1047,18 @@ static void beyond_part(void *arg, int part)
     const unsigned char *d = part ? j->k->dist2 : j->k->dist;
     size_t from, to;
     part_pixels(s, part, &from, &to);
+    unsigned char *restrict cls = s->cls;
+    const unsigned char R = (unsigned char)j->R, mark = j->mark;
     size_t far = 0;
-    for (size_t i = from; i < to; i++) {
-        unsigned is = ((s->cls[i] & C_NONSKIN) != 0) & (d[i] > j->R);
-        s->cls[i] |= (unsigned char)(is * j->mark);
-        far += is;
+    for (size_t i0 = from; i0 < to; i0 += BYTE_RUN) { /* bytes throughout: see BYTE_RUN */
+        size_t i1 = i0 + BYTE_RUN < to ? i0 + BYTE_RUN : to;
+        unsigned char n = 0;
+        for (size_t i = i0; i < i1; i++) {
+            unsigned char is = (unsigned char)(((cls[i] & C_NONSKIN) != 0) & (d[i] > R));
+            cls[i] |= (unsigned char)(-is & mark);
+            n += is;
+        }
+        far += n;
     }
     j->far[part] = far;
 }
@@ -1099,10 +1111,17 @@ static void mark_scalp_part(void *arg, int part)
     small *s = &j->k->s;
     size_t from, to;
     part_pixels(s, part, &from, &to);
+    unsigned char *restrict cls = s->cls;
+    const unsigned char *restrict in = j->k->dist; /* 0 or 1 */
     size_t count = 0;
-    for (size_t i = from; i < to; i++) {
-        s->cls[i] |= (unsigned char)(j->k->dist[i] * C_SCALP);
-        count += j->k->dist[i];
+    for (size_t i0 = from; i0 < to; i0 += BYTE_RUN) {
+        size_t i1 = i0 + BYTE_RUN < to ? i0 + BYTE_RUN : to;
+        unsigned char n = 0;
+        for (size_t i = i0; i < i1; i++) {
+            cls[i] |= (unsigned char)(-in[i] & C_SCALP);
+            n += in[i];
+        }
+        count += n;
     }
     j->nscalp[part] = count;
 }
