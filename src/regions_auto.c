@@ -536,20 +536,29 @@ typedef struct collect_job {
     float *px;
 } collect_job;
 
+/* A stretch of a row at a time: its pixels with the bit listed first
+ * (each index written to the next free place, which only such a pixel
+ * keeps), then every stride-th of the list taken, counting on from the
+ * stretch before: k is how many were passed since the last one taken. */
+#define POSITIONS_RUN 256
+
 static void positions_part(void *arg, int part)
 {
     collect_job *j = arg;
     const small *s = j->s;
     size_t from, to;
     part_pixels(s, part, &from, &to);
-    size_t k = part ? j->skip : 0, m = 0, mine = j->first[part + 1] - j->first[part];
-    uint32_t *at = j->at + j->first[part], spare;
-    for (size_t i = from; i < to; i++) {
-        size_t in = (s->cls[i] & j->bit) != 0;
-        *(m < mine ? at + m : &spare) = (uint32_t)i; /* at most AUTO_MAX_PIXELS */
-        m += in & (k == 0); /* taken: every stride-th */
-        k += in;
-        k = k == j->stride ? 0 : k;
+    size_t k = part ? j->skip : 0, m = 0, mine = j->first[part + 1] - j->first[part], stride = j->stride;
+    uint32_t *at = j->at + j->first[part], list[POSITIONS_RUN];
+    for (size_t i0 = from; i0 < to; i0 += POSITIONS_RUN) {
+        size_t i1 = i0 + POSITIONS_RUN < to ? i0 + POSITIONS_RUN : to, n = 0;
+        for (size_t i = i0; i < i1; i++) {
+            list[n] = (uint32_t)i; /* at most AUTO_MAX_PIXELS */
+            n += (s->cls[i] & j->bit) != 0;
+        }
+        for (size_t q = k ? stride - k : 0; q < n && m < mine; q += stride)
+            at[m++] = list[q];
+        k = (k + n) % stride;
     }
 }
 
