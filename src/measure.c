@@ -161,17 +161,22 @@ static smp_status gather(const smp_lab_image *img, const unsigned char *mask, sa
     size_t total = (size_t)img->width * img->height;
     memset(s, 0, sizeof *s);
     s->ws = img->ws;
-    if (mask) {
-        for (size_t i = 0; i < total; i++) {
-            size_t in = mask[i] != 0;
-            s->region += in;
-            s->usable += in & ((flags[i] & skip) == 0);
+    /* Counted a run of at most 255 pixels at a time in bytes (sixteen to a
+     * vector register), then added up. */
+    size_t region = 0, usable = 0;
+    for (size_t i0 = 0; i0 < total; i0 += 255) {
+        size_t i1 = i0 + 255 < total ? i0 + 255 : total;
+        unsigned char in_run = 0, ok_run = 0;
+        for (size_t i = i0; i < i1; i++) {
+            unsigned char in = !mask || mask[i] != 0;
+            in_run += in;
+            ok_run += in & ((flags[i] & skip) == 0);
         }
-    } else {
-        s->region = total;
-        for (size_t i = 0; i < total; i++)
-            s->usable += (flags[i] & skip) == 0;
+        region += in_run;
+        usable += ok_run;
     }
+    s->region = region;
+    s->usable = usable;
     if (s->usable == 0)
         return SMP_OK;
     size_t p = s->usable / SAMPLE_MAX;
