@@ -68,6 +68,11 @@
 #define C_HAIR 0x40    /* step 4 */
 #define C_SCALP 0x80   /* step 5 */
 
+/* The passes that mark bytes and count them count a run of at most 255
+ * pixels in a byte, then add it up: all in bytes, sixteen to a vector
+ * register; counted in a size_t the loop stayed one pixel at a time. */
+#define BYTE_RUN 255
+
 /* A pixel with one of these is not usable. */
 static const unsigned char px_bad = SMP_PX_TRANSPARENT | SMP_PX_CLIPPED_HIGH | SMP_PX_CLIPPED_LOW;
 
@@ -600,8 +605,10 @@ static unsigned char *upscale(const small *s, unsigned char bit, int w, int h)
     if (!out)
         return NULL;
     if (s->f == 1 && w == s->w && h == s->h) {
+        unsigned char *restrict o = out;
+        const unsigned char *restrict c = s->cls;
         for (size_t i = 0; i < (size_t)w * h; i++)
-            out[i] = (s->cls[i] & bit) != 0;
+            o[i] = (c[i] & bit) != 0;
         return out;
     }
     /* Each small row is widened once (f copies of each byte), then copied
@@ -923,12 +930,18 @@ static void cut_part(void *arg, int part)
     small *s = sj->s;
     size_t from, to;
     part_pixels(s, part, &from, &to);
-    const float *sd = s->sd, tau = sj->tau;
+    const float *restrict sd = s->sd, tau = sj->tau;
+    unsigned char *restrict cls = s->cls;
     size_t seeds = 0;
-    for (size_t i = from; i < to; i++) { /* a pixel that is no candidate has sd +infinity */
-        unsigned seed = (s->cls[i] & C_SEED) != 0, keep = sd[i] <= tau;
-        seeds += keep;
-        s->cls[i] &= (unsigned char)~((seed & !keep) * C_SEED);
+    for (size_t i0 = from; i0 < to; i0 += BYTE_RUN) { /* counted in bytes: see BYTE_RUN */
+        size_t i1 = i0 + BYTE_RUN < to ? i0 + BYTE_RUN : to;
+        unsigned char n = 0;
+        for (size_t i = i0; i < i1; i++) { /* a pixel that is no candidate has sd +infinity */
+            unsigned char keep = sd[i] <= tau;
+            n += keep;
+            cls[i] &= (unsigned char)~((unsigned char)(keep - 1) & C_SEED);
+        }
+        seeds += n;
     }
     sj->seeds[part] = seeds;
 }
@@ -1042,11 +1055,6 @@ static void chamfer_part(void *arg, int part)
     chamfer(s->cls + at, j->bit, s->w, y1 - y0, (part ? k->dist2 : k->dist) + at, k->row + part * (size_t)s->w,
             exact);
 }
-
-/* The passes that mark bytes and count them count a run of at most 255
- * pixels in a byte, then add it up: all in bytes, sixteen to a vector
- * register; counted in a size_t the loop stayed one pixel at a time. */
-#define BYTE_RUN 255
 
 /* Non-skin farther than R from the chamfer's pixels is marked j->mark. */
 static void beyond_part(void *arg, int part)
