@@ -14,6 +14,8 @@
  *   with a team as without, on synthetic photos of many sizes (odd
  *   heights, bands thinner than a chamfer's reach, strands across the cut);
  *   and where the rows are cut in two changes no mask (test_cut).
+ * - The work the pipeline fits beside the measurement runs once each, on
+ *   the thread it is meant for, and changes no measured colour.
  * - JPEGs of every orientation, grey, progressive, with a profile, cut
  *   short or CMYK (whose rows the colour stream follows or declines) give
  *   the same JSON, status and error with two threads as with one.
@@ -31,6 +33,7 @@
 
 #include "colour.h"
 #include "encode.h"
+#include "measure.h"
 #include "regions.h"
 #include "smpmatch.h"
 #include "team.h"
@@ -261,6 +264,85 @@ static void test_cut(void **state)
  * with a team and without: random values, many equal ones (all in one
  * histogram bin, where each part's values must land in its own places),
  * every k at the ends and the middle, odd and tiny counts. */
+/* The pipeline's work beside the measurement (smp_measure_extra): `first`
+ * runs once, on the caller; `after_scalp` once, on the helper when there
+ * is a team (and with no scalp to measure too); the measurement is the
+ * same as smp_measure_both's, with a team or without. */
+typedef struct extra_seen {
+    pthread_t caller;
+    int first, after, first_here, after_here;
+} extra_seen;
+
+static void seen_first(void *arg, int part)
+{
+    extra_seen *e = arg;
+    e->first++;
+    e->first_here = pthread_equal(pthread_self(), e->caller) && part == 0;
+}
+
+static void seen_after(void *arg, int part)
+{
+    extra_seen *e = arg;
+    e->after++;
+    e->after_here = pthread_equal(pthread_self(), e->caller) && part == 1;
+}
+
+typedef struct measured {
+    smp_colour_stat scalp, hair;
+    struct smp_hair_cluster groups[4];
+    size_t n_groups;
+    double grey;
+} measured;
+
+static void test_measure_extra(void **state)
+{
+    (void)state;
+    smp_lab_image lab;
+    synthetic(&lab, 640, 481, 481, 3);
+    smp_regions found;
+    smp_auto_info info;
+    assert_int_equal(smp_regions_auto(&lab, &found, &info), SMP_OK);
+    assert_non_null(found.hair);
+    assert_non_null(found.scalp);
+    measured alone, with[3];
+    memset(&alone, 0, sizeof alone);
+    memset(with, 0, sizeof with);
+    assert_int_equal(smp_measure_both(&lab, found.scalp, found.hair, &alone.scalp, &alone.hair, alone.groups,
+                                      &alone.n_groups, &alone.grey),
+                     SMP_OK);
+    assert_true(alone.scalp.measured && alone.hair.measured);
+    smp_team *t = smp_team_new(2);
+    assert_non_null(t);
+    for (int k = 0; k < 3; k++) { /* a team; none; a team and no scalp mask */
+        lab.team = k == 1 ? NULL : t;
+        extra_seen e = {.caller = pthread_self()};
+        smp_measure_extra x = {.after_scalp = seen_after, .first = seen_first, .after_scalp_arg = &e,
+                               .first_arg = &e};
+        measured *m = &with[k];
+        assert_int_equal(smp_measure_both_with(&lab, k == 2 ? NULL : found.scalp, found.hair, &m->scalp,
+                                               &m->hair, m->groups, &m->n_groups, &m->grey, &x),
+                         SMP_OK);
+        assert_int_equal(e.first, 1);
+        assert_int_equal(e.after, 1);
+        assert_true(e.first_here);
+        assert_int_equal(e.after_here, k == 1); /* on the helper when there is one */
+        if (k < 2) {
+            assert_memory_equal(&m->scalp, &alone.scalp, sizeof alone.scalp);
+            assert_memory_equal(&m->hair, &alone.hair, sizeof alone.hair);
+            assert_memory_equal(m->groups, alone.groups, sizeof alone.groups);
+            assert_int_equal(m->n_groups, alone.n_groups);
+            assert_true(m->grey == alone.grey);
+        } else {
+            assert_false(m->scalp.measured); /* left as it was */
+            assert_true(m->hair.measured);
+        }
+    }
+    smp_team_free(t);
+    smp_regions_release(&found);
+    free(lab.lab);
+    free(lab.flags);
+}
+
 static void test_kth(void **state)
 {
     (void)state;
@@ -425,6 +507,7 @@ int main(void)
         cmocka_unit_test(test_start_wait),
         cmocka_unit_test(test_regions_same),
         cmocka_unit_test(test_cut),
+        cmocka_unit_test(test_measure_extra),
         cmocka_unit_test(test_kth),
         cmocka_unit_test(test_jpeg_stream),
         cmocka_unit_test(test_photos_same),
