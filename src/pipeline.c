@@ -274,16 +274,29 @@ static void exposure_whole(void *arg, int part)
     exposure_part(arg, 1);
 }
 
-typedef struct auto_end_job {
+/* The work beside the measurement (smp_measure_extra): the region
+ * finder's last look in four parts, three on the caller while the helper
+ * measures the scalp, and the exposure then the fourth part on the helper
+ * (which has less to do: the caller goes on to the hair's first steps). */
+typedef struct beside_job {
     smp_auto_rest *rest;
-    smp_auto_info *ai;
-} auto_end_job;
+    exposure *ex;
+} beside_job;
 
-static void auto_end_run(void *arg, int part)
+static void beside_caller(void *arg, int part)
 {
     (void)part;
-    auto_end_job *j = arg;
-    smp_regions_auto_end(j->rest, j->ai, NULL);
+    beside_job *j = arg;
+    for (int p = 0; p < SMP_AUTO_END_PARTS - 1; p++)
+        smp_regions_auto_end_part(j->rest, p);
+}
+
+static void beside_helper(void *arg, int part)
+{
+    (void)part;
+    beside_job *j = arg;
+    exposure_whole(j->ex, 1);
+    smp_regions_auto_end_part(j->rest, SMP_AUTO_END_PARTS - 1);
 }
 
 /* `e`: the exposure, taken already (exposure_whole). */
@@ -690,15 +703,15 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
         smp_regions_release(&found);
     }
     smp_seed_pass_release(&seed); /* what the finder did not take: no longer needed */
-    /* Beside the measurement: the exposure on the helper once the scalp is
-     * measured, and the region finder's last look (straightness) here while
-     * the scalp is measured, this thread alone. */
+    /* Beside the measurement: the exposure, and the region finder's last
+     * look (straightness), shared as beside_job says. */
     exposure ex = {.lab = &lab};
-    auto_end_job aj = {rest, &ai};
-    smp_measure_extra x = {.after_scalp = exposure_whole, .after_scalp_arg = &ex,
-                           .first = rest ? auto_end_run : NULL, .first_arg = &aj};
+    beside_job bj = {rest, &ex};
+    smp_measure_extra x = {.after_scalp = beside_helper, .after_scalp_arg = &bj,
+                           .first = beside_caller, .first_arg = &bj};
     st = smp_pipeline_measure(r, &lab, &reg, opt, &x);
-    rest = NULL; /* ended */
+    smp_regions_auto_end_finish(rest, &ai); /* every part taken: smp_measure_both_with ran both */
+    rest = NULL;
     if (st != SMP_OK) {
         smp_fail(&err, st, "%s: out of memory while measuring", name);
         goto failed;

@@ -130,6 +130,14 @@ smp_status smp_regions_auto_begin(const smp_lab_image *lab, smp_seed_pass *seed,
                                   smp_auto_info *info, smp_auto_rest **rest);
 void smp_regions_auto_end(smp_auto_rest *rest, smp_auto_info *info, smp_team *team);
 
+/* The last look in pieces, to share between threads as they have time:
+ * its SMP_AUTO_END_PARTS parts, each taken once (on any thread, any two at
+ * once), then finish (once all are taken; as end, with the same figures
+ * however they were shared). */
+#define SMP_AUTO_END_PARTS 4
+void smp_regions_auto_end_part(smp_auto_rest *rest, int part);
+void smp_regions_auto_end_finish(smp_auto_rest *rest, smp_auto_info *info);
+
 /* The 5° band (0-35) of a gradient's orientation modulo 180°, as
  * floor(atan2(gy, gx) in degrees, folded to [0, 180), / 5), decided by
  * comparing gy with tan(5°k) * gx (not both 0): the straightness test's

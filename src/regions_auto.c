@@ -775,14 +775,18 @@ int smp_orientation_band(double gx, double gy)
     return band_of(&t, gx, gy);
 }
 
+/* Four parts of the rows, each every fourth row (hair is seldom spread
+ * evenly between the top and the bottom of a photo), so that the work can
+ * be shared two and two, or three and one (regions.h). */
+#define STRAIGHT_PARTS SMP_AUTO_END_PARTS
+
 typedef struct straight_job {
     const small *s;
     band_table bands;
-    double hist[SMP_PARTS][36], total[SMP_PARTS];
+    double hist[STRAIGHT_PARTS][36], total[STRAIGHT_PARTS];
 } straight_job;
 
-/* Part 0 takes the even rows, part 1 the odd ones: hair is seldom spread
- * evenly between the top and the bottom of a photo. A row's hair pixels
+/* Part `part` of the rows (0 .. STRAIGHT_PARTS - 1). A row's hair pixels
  * are first listed, a stretch at a time (the mask's ragged edges make "is
  * this hair" a branch the processor cannot guess), then their gradients
  * added into two histograms in turn (one sum per band waits on the store
@@ -795,7 +799,7 @@ static void straight_part(void *arg, int part)
     const small *s = j->s;
     double two[2][36] = {{0}}, tot[2] = {0, 0};
     int at[STRAIGHT_RUN];
-    for (int y = 1 + part; y < s->h - 1; y += 2)
+    for (int y = 1 + part; y < s->h - 1; y += STRAIGHT_PARTS)
         for (int x0 = 1; x0 < s->w - 1; x0 += STRAIGHT_RUN) {
             int x1 = x0 + STRAIGHT_RUN < s->w - 1 ? x0 + STRAIGHT_RUN : s->w - 1, n = 0;
             const unsigned char *cls = s->cls + (size_t)y * s->w;
@@ -828,21 +832,37 @@ static void straight_part(void *arg, int part)
  * spread over many bands (at most 0.27 on the 114 consult photos of the
  * evaluation set, 0.15 on most); the straight parallel lines of brick mortar
  * and wood grain put 0.37 and 0.34 in one band. The sums (of each part's
- * two, then of the two parts) are added after: the figure can differ from
- * one sum over the whole image in its last bits, the same whatever the
- * number of threads. */
-static double straightness(const small *s)
+ * two, then of the parts in order) are added after: the figure can differ
+ * from one sum over the whole image in its last bits, the same whatever
+ * thread took which part. */
+static double straightness_of(const straight_job *j)
 {
-    straight_job j = {.s = s};
-    band_table_init(&j.bands);
-    smp_team_split(s->team, straight_part, &j);
-    double peak = 0, total = j.total[0] + j.total[1];
+    double peak = 0, total = 0;
+    for (int p = 0; p < STRAIGHT_PARTS; p++)
+        total += j->total[p];
     for (int b = 0; b < 36; b++) {
-        double h = j.hist[0][b] + j.hist[1][b];
+        double h = 0;
+        for (int p = 0; p < STRAIGHT_PARTS; p++)
+            h += j->hist[p][b];
         if (h > peak)
             peak = h;
     }
     return total > 0 ? peak / total : 0.0;
+}
+
+/* Two of the four parts: 2 * half and the next. */
+static void straight_half(void *arg, int half)
+{
+    straight_part(arg, 2 * half);
+    straight_part(arg, 2 * half + 1);
+}
+
+static double straightness(const small *s)
+{
+    straight_job j = {.s = s};
+    band_table_init(&j.bands);
+    smp_team_split(s->team, straight_half, &j);
+    return straightness_of(&j);
 }
 
 /* Bare scalp is what shows a photo is of hair on skin: with less than 1 %
@@ -1212,19 +1232,34 @@ smp_status smp_regions_auto_seeded(const smp_lab_image *lab, smp_seed_pass *seed
 struct smp_auto_rest {
     small s;
     int plausible;
+    straight_job straight; /* its parts, as they are taken */
 };
 
-void smp_regions_auto_end(smp_auto_rest *rest, smp_auto_info *info, smp_team *team)
+void smp_regions_auto_end_part(smp_auto_rest *rest, int part)
+{
+    if (rest && part >= 0 && part < STRAIGHT_PARTS)
+        straight_part(&rest->straight, part);
+}
+
+void smp_regions_auto_end_finish(smp_auto_rest *rest, smp_auto_info *info)
 {
     if (!rest)
         return;
     if (info) {
-        rest->s.team = team;
-        info->straightness = straightness(&rest->s);
+        info->straightness = straightness_of(&rest->straight);
         info->looks_like_scalp = rest->plausible && info->straightness <= MAX_STRAIGHTNESS;
     }
     small_release(&rest->s);
     free(rest);
+}
+
+void smp_regions_auto_end(smp_auto_rest *rest, smp_auto_info *info, smp_team *team)
+{
+    if (rest && info) {
+        rest->s.team = team;
+        smp_team_split(team, straight_half, &rest->straight);
+    }
+    smp_regions_auto_end_finish(rest, info);
 }
 
 smp_status smp_regions_auto_begin(const smp_lab_image *lab, smp_seed_pass *seed, smp_regions *out,
@@ -1315,6 +1350,9 @@ smp_status smp_regions_auto_begin(const smp_lab_image *lab, smp_seed_pass *seed,
     if (nhair && (*rest = malloc(sizeof **rest))) {
         (*rest)->s = k.s; /* the small image goes on to the last step */
         (*rest)->plausible = plausible;
+        memset(&(*rest)->straight, 0, sizeof (*rest)->straight);
+        (*rest)->straight.s = &(*rest)->s;
+        band_table_init(&(*rest)->straight.bands);
         k.s.own = NULL;
         k.s.cls = NULL;
         k.s.sd = NULL;
