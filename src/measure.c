@@ -475,7 +475,7 @@ static int by_size(const void *pa, const void *pb)
 /* The hair's colour groups (smp_measure_hair, measure.h) from a gathered
  * sample, whose pixels it reorders. */
 static size_t clusters_from(sample *sp, const double *skin, struct smp_hair_cluster out[4],
-                            double *grey_share, smp_status *status)
+                            double *grey_share, smp_status *status, int with_hex)
 {
     sample s = *sp;
     *grey_share = 0;
@@ -594,7 +594,10 @@ static size_t clusters_from(sample *sp, const double *skin, struct smp_hair_clus
     qsort(kept, nk, sizeof *kept, by_size);
     for (size_t j = 0; j < nk; j++) {
         memcpy(out[j].lab, kept[j].c, sizeof out[j].lab);
-        smp_lab_to_hex(out[j].lab, out[j].hex);
+        if (with_hex) /* a colour transform of its own: half a millisecond */
+            smp_lab_to_hex(out[j].lab, out[j].hex);
+        else
+            out[j].hex[0] = '\0';
         out[j].share = (double)kept[j].n / (double)total;
         out[j].grey = hypot(out[j].lab[1], out[j].lab[2]) < GREY_MAX_CHROMA && out[j].lab[0] > GREY_MIN_L;
         if (out[j].grey)
@@ -649,12 +652,13 @@ static void hair_colour_run(void *arg, int part)
  * they read different copies of the sample. The groups are only kept when
  * the colour was measured. */
 static smp_status hair_end(hair_work *h, smp_team *team, const double *skin, smp_colour_stat *stat,
-                           struct smp_hair_cluster clusters[4], size_t *n_clusters, double *grey_share)
+                           struct smp_hair_cluster clusters[4], size_t *n_clusters, double *grey_share,
+                           int with_hex)
 {
     colour_job j = {h, skin, stat, SMP_OK};
     smp_team_start(team, hair_colour_run, &j);
     smp_status st = SMP_OK;
-    size_t n = clusters_from(&h->s, skin, clusters, grey_share, &st);
+    size_t n = clusters_from(&h->s, skin, clusters, grey_share, &st, with_hex);
     smp_team_wait(team);
     if (j.st != SMP_OK)
         return j.st;
@@ -676,7 +680,7 @@ smp_status smp_measure_hair(const smp_lab_image *img, const unsigned char *mask,
     *grey_share = 0;
     smp_status st = hair_begin(img, mask, &h);
     if (st == SMP_OK)
-        st = hair_end(&h, img->team, skin, stat, clusters, n_clusters, grey_share);
+        st = hair_end(&h, img->team, skin, stat, clusters, n_clusters, grey_share, 1);
     hair_release(&h);
     return st;
 }
@@ -731,7 +735,7 @@ smp_status smp_measure_both_with(const smp_lab_image *img, const unsigned char *
     if (hair_mask) {
         if (st == SMP_OK && j.st == SMP_OK)
             st = hair_end(&h, img->team, scalp->measured ? scalp->lab : NULL, hair, clusters,
-                          n_clusters, grey_share);
+                          n_clusters, grey_share, 0);
         hair_release(&h);
     }
     return j.st != SMP_OK ? j.st : st;

@@ -58,7 +58,9 @@ smp_status smp_measure_hair(const smp_lab_image *img, const unsigned char *mask,
  * mask leaves its results untouched. The scalp is measured on img->team's
  * helper while the hair's first steps, which need no skin colour, run on
  * the caller (without a team: one after the other); the results are the
- * same either way. Returns SMP_E_NOMEM only. */
+ * same either way. The colour groups' hex strings are left empty: the
+ * pipeline makes them with the transform it holds already (smp_heal_hex),
+ * where smp_measure_hair builds one for each. Returns SMP_E_NOMEM only. */
 smp_status smp_measure_both(const smp_lab_image *img, const unsigned char *scalp_mask,
                             const unsigned char *hair_mask, smp_colour_stat *scalp,
                             smp_colour_stat *hair, struct smp_hair_cluster clusters[4],

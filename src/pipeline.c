@@ -508,6 +508,9 @@ smp_status smp_recommend(smp_result *r, const smp_palette *palette, const smp_op
 {
     if (r->hair.measured)
         smp_heal_hex(h, r->hair.lab, r->hair.hex);
+    for (size_t j = 0; j < r->n_hair_clusters; j++) /* left to this transform: smp_measure_both */
+        if (r->hair_clusters[j].hex[0] != '#')
+            smp_heal_hex(h, r->hair_clusters[j].lab, r->hair_clusters[j].hex);
     if (r->scalp.measured) {
         smp_heal_hex(h, r->scalp.lab, r->scalp.hex);
         r->ita_deg = smp_ita_deg(r->scalp.lab);
