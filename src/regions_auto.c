@@ -1255,10 +1255,8 @@ void smp_regions_auto_end_finish(smp_auto_rest *rest, smp_auto_info *info)
 
 void smp_regions_auto_end(smp_auto_rest *rest, smp_auto_info *info, smp_team *team)
 {
-    if (rest && info) {
-        rest->s.team = team;
+    if (rest && info)
         smp_team_split(team, straight_half, &rest->straight);
-    }
     smp_regions_auto_end_finish(rest, info);
 }
 
