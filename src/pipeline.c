@@ -280,7 +280,7 @@ static void exposure_whole(void *arg, int part)
  * (which has less to do: the caller goes on to the hair's first steps). */
 typedef struct beside_job {
     smp_auto_rest *rest;
-    exposure *ex;
+    exposure *ex; /* NULL: counted already */
 } beside_job;
 
 static void beside_caller(void *arg, int part)
@@ -295,7 +295,8 @@ static void beside_helper(void *arg, int part)
 {
     (void)part;
     beside_job *j = arg;
-    exposure_whole(j->ex, 1);
+    if (j->ex)
+        exposure_whole(j->ex, 1);
     smp_regions_auto_end_part(j->rest, SMP_AUTO_END_PARTS - 1);
 }
 
@@ -705,11 +706,21 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
         }
         smp_regions_release(&found);
     }
-    smp_seed_pass_release(&seed); /* what the finder did not take: no longer needed */
-    /* Beside the measurement: the exposure, and the region finder's last
-     * look (straightness), shared as beside_job says. */
+    /* The exposure from the seed pass's counts when it followed the Lab
+     * image as it is (the same integers as exposure_whole's). */
     exposure ex = {.lab = &lab};
-    beside_job bj = {rest, &ex};
+    int exposed = seed.on && seed.complete;
+    if (exposed) {
+        ex.npx[0] = seed.there;
+        ex.hi[0] = seed.clipped_high;
+        ex.lo[0] = seed.clipped_low;
+        memcpy(ex.hist[0], seed.lightness, sizeof ex.hist[0]);
+    }
+    smp_seed_pass_release(&seed); /* what the finder did not take: no longer needed */
+    /* Beside the measurement: the exposure (unless counted already), and
+     * the region finder's last look (straightness), shared as beside_job
+     * says. */
+    beside_job bj = {rest, exposed ? NULL : &ex};
     smp_measure_extra x = {.after_scalp = beside_helper, .after_scalp_arg = &bj,
                            .first = beside_caller, .first_arg = &bj};
     st = smp_pipeline_measure(r, &lab, &reg, opt, &x);

@@ -415,13 +415,23 @@ void smp_seed_pass_row(smp_seed_pass *p, int y, const float *lab_row, const unsi
         return;
     ptrdiff_t at, step;
     seed_walk(p, y, &at, &step);
-    size_t cand = 0;
+    size_t cand = 0, there = 0, high = 0, low = 0;
     for (int x = 0; x < p->sw; x++, at += step) {
-        unsigned ok = (flags_row[x] & px_bad) == 0, seed = ok & is_skin_colour(lab_row + 3 * (size_t)x);
+        unsigned f = flags_row[x], ok = (f & px_bad) == 0, seed = ok & is_skin_colour(lab_row + 3 * (size_t)x);
         p->cls[at] = (unsigned char)(ok * C_OK | seed * C_SEED);
         cand += seed;
+        if (f & SMP_PX_TRANSPARENT)
+            continue;
+        there++;
+        high += (f & SMP_PX_CLIPPED_HIGH) != 0;
+        low += (f & SMP_PX_CLIPPED_LOW) != 0;
+        int b = (int)lab_row[3 * (size_t)x]; /* as the exposure check's own pass */
+        p->lightness[b < 0 ? 0 : b > 100 ? 100 : b]++;
     }
     p->cand += cand;
+    p->there += there;
+    p->clipped_high += high;
+    p->clipped_low += low;
 }
 
 /* The deviations of d's rows, as far as stored rows [0, avail) allow:

@@ -15,7 +15,8 @@
  *   heights, bands thinner than a chamfer's reach, strands across the cut);
  *   and where the rows are cut in two changes no mask (test_cut).
  * - The work the pipeline fits beside the measurement runs once each, on
- *   the thread it is meant for, and changes no measured colour.
+ *   the thread it is meant for, and changes no measured colour; the
+ *   exposure counted while a JPEG decodes warns as the check's own pass.
  * - JPEGs of every orientation, grey, progressive, with a profile, cut
  *   short or CMYK (whose rows the colour stream follows or declines) give
  *   the same JSON, status and error with two threads as with one.
@@ -447,6 +448,44 @@ static void test_jpeg_stream(void **state)
     free(px);
 }
 
+/* The exposure check from the counts the seed pass takes while a JPEG
+ * decodes (two threads) and from its own pass (one): the same warning,
+ * the same JSON, for a photo mostly clipped white and one nearly black,
+ * upright and turned. */
+static void test_exposure_stream(void **state)
+{
+    (void)state;
+    enum { W = 120, H = 80 };
+    unsigned char *px = malloc((size_t)W * H * 3);
+    assert_non_null(px);
+    smp_palette *pal;
+    assert_int_equal(smp_palette_new_default(&pal, NULL), SMP_OK);
+    const char *expect[2] = {"over-exposed", "under-exposed"};
+    for (int k = 0; k < 4; k++) {
+        int dark = k & 1;
+        for (int i = 0; i < W * H; i++) {
+            int clipped = (i * 7) % 10 < 6; /* 60 % of the pixels */
+            for (int c = 0; c < 3; c++)
+                px[3 * i + c] = (unsigned char)(clipped ? (dark ? 0 : 255) : (dark ? 8 + i % 9 : 90 + (i * 13 + c) % 120));
+        }
+        enc_jpeg_opts o = {.quality = 95, .orientation = k < 2 ? 1 : 6};
+        unsigned char *jpeg = NULL;
+        size_t n = 0;
+        assert_int_equal(enc_jpeg(NULL, &jpeg, &n, px, W, H, 3, &o), 0);
+        char *one = memory_json(pal, jpeg, n, 1);
+        char *two = memory_json(pal, jpeg, n, 2);
+        if (strcmp(one, two) != 0)
+            fail_msg("exposure case %d: two threads give another result:\n%s\n%s", k, one, two);
+        if (!strstr(one, expect[dark]))
+            fail_msg("exposure case %d: no \"%s\" warning:\n%s", k, expect[dark], one);
+        free(one);
+        free(two);
+        free(jpeg);
+    }
+    smp_palette_free(pal);
+    free(px);
+}
+
 static char *analyse_json(smp_palette *pal, const char *file, int threads)
 {
     smp_options opt;
@@ -510,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_measure_extra),
         cmocka_unit_test(test_kth),
         cmocka_unit_test(test_jpeg_stream),
+        cmocka_unit_test(test_exposure_stream),
         cmocka_unit_test(test_photos_same),
         cmocka_unit_test(test_command_alone),
     };
