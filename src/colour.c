@@ -888,6 +888,23 @@ void smp_lab_image_release(smp_lab_image *lab)
     memset(lab, 0, sizeof *lab);
 }
 
+void smp_exposure_add(smp_exposure *e, const float *lab, const unsigned char *flags, size_t n)
+{
+    size_t there = 0, high = 0, low = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (flags[i] & SMP_PX_TRANSPARENT)
+            continue;
+        there++;
+        high += (flags[i] & SMP_PX_CLIPPED_HIGH) != 0;
+        low += (flags[i] & SMP_PX_CLIPPED_LOW) != 0;
+        int b = (int)lab[3 * i];
+        e->lightness[b < 0 ? 0 : b > 100 ? 100 : b]++;
+    }
+    e->there += there;
+    e->high += high;
+    e->low += low;
+}
+
 void smp_lab_to_xyz(const double lab[3], double xyz[3])
 {
     cmsCIELab l = {lab[0], lab[1], lab[2]};

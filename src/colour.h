@@ -93,6 +93,15 @@ void smp_colour_stream_release(smp_colour_stream *cs);
 
 void smp_lab_image_release(smp_lab_image *lab);
 
+/* The exposure check's counts (pipeline.c): pixels there (not
+ * transparent), clipped white, clipped black, and their L* in 1-unit bins
+ * 0-100. smp_exposure_add adds n pixels (Lab triples and their flags). */
+typedef struct smp_exposure {
+    size_t there, high, low, lightness[101];
+} smp_exposure;
+
+void smp_exposure_add(smp_exposure *e, const float *lab, const unsigned char *flags, size_t n);
+
 /* Pure helpers (tests call them directly). */
 void smp_lab_to_xyz(const double lab[3], double xyz[3]); /* D50 white, Y of white = 1 */
 void smp_xyz_to_lab(const double xyz[3], double lab[3]);

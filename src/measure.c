@@ -161,11 +161,9 @@ static smp_status gather(const smp_lab_image *img, const unsigned char *mask, sa
     size_t total = (size_t)img->width * img->height;
     memset(s, 0, sizeof *s);
     s->ws = img->ws;
-    /* Counted a run of at most 255 pixels at a time in bytes (sixteen to a
-     * vector register), then added up. */
     size_t region = 0, usable = 0;
-    for (size_t i0 = 0; i0 < total; i0 += 255) {
-        size_t i1 = i0 + 255 < total ? i0 + 255 : total;
+    for (size_t i0 = 0; i0 < total; i0 += SMP_BYTE_RUN) { /* counted in bytes: util.h */
+        size_t i1 = i0 + SMP_BYTE_RUN < total ? i0 + SMP_BYTE_RUN : total;
         unsigned char in_run = 0, ok_run = 0;
         for (size_t i = i0; i < i1; i++) {
             unsigned char in = !mask || mask[i] != 0;

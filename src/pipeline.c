@@ -239,30 +239,20 @@ smp_status smp_pipeline_measure(smp_result *r, const smp_lab_image *lab, const s
 #define AUTO_MIN_SCALP_SHARE 0.01
 
 /* Exposure, over the pixels that are there (not transparent): counts and
- * a coarse lightness histogram (1-L* bins) of each part of the image. */
+ * a coarse lightness histogram (1-L* bins) of each part of the image
+ * (colour.h). */
 typedef struct exposure {
     const smp_lab_image *lab;
-    size_t npx[SMP_PARTS], hi[SMP_PARTS], lo[SMP_PARTS], hist[SMP_PARTS][101];
+    smp_exposure part[SMP_PARTS];
 } exposure;
 
 static void exposure_part(void *arg, int part)
 {
     exposure *e = arg;
     const smp_lab_image *lab = e->lab;
-    size_t from, to, npx = 0, hi = 0, lo = 0, *hist = e->hist[part];
+    size_t from, to;
     smp_part_range((size_t)lab->width * lab->height, part, &from, &to);
-    for (size_t i = from; i < to; i++) {
-        if (lab->flags[i] & SMP_PX_TRANSPARENT)
-            continue;
-        npx++;
-        hi += (lab->flags[i] & SMP_PX_CLIPPED_HIGH) != 0;
-        lo += (lab->flags[i] & SMP_PX_CLIPPED_LOW) != 0;
-        int b = (int)lab->lab[3 * i];
-        hist[b < 0 ? 0 : b > 100 ? 100 : b]++;
-    }
-    e->npx[part] = npx;
-    e->hi[part] = hi;
-    e->lo[part] = lo;
+    smp_exposure_add(&e->part[part], lab->lab + 3 * from, lab->flags + from, to - from);
 }
 
 /* Both parts, one after the other (on the measurement's helper: the
@@ -357,10 +347,11 @@ static int quality_warnings(smp_result *r, const smp_lab_image *lab, const smp_r
     }
 
     /* Exposure: a coarse median lightness from the parts' histograms. */
-    size_t npx = e->npx[0] + e->npx[1], hi = e->hi[0] + e->hi[1], lo = e->lo[0] + e->lo[1], acc = 0;
+    const smp_exposure *e0 = &e->part[0], *e1 = &e->part[1];
+    size_t npx = e0->there + e1->there, hi = e0->high + e1->high, lo = e0->low + e1->low, acc = 0;
     double median_l = 100;
     for (int b = 0; b <= 100 && npx; b++)
-        if ((acc += e->hist[0][b] + e->hist[1][b]) * 2 >= npx) {
+        if ((acc += e0->lightness[b] + e1->lightness[b]) * 2 >= npx) {
             median_l = b;
             break;
         }
@@ -709,13 +700,9 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
     /* The exposure from the seed pass's counts when it followed the Lab
      * image as it is (the same integers as exposure_whole's). */
     exposure ex = {.lab = &lab};
-    int exposed = seed.on && seed.complete;
-    if (exposed) {
-        ex.npx[0] = seed.there;
-        ex.hi[0] = seed.clipped_high;
-        ex.lo[0] = seed.clipped_low;
-        memcpy(ex.hist[0], seed.lightness, sizeof ex.hist[0]);
-    }
+    int exposed = seed.complete;
+    if (exposed)
+        ex.part[0] = seed.exposure;
     smp_seed_pass_release(&seed); /* what the finder did not take: no longer needed */
     /* Beside the measurement: the exposure (unless counted already), and
      * the region finder's last look (straightness), shared as beside_job

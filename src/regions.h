@@ -106,10 +106,7 @@ typedef struct smp_seed_pass {
     uint32_t *counts;   /* the list's histogram for its k-th (util.h) */
     smp_seed_rows rows[SMP_PARTS]; /* the stored rows in two parts (team.h) */
     smp_workspace *ws;
-    /* And, while it has the rows, the exposure check's counts (pipeline.c):
-     * pixels there (not transparent), clipped white, clipped black, and
-     * their L* in 1-unit bins 0-100. */
-    size_t there, clipped_high, clipped_low, lightness[101];
+    smp_exposure exposure; /* and, while it has the rows, the exposure check's counts */
 } smp_seed_pass;
 
 int smp_seed_pass_begin(smp_seed_pass *p, const smp_lab_image *lab, int turn, int sw, int sh);

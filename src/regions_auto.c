@@ -68,11 +68,6 @@
 #define C_HAIR 0x40    /* step 4 */
 #define C_SCALP 0x80   /* step 5 */
 
-/* The passes that mark bytes and count them count a run of at most 255
- * pixels in a byte, then add it up: all in bytes, sixteen to a vector
- * register; counted in a size_t the loop stayed one pixel at a time. */
-#define BYTE_RUN 255
-
 /* A pixel with one of these is not usable. */
 static const unsigned char px_bad = SMP_PX_TRANSPARENT | SMP_PX_CLIPPED_HIGH | SMP_PX_CLIPPED_LOW;
 
@@ -415,23 +410,14 @@ void smp_seed_pass_row(smp_seed_pass *p, int y, const float *lab_row, const unsi
         return;
     ptrdiff_t at, step;
     seed_walk(p, y, &at, &step);
-    size_t cand = 0, there = 0, high = 0, low = 0;
+    size_t cand = 0;
     for (int x = 0; x < p->sw; x++, at += step) {
-        unsigned f = flags_row[x], ok = (f & px_bad) == 0, seed = ok & is_skin_colour(lab_row + 3 * (size_t)x);
+        unsigned ok = (flags_row[x] & px_bad) == 0, seed = ok & is_skin_colour(lab_row + 3 * (size_t)x);
         p->cls[at] = (unsigned char)(ok * C_OK | seed * C_SEED);
         cand += seed;
-        if (f & SMP_PX_TRANSPARENT)
-            continue;
-        there++;
-        high += (f & SMP_PX_CLIPPED_HIGH) != 0;
-        low += (f & SMP_PX_CLIPPED_LOW) != 0;
-        int b = (int)lab_row[3 * (size_t)x]; /* as the exposure check's own pass */
-        p->lightness[b < 0 ? 0 : b > 100 ? 100 : b]++;
     }
     p->cand += cand;
-    p->there += there;
-    p->clipped_high += high;
-    p->clipped_low += low;
+    smp_exposure_add(&p->exposure, lab_row, flags_row, (size_t)p->sw);
 }
 
 /* The deviations of d's rows, as far as stored rows [0, avail) allow:
@@ -963,8 +949,8 @@ static void cut_part(void *arg, int part)
     const float *restrict sd = s->sd, tau = sj->tau;
     unsigned char *restrict cls = s->cls;
     size_t seeds = 0;
-    for (size_t i0 = from; i0 < to; i0 += BYTE_RUN) { /* counted in bytes: see BYTE_RUN */
-        size_t i1 = i0 + BYTE_RUN < to ? i0 + BYTE_RUN : to;
+    for (size_t i0 = from; i0 < to; i0 += SMP_BYTE_RUN) { /* counted in bytes: util.h */
+        size_t i1 = i0 + SMP_BYTE_RUN < to ? i0 + SMP_BYTE_RUN : to;
         unsigned char n = 0;
         for (size_t i = i0; i < i1; i++) { /* a pixel that is no candidate has sd +infinity */
             unsigned char keep = sd[i] <= tau;
@@ -1097,8 +1083,8 @@ static void beyond_part(void *arg, int part)
     unsigned char *restrict cls = s->cls;
     const unsigned char R = (unsigned char)j->R, mark = j->mark;
     size_t far = 0;
-    for (size_t i0 = from; i0 < to; i0 += BYTE_RUN) { /* bytes throughout: see BYTE_RUN */
-        size_t i1 = i0 + BYTE_RUN < to ? i0 + BYTE_RUN : to;
+    for (size_t i0 = from; i0 < to; i0 += SMP_BYTE_RUN) { /* counted in bytes: util.h */
+        size_t i1 = i0 + SMP_BYTE_RUN < to ? i0 + SMP_BYTE_RUN : to;
         unsigned char n = 0;
         for (size_t i = i0; i < i1; i++) {
             unsigned char is = (unsigned char)(((cls[i] & C_NONSKIN) != 0) & (d[i] > R));
@@ -1161,8 +1147,8 @@ static void mark_scalp_part(void *arg, int part)
     unsigned char *restrict cls = s->cls;
     const unsigned char *restrict in = j->k->dist; /* 0 or 1 */
     size_t count = 0;
-    for (size_t i0 = from; i0 < to; i0 += BYTE_RUN) {
-        size_t i1 = i0 + BYTE_RUN < to ? i0 + BYTE_RUN : to;
+    for (size_t i0 = from; i0 < to; i0 += SMP_BYTE_RUN) {
+        size_t i1 = i0 + SMP_BYTE_RUN < to ? i0 + SMP_BYTE_RUN : to;
         unsigned char n = 0;
         for (size_t i = i0; i < i1; i++) {
             cls[i] |= (unsigned char)(-in[i] & C_SCALP);

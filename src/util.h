@@ -95,6 +95,11 @@ int smp_kth_bin(float x);
 float smp_kth_float_counted(struct smp_team *t, const float *v, size_t n, size_t k, const uint32_t *counts,
                             smp_workspace *ws);
 
+/* Passes that count pixels count a run of at most SMP_BYTE_RUN of them in
+ * an unsigned char, then add it up: the loop then works in bytes, sixteen
+ * to a vector register, where a size_t count kept it one pixel at a time. */
+#define SMP_BYTE_RUN 255
+
 
 /* malloc for buffers that are written whole soon after (the photo's bytes,
  * its pixels, the Lab image, masks, distance maps, pixel lists): from 1 MB
