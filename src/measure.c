@@ -683,6 +683,14 @@ smp_status smp_measure_hair(const smp_lab_image *img, const unsigned char *mask,
     return st;
 }
 
+/* Pieces of x's shared work until none is left (smp_measure_extra). */
+static void take_shares(const smp_measure_extra *x)
+{
+    if (x && x->share)
+        while (x->share(x->share_arg))
+            ;
+}
+
 typedef struct scalp_job {
     const smp_lab_image *img;
     const unsigned char *mask;
@@ -699,6 +707,7 @@ static void scalp_run(void *arg, int part)
         j->st = smp_measure_region(j->img, j->mask, SMP_TARGET_SKIN, NULL, j->out);
     if (j->x && j->x->after_scalp)
         j->x->after_scalp(j->x->after_scalp_arg, 1);
+    take_shares(j->x);
 }
 
 smp_status smp_measure_both(const smp_lab_image *img, const unsigned char *scalp_mask,
@@ -716,11 +725,9 @@ smp_status smp_measure_both_with(const smp_lab_image *img, const unsigned char *
                                  size_t *n_clusters, double *grey_share, const smp_measure_extra *x)
 {
     scalp_job j = {img, scalp_mask, scalp, SMP_OK, x};
-    int helper = scalp_mask || (x && x->after_scalp);
+    int helper = scalp_mask || (x && (x->after_scalp || x->share));
     if (helper)
         smp_team_start(img->team, scalp_run, &j);
-    if (x && x->first)
-        x->first(x->first_arg, 0);
     hair_work h;
     smp_status st = SMP_OK;
     if (hair_mask) {
@@ -728,6 +735,7 @@ smp_status smp_measure_both_with(const smp_lab_image *img, const unsigned char *
         *grey_share = 0;
         st = hair_begin(img, hair_mask, &h);
     }
+    take_shares(x); /* beside the scalp, and with the helper once it is measured */
     if (helper)
         smp_team_wait(img->team);
     if (hair_mask) {

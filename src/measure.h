@@ -66,14 +66,20 @@ smp_status smp_measure_both(const smp_lab_image *img, const unsigned char *scalp
                             smp_colour_stat *hair, struct smp_hair_cluster clusters[4],
                             size_t *n_clusters, double *grey_share);
 
-/* Work of the pipeline's that fits beside the measurement: after_scalp
+/* Work of the pipeline's that fits beside the measurement. after_scalp
  * runs on the helper once the scalp is measured (or at once, with no
- * scalp), as part 1; first runs on the caller while the scalp is measured,
- * before the hair's first steps, as part 0. Without a team all of it runs
- * on the caller. Either may be NULL. */
+ * scalp), as part 1. share does one piece of work that either thread may
+ * take and returns 0 when none is left: the caller calls it after the
+ * hair's first steps and the helper after after_scalp, each until it
+ * returns 0, so the pieces go to whichever thread has time (what a piece
+ * computes must not depend on which thread took it, and two pieces may run
+ * at once). Without a team all of it runs on the caller. Either may be
+ * NULL. */
 typedef struct smp_measure_extra {
-    smp_part_fn after_scalp, first;
-    void *after_scalp_arg, *first_arg;
+    smp_part_fn after_scalp;
+    void *after_scalp_arg;
+    int (*share)(void *arg);
+    void *share_arg;
 } smp_measure_extra;
 
 smp_status smp_measure_both_with(const smp_lab_image *img, const unsigned char *scalp_mask,

@@ -11,6 +11,7 @@
  * module of its own that takes the previous stage's value.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,22 +265,16 @@ static void exposure_whole(void *arg, int part)
     exposure_part(arg, 1);
 }
 
-/* The work beside the measurement (smp_measure_extra): the region
- * finder's last look in four parts, three on the caller while the helper
- * measures the scalp, and the exposure then the fourth part on the helper
- * (which has less to do: the caller goes on to the hair's first steps). */
+/* The work beside the measurement (smp_measure_extra): the exposure on
+ * the helper once the scalp is measured, and the region finder's last look
+ * in SMP_AUTO_END_PARTS pieces that either thread takes as it has time
+ * (the hair's first steps keep the caller busy while the helper measures
+ * the scalp; the figures do not depend on who took which piece). */
 typedef struct beside_job {
     smp_auto_rest *rest;
     exposure *ex; /* NULL: counted already */
+    atomic_int next; /* the next piece to take */
 } beside_job;
-
-static void beside_caller(void *arg, int part)
-{
-    (void)part;
-    beside_job *j = arg;
-    for (int p = 0; p < SMP_AUTO_END_PARTS - 1; p++)
-        smp_regions_auto_end_part(j->rest, p);
-}
 
 static void beside_helper(void *arg, int part)
 {
@@ -287,7 +282,16 @@ static void beside_helper(void *arg, int part)
     beside_job *j = arg;
     if (j->ex)
         exposure_whole(j->ex, 1);
-    smp_regions_auto_end_part(j->rest, SMP_AUTO_END_PARTS - 1);
+}
+
+static int beside_share(void *arg)
+{
+    beside_job *j = arg;
+    int piece = atomic_fetch_add(&j->next, 1);
+    if (piece >= SMP_AUTO_END_PARTS)
+        return 0;
+    smp_regions_auto_end_part(j->rest, piece);
+    return 1;
 }
 
 /* `e`: the exposure, taken already (exposure_whole). */
@@ -707,9 +711,9 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
     /* Beside the measurement: the exposure (unless counted already), and
      * the region finder's last look (straightness), shared as beside_job
      * says. */
-    beside_job bj = {rest, exposed ? NULL : &ex};
-    smp_measure_extra x = {.after_scalp = beside_helper, .after_scalp_arg = &bj,
-                           .first = beside_caller, .first_arg = &bj};
+    beside_job bj = {rest, exposed ? NULL : &ex, 0};
+    smp_measure_extra x = {.after_scalp = beside_helper, .after_scalp_arg = &bj, .share = beside_share,
+                           .share_arg = &bj};
     st = smp_pipeline_measure(r, &lab, &reg, opt, &x);
     smp_regions_auto_end_finish(rest, &ai); /* every part taken: smp_measure_both_with ran both */
     rest = NULL;
@@ -725,6 +729,7 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
     }
     if (heal->started) {
         smp_team_wait(team);
+        smp_team_retire(team); /* nothing more for it: the rest is short */
     } else {
         heal_start(heal, 1);
         heal->started = 1;

@@ -22,10 +22,11 @@ struct smp_team {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t go, done;
-    smp_part_fn fn; /* written before `given` moves on, read after */
+    smp_part_fn fn; /* written before `given` moves on, read after; NULL: leave */
     void *arg;
     atomic_ulong given, finished; /* jobs handed to the helper, and done by it */
     int quit;                     /* under lock */
+    int retired;                  /* the caller's: smp_team_retire was called */
     int helper_asleep, caller_asleep; /* under lock: who needs a signal */
 };
 
@@ -67,6 +68,8 @@ static void *helper(void *p)
                 return NULL;
         }
         seen = atomic_load_explicit(&t->given, memory_order_acquire);
+        if (!t->fn)
+            return NULL; /* smp_team_retire */
         t->fn(t->arg, 1);
         pthread_mutex_lock(&t->lock);
         atomic_store_explicit(&t->finished, seen, memory_order_release);
@@ -113,7 +116,7 @@ void smp_team_free(smp_team *t)
         return;
     smp_team_wait(t);
     pthread_mutex_lock(&t->lock);
-    t->quit = 1;
+    t->quit = 1; /* a retired helper has left already, or is leaving */
     pthread_cond_signal(&t->go);
     pthread_mutex_unlock(&t->lock);
     pthread_join(t->thread, NULL);
@@ -125,7 +128,7 @@ void smp_team_free(smp_team *t)
 
 void smp_team_wait(smp_team *t)
 {
-    if (!t)
+    if (!t || t->retired)
         return;
     unsigned long want = atomic_load_explicit(&t->given, memory_order_relaxed);
     if (watch(&t->finished, want - 1) && atomic_load_explicit(&t->finished, memory_order_acquire) == want)
@@ -138,12 +141,9 @@ void smp_team_wait(smp_team *t)
     pthread_mutex_unlock(&t->lock);
 }
 
-void smp_team_start(smp_team *t, smp_part_fn fn, void *arg)
+/* Hands fn to the helper (NULL: leave). */
+static void give(smp_team *t, smp_part_fn fn, void *arg)
 {
-    if (!t) {
-        fn(arg, 1);
-        return;
-    }
     smp_team_wait(t); /* one job at a time */
     t->fn = fn;
     t->arg = arg;
@@ -154,9 +154,26 @@ void smp_team_start(smp_team *t, smp_part_fn fn, void *arg)
     pthread_mutex_unlock(&t->lock);
 }
 
+void smp_team_start(smp_team *t, smp_part_fn fn, void *arg)
+{
+    if (!t || t->retired) {
+        fn(arg, 1);
+        return;
+    }
+    give(t, fn, arg);
+}
+
+void smp_team_retire(smp_team *t)
+{
+    if (!t || t->retired)
+        return;
+    give(t, NULL, NULL);
+    t->retired = 1;
+}
+
 void smp_team_split(smp_team *t, smp_part_fn fn, void *arg)
 {
-    if (!t) {
+    if (!t || t->retired) {
         fn(arg, 0);
         fn(arg, 1);
         return;

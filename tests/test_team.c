@@ -28,6 +28,8 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,27 +267,41 @@ static void test_cut(void **state)
  * with a team and without: random values, many equal ones (all in one
  * histogram bin, where each part's values must land in its own places),
  * every k at the ends and the middle, odd and tiny counts. */
-/* The pipeline's work beside the measurement (smp_measure_extra): `first`
- * runs once, on the caller; `after_scalp` once, on the helper when there
- * is a team (and with no scalp to measure too); the measurement is the
- * same as smp_measure_both's, with a team or without. */
+/* The pipeline's work beside the measurement (smp_measure_extra):
+ * `after_scalp` runs once, on the helper when there is a team (and with no
+ * scalp to measure too); every shared piece is taken exactly once, the
+ * caller taking some, and the helper too when there is one and the caller
+ * is held up; the measurement is the same as smp_measure_both's, with a
+ * team or without. */
+#define EXTRA_PIECES 6
 typedef struct extra_seen {
     pthread_t caller;
-    int first, after, first_here, after_here;
+    int after, after_here;
+    atomic_int next, by_caller, by_helper;
+    atomic_int taken[EXTRA_PIECES];
+    int slow; /* with a team: a piece waits until the other thread has taken one */
 } extra_seen;
-
-static void seen_first(void *arg, int part)
-{
-    extra_seen *e = arg;
-    e->first++;
-    e->first_here = pthread_equal(pthread_self(), e->caller) && part == 0;
-}
 
 static void seen_after(void *arg, int part)
 {
     extra_seen *e = arg;
     e->after++;
     e->after_here = pthread_equal(pthread_self(), e->caller) && part == 1;
+}
+
+static int seen_share(void *arg)
+{
+    extra_seen *e = arg;
+    int piece = atomic_fetch_add(&e->next, 1);
+    if (piece >= EXTRA_PIECES)
+        return 0;
+    atomic_fetch_add(&e->taken[piece], 1);
+    int mine = pthread_equal(pthread_self(), e->caller);
+    atomic_fetch_add(mine ? &e->by_caller : &e->by_helper, 1);
+    atomic_int *other = mine ? &e->by_helper : &e->by_caller;
+    while (e->slow && atomic_load(other) == 0 && atomic_load(&e->next) < EXTRA_PIECES)
+        sched_yield(); /* a piece that takes long: the other thread comes for one too */
+    return 1;
 }
 
 typedef struct measured {
@@ -316,17 +332,24 @@ static void test_measure_extra(void **state)
     assert_non_null(t);
     for (int k = 0; k < 3; k++) { /* a team; none; a team and no scalp mask */
         lab.team = k == 1 ? NULL : t;
-        extra_seen e = {.caller = pthread_self()};
-        smp_measure_extra x = {.after_scalp = seen_after, .first = seen_first, .after_scalp_arg = &e,
-                               .first_arg = &e};
+        extra_seen e = {.caller = pthread_self(), .slow = k != 1};
+        smp_measure_extra x = {.after_scalp = seen_after, .after_scalp_arg = &e, .share = seen_share,
+                               .share_arg = &e};
         measured *m = &with[k];
         assert_int_equal(smp_measure_both_with(&lab, k == 2 ? NULL : found.scalp, found.hair, &m->scalp,
                                                &m->hair, m->groups, &m->n_groups, &m->grey, &x),
                          SMP_OK);
-        assert_int_equal(e.first, 1);
         assert_int_equal(e.after, 1);
-        assert_true(e.first_here);
         assert_int_equal(e.after_here, k == 1); /* on the helper when there is one */
+        for (int p = 0; p < EXTRA_PIECES; p++)
+            assert_int_equal(atomic_load(&e.taken[p]), 1);
+        assert_int_equal(atomic_load(&e.by_caller) + atomic_load(&e.by_helper), EXTRA_PIECES);
+        if (k == 1) {
+            assert_int_equal(atomic_load(&e.by_caller), EXTRA_PIECES);
+        } else { /* each waited for the other, so both took some */
+            assert_true(atomic_load(&e.by_caller) > 0);
+            assert_true(atomic_load(&e.by_helper) > 0);
+        }
         if (k < 2) {
             assert_memory_equal(&m->scalp, &alone.scalp, sizeof alone.scalp);
             assert_memory_equal(&m->hair, &alone.hair, sizeof alone.hair);
