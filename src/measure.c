@@ -470,10 +470,27 @@ static int by_size(const void *pa, const void *pb)
     return (a->n < b->n) - (a->n > b->n);
 }
 
+/* One colour group's mode (smp_centre_mode), on either thread. */
+typedef struct mode_job {
+    float *px;
+    size_t n;
+    smp_workspace *ws;
+    smp_status st;
+    double c[3];
+} mode_job;
+
+static void mode_run(void *arg, int part)
+{
+    (void)part;
+    mode_job *j = arg;
+    j->st = smp_centre_mode(j->px, j->n, j->c, j->ws);
+}
+
 /* The hair's colour groups (smp_measure_hair, measure.h) from a gathered
- * sample, whose pixels it reorders. */
+ * sample, whose pixels it reorders; t's helper takes a group's mode when
+ * there are two or more (t NULL: all here). */
 static size_t clusters_from(sample *sp, const double *skin, struct smp_hair_cluster out[4],
-                            double *grey_share, smp_status *status, int with_hex)
+                            double *grey_share, smp_status *status, int with_hex, smp_team *team)
 {
     sample s = *sp;
     *grey_share = 0;
@@ -560,9 +577,12 @@ static size_t clusters_from(sample *sp, const double *skin, struct smp_hair_clus
             total += g[j].n;
         else
             alive[j] = 0;
-    /* Each group's colour is its mode, as for the hair as a whole. */
+    /* Each group's colour is its mode, as for the hair as a whole: the
+     * largest group's on the helper (idle once the hair's colour is
+     * measured), the others here. */
     group kept[3];
-    size_t nk = 0;
+    mode_job modes[3] = {{0}};
+    size_t nk = 0, big = 0;
     for (int j = 0; j < 3; j++) {
         if (!alive[j])
             continue;
@@ -580,10 +600,22 @@ static size_t clusters_from(sample *sp, const double *skin, struct smp_hair_clus
             if (label[i] == j)
                 memcpy(px + 3 * t++, s.px + 3 * i, 3 * sizeof(float));
         kept[nk].n = g[j].n;
-        if (smp_centre_mode(px, t, kept[nk].c, s.ws) != SMP_OK)
-            *status = SMP_E_NOMEM;
-        smp_work_free(s.ws, px);
+        modes[nk] = (mode_job){px, t, s.ws, SMP_OK, {0, 0, 0}};
+        big = t > modes[big].n ? nk : big;
         nk++;
+    }
+    if (nk > 1)
+        smp_team_start(team, mode_run, &modes[big]);
+    for (size_t j = 0; j < nk && j < 3; j++) /* (nk is at most 3: said for GCC's overflow check) */
+        if (j != big || nk == 1)
+            mode_run(&modes[j], 0);
+    if (nk > 1)
+        smp_team_wait(team);
+    for (size_t j = 0; j < nk; j++) {
+        memcpy(kept[j].c, modes[j].c, sizeof kept[j].c);
+        if (modes[j].st != SMP_OK)
+            *status = modes[j].st;
+        smp_work_free(s.ws, modes[j].px);
     }
     smp_work_free(s.ws, scratch);
     smp_work_free(s.ws, label);
@@ -656,7 +688,7 @@ static smp_status hair_end(hair_work *h, smp_team *team, const double *skin, smp
     colour_job j = {h, skin, stat, SMP_OK};
     smp_team_start(team, hair_colour_run, &j);
     smp_status st = SMP_OK;
-    size_t n = clusters_from(&h->s, skin, clusters, grey_share, &st, with_hex);
+    size_t n = clusters_from(&h->s, skin, clusters, grey_share, &st, with_hex, team);
     smp_team_wait(team);
     if (j.st != SMP_OK)
         return j.st;

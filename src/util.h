@@ -75,8 +75,8 @@ float smp_select_float(float *v, size_t n, size_t k);
  * several times faster on a few hundred thousand pixels. */
 float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *scratch);
 
-/* The same, its two passes over v cut in two on t (team.h; NULL: both
- * here). The same value either way. scratch may be NULL: then room for
+/* The same, its two passes over v cut in two on t (team.h; NULL, or
+ * fewer than 100,000 values: both here). The same value either way. scratch may be NULL: then room for
  * the values of the one bin that holds the k-th is taken from ws
  * (smp_work_alloc; usually a small share of n), and NAN returned when
  * memory runs out. */
