@@ -220,7 +220,7 @@ static void two_means(const float *px, size_t n, float *scratch, double c[2][3],
 
     for (int iter = 0; iter < 30; iter++) {
         double s00 = 0, s01 = 0, s02 = 0, s10 = 0, s11 = 0, s12 = 0;
-        m[0] = m[1] = 0;
+        size_t m1 = 0;
         const double a0 = c[0][0], a1 = c[0][1], a2 = c[0][2];
         const double b0 = c[1][0], b1 = c[1][1], b2 = c[1][2];
         for (size_t i = 0; i < n; i++) {
@@ -237,8 +237,10 @@ static void two_means(const float *px, size_t n, float *scratch, double c[2][3],
             s10 += w1 * p[0];
             s11 += w1 * p[1];
             s12 += w1 * p[2];
-            m[g]++;
+            m1 += (size_t)g; /* in a register: m[g]++ waited on the store before it */
         }
+        m[0] = n - m1;
+        m[1] = m1;
         s[0][0] = s00, s[0][1] = s01, s[0][2] = s02;
         s[1][0] = s10, s[1][1] = s11, s[1][2] = s12;
         double moved = 0;
