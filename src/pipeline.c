@@ -573,26 +573,9 @@ static void heal_start(void *arg, int part)
  * back the memory a guest frees, fresh memory costs over a millisecond a
  * megabyte on first touch, and memory given back is the first to be
  * handed out again. */
-/* What the analysis no longer needs once the shades are being chosen,
- * freed on the helper as its last job (smp_team_last) while the caller
- * matches: unmapping the Lab image took 0.5-0.9 ms on our VM. run() holds
- * it, so that it outlives run_with until the helper has left. */
-typedef struct leftovers {
-    smp_lab_image lab;
-    smp_regions reg;
-} leftovers;
-
-static void leftovers_release(void *arg, int part)
-{
-    (void)part;
-    leftovers *l = arg;
-    smp_regions_release(&l->reg);
-    smp_lab_image_release(&l->lab);
-}
-
 static smp_status run_with(smp_result *r, const void *data, size_t size, const smp_palette *palette,
                            const smp_options *opt, smp_workspace *ws, smp_team *team, heal_job *heal,
-                           unsigned char **file, leftovers *left)
+                           unsigned char **file)
 {
     smp_error err = {SMP_OK, ""};
     smp_image img;
@@ -746,15 +729,7 @@ static smp_status run_with(smp_result *r, const void *data, size_t size, const s
     }
     if (heal->started) {
         smp_team_wait(team);
-        if (opt->n_areas == 0 && !opt->report_path) { /* nothing below reads the image or the masks */
-            left->lab = lab;
-            left->reg = reg;
-            memset(&lab, 0, sizeof lab); /* the helper's now: every release below finds nothing */
-            memset(&reg, 0, sizeof reg);
-            smp_team_last(team, leftovers_release, left);
-        } else {
-            smp_team_retire(team); /* nothing more for it: the rest is short */
-        }
+        smp_team_retire(team); /* nothing more for it: the rest is short */
     } else {
         heal_start(heal, 1);
         heal->started = 1;
@@ -807,9 +782,7 @@ static smp_status run(smp_result *r, const void *data, size_t size, const smp_pa
         smp_team_start(team, heal_start, &heal);
         heal.started = 1;
     }
-    leftovers left;
-    memset(&left, 0, sizeof left);
-    smp_status st = run_with(r, data, size, palette, opt, ws, team, &heal, file, &left);
+    smp_status st = run_with(r, data, size, palette, opt, ws, team, &heal, file);
     smp_team_wait(team);
     if (heal.started && heal.st == SMP_OK)
         smp_heal_ctx_release(&heal.ctx);

@@ -26,8 +26,7 @@ struct smp_team {
     void *arg;
     atomic_ulong given, finished; /* jobs handed to the helper, and done by it */
     int quit;                     /* under lock */
-    int leave;                    /* with fn: the helper leaves once it is done */
-    int retired;                  /* the caller's: smp_team_retire or _last was called */
+    int retired;                  /* the caller's: smp_team_retire was called */
     int helper_asleep, caller_asleep; /* under lock: who needs a signal */
 };
 
@@ -71,10 +70,7 @@ static void *helper(void *p)
         seen = atomic_load_explicit(&t->given, memory_order_acquire);
         if (!t->fn)
             return NULL; /* smp_team_retire */
-        int leave = t->leave;
         t->fn(t->arg, 1);
-        if (leave)
-            return NULL; /* smp_team_last: nobody waits but smp_team_free's join */
         pthread_mutex_lock(&t->lock);
         atomic_store_explicit(&t->finished, seen, memory_order_release);
         if (t->caller_asleep)
@@ -145,13 +141,12 @@ void smp_team_wait(smp_team *t)
     pthread_mutex_unlock(&t->lock);
 }
 
-/* Hands fn to the helper (NULL: leave now; leave: after fn). */
-static void give(smp_team *t, smp_part_fn fn, void *arg, int leave)
+/* Hands fn to the helper (NULL: leave). */
+static void give(smp_team *t, smp_part_fn fn, void *arg)
 {
     smp_team_wait(t); /* one job at a time */
     t->fn = fn;
     t->arg = arg;
-    t->leave = leave;
     pthread_mutex_lock(&t->lock);
     atomic_store_explicit(&t->given, atomic_load(&t->given) + 1, memory_order_release);
     if (t->helper_asleep)
@@ -165,24 +160,14 @@ void smp_team_start(smp_team *t, smp_part_fn fn, void *arg)
         fn(arg, 1);
         return;
     }
-    give(t, fn, arg, 0);
+    give(t, fn, arg);
 }
 
 void smp_team_retire(smp_team *t)
 {
     if (!t || t->retired)
         return;
-    give(t, NULL, NULL, 1);
-    t->retired = 1;
-}
-
-void smp_team_last(smp_team *t, smp_part_fn fn, void *arg)
-{
-    if (!t || t->retired) {
-        fn(arg, 1);
-        return;
-    }
-    give(t, fn, arg, 1);
+    give(t, NULL, NULL);
     t->retired = 1;
 }
 

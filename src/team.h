@@ -47,12 +47,6 @@ void smp_team_wait(smp_team *t);
  * as without a team. smp_team_free is still needed. */
 void smp_team_retire(smp_team *t);
 
-/* The helper's last job: fn(arg, 1) starts on it (after what it was given
- * before), and it leaves when fn returns, as after smp_team_retire. Nothing
- * waits for fn but smp_team_free: until then the caller must not touch
- * what fn reads or writes. Without a team fn runs at once, on the caller. */
-void smp_team_last(smp_team *t, smp_part_fn fn, void *arg);
-
 /* Part `part`'s share of n items: [*lo, *hi), the first half to part 0. */
 static inline void smp_part_range(size_t n, int part, size_t *lo, size_t *hi)
 {

@@ -140,64 +140,6 @@ static void test_start_wait(void **state)
     smp_team_wait(NULL);
 }
 
-/* A helper told to leave (smp_team_retire), or given its last job
- * (smp_team_last): the last job runs once on the helper and is done by the
- * time smp_team_free returns; splits and jobs after either run on the
- * caller, in part order, and a wait returns at once. */
-typedef struct last_seen {
-    pthread_t caller, ran_on;
-    int runs, part;
-} last_seen;
-
-static void last_job(void *arg, int part)
-{
-    last_seen *l = arg; /* no assertion here: this may be the helper thread */
-    l->part = part;
-    slow s = {0, 0, 0};
-    slow_job(&s, 1); /* long enough that the caller goes on before it ends */
-    l->ran_on = pthread_self();
-    l->runs += s.done;
-}
-
-static void test_retire_last(void **state)
-{
-    (void)state;
-    for (int last = 0; last < 2; last++) {
-        smp_team *t = smp_team_new(2);
-        assert_non_null(t);
-        check_split(t, 100); /* the helper takes part 1 while it is there */
-        last_seen l = {.caller = pthread_self()};
-        if (last)
-            smp_team_last(t, last_job, &l);
-        else
-            smp_team_retire(t);
-        smp_team_wait(t); /* nothing to wait for */
-        check_split(NULL, 100); /* as without a team ... */
-        record r = {{0, 0}, {0}, 10, calloc(10, 1)};
-        assert_non_null(r.seen);
-        smp_team_split(t, note_part, &r); /* ... both parts here */
-        assert_true(pthread_equal(r.who[0], pthread_self()));
-        assert_true(pthread_equal(r.who[1], pthread_self()));
-        free(r.seen);
-        slow s = {0, 0, 0};
-        smp_team_start(t, slow_job, &s); /* at once, here */
-        assert_int_equal(s.done, 1);
-        smp_team_retire(t); /* again: nothing happens */
-        smp_team_free(t);
-        if (last) {
-            assert_int_equal(l.runs, 1);
-            assert_int_equal(l.part, 1);
-            assert_false(pthread_equal(l.ran_on, pthread_self()));
-        }
-    }
-    last_seen l = {.caller = pthread_self()};
-    smp_team_last(NULL, last_job, &l); /* no team: at once, here */
-    assert_int_equal(l.runs, 1);
-    assert_int_equal(l.part, 1);
-    assert_true(pthread_equal(l.ran_on, pthread_self()));
-    smp_team_retire(NULL);
-}
-
 /* Skin with curving dark strands, a thick dark object (not hair) on the
  * left, a dark bar across the middle of the first `rows` rows and a grey
  * card at their bottom right; every row from `rows` on is bare skin. With
@@ -625,7 +567,6 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_start_wait),
-        cmocka_unit_test(test_retire_last),
         cmocka_unit_test(test_regions_same),
         cmocka_unit_test(test_cut),
         cmocka_unit_test(test_measure_extra),
