@@ -140,6 +140,32 @@ static void test_start_wait(void **state)
     smp_team_wait(NULL);
 }
 
+/* A helper told to leave (smp_team_retire): splits and jobs after it run
+ * on the caller, both parts in part order, and a wait returns at once. */
+static void test_retire(void **state)
+{
+    (void)state;
+    smp_team *t = smp_team_new(2);
+    assert_non_null(t);
+    check_split(t, 100); /* the helper takes part 1 while it is there */
+    smp_team_retire(t);
+    smp_team_wait(t); /* nothing to wait for */
+    record r = {{0, 0}, {0}, 10, calloc(10, 1)};
+    assert_non_null(r.seen);
+    smp_team_split(t, note_part, &r);
+    assert_int_equal(r.calls[0], 1);
+    assert_int_equal(r.calls[1], 1);
+    assert_true(pthread_equal(r.who[0], pthread_self()));
+    assert_true(pthread_equal(r.who[1], pthread_self()));
+    free(r.seen);
+    slow s = {0, 0, 0};
+    smp_team_start(t, slow_job, &s); /* at once, here */
+    assert_int_equal(s.done, 1);
+    smp_team_retire(t); /* again: nothing happens */
+    smp_team_free(t);
+    smp_team_retire(NULL);
+}
+
 /* Skin with curving dark strands, a thick dark object (not hair) on the
  * left, a dark bar across the middle of the first `rows` rows and a grey
  * card at their bottom right; every row from `rows` on is bare skin. With
@@ -567,6 +593,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_start_wait),
+        cmocka_unit_test(test_retire),
         cmocka_unit_test(test_regions_same),
         cmocka_unit_test(test_cut),
         cmocka_unit_test(test_measure_extra),
