@@ -71,29 +71,17 @@ smp_status smp_centre_median(const float *px, size_t n, double out[3])
     return SMP_OK;
 }
 
-/* The flat-kernel mean shift: each step the mean of the pixels within
- * sqrt(r2) of the centre, summed in SMP_PARTS parts (team.h) that are
- * added in part order, so the result is the same on one thread or two.
+/* One step of the flat-kernel mean shift: the mean of the pixels within
+ * sqrt(r2) of c (into next); returns how many.
  * Branch-free, since about one pixel in ten lies near the kernel's edge:
  * adding a 0 leaves a sum exactly as it was. */
-typedef struct shift_job {
-    const float *px;
-    size_t n;
-    double c[3], r2;
-    double s[SMP_PARTS][3];
-    size_t m[SMP_PARTS];
-} shift_job;
-
-static void shift_part(void *arg, int part)
+static size_t shift_step(const float *px, size_t n, const double c[3], double r2, double next[3])
 {
-    shift_job *j = arg;
-    size_t lo, hi;
-    smp_part_range(j->n, part, &lo, &hi);
-    const double c0 = j->c[0], c1 = j->c[1], c2 = j->c[2], r2 = j->r2;
+    const double c0 = c[0], c1 = c[1], c2 = c[2];
     double s0 = 0, s1 = 0, s2 = 0;
     size_t m = 0;
-    for (size_t i = lo; i < hi; i++) {
-        const float *p = j->px + 3 * i;
+    for (size_t i = 0; i < n; i++) {
+        const float *p = px + 3 * i;
         double d0 = p[0] - c0, d1 = p[1] - c1, d2 = p[2] - c2;
         int in = d0 * d0 + d1 * d1 + d2 * d2 <= r2;
         double w = in;
@@ -102,91 +90,53 @@ static void shift_part(void *arg, int part)
         s2 += w * p[2];
         m += (size_t)in;
     }
-    j->s[part][0] = s0;
-    j->s[part][1] = s1;
-    j->s[part][2] = s2;
-    j->m[part] = m;
+    if (m) {
+        next[0] = s0 / m;
+        next[1] = s1 / m;
+        next[2] = s2 / m;
+    }
+    return m;
 }
 
 /* Mean shift from out[] until a step moves it by less than 0.001. */
-static void mean_shift(const float *px, size_t n, double r2, double out[3], smp_team *team)
+static void mean_shift(const float *px, size_t n, double r2, double out[3])
 {
-    shift_job j = {.px = px, .n = n, .r2 = r2};
     for (int iter = 0; iter < 100; iter++) {
-        memcpy(j.c, out, sizeof j.c);
-        smp_team_split(team, shift_part, &j);
-        size_t m = j.m[0] + j.m[1];
-        if (m == 0)
+        double next[3];
+        if (shift_step(px, n, out, r2, next) == 0)
             break;
-        double next[3], shift = 0;
-        for (int k = 0; k < 3; k++) {
-            next[k] = (j.s[0][k] + j.s[1][k]) / m;
-            shift += (next[k] - out[k]) * (next[k] - out[k]);
-        }
+        double shift = (next[0] - out[0]) * (next[0] - out[0]) +
+                       (next[1] - out[1]) * (next[1] - out[1]) +
+                       (next[2] - out[2]) * (next[2] - out[2]);
         memcpy(out, next, sizeof next);
         if (shift < 1e-6)
             break;
     }
 }
 
-/* The mode's first steps in two parts: the channels' medians (L* on part
- * 0, a* and b* on part 1, each with n floats of scratch), then the
- * distances from them. */
-typedef struct median_job {
-    const float *px;
-    float *d; /* n distances */
-    size_t n;
-    float *scratch; /* 2n floats */
-    double out[3];
-} median_job;
-
-static void medians_part(void *arg, int part)
-{
-    median_job *j = arg;
-    if (part == 0) {
-        j->out[0] = channel_median(j->px, j->n, 0, j->scratch);
-    } else {
-        j->out[1] = channel_median(j->px, j->n, 1, j->scratch + j->n);
-        j->out[2] = channel_median(j->px, j->n, 2, j->scratch + j->n);
-    }
-}
-
-static void distances_part(void *arg, int part)
-{
-    median_job *j = arg;
-    size_t lo, hi;
-    smp_part_range(j->n, part, &lo, &hi);
-    for (size_t i = lo; i < hi; i++)
-        j->d[i] = (float)sqrt(dist2(j->px + 3 * i, j->out));
-}
-
-smp_status smp_centre_mode_team(const float *px, size_t n, double out[3], smp_workspace *ws, smp_team *team)
+smp_status smp_centre_mode(const float *px, size_t n, double out[3], smp_workspace *ws)
 {
     if (n == 0) {
         out[0] = out[1] = out[2] = 0.0;
         return SMP_OK;
     }
-    float *d = smp_work_alloc(ws, 3 * n * sizeof *d);
+    float *d = smp_work_alloc(ws, 2 * n * sizeof *d);
     if (!d)
         return SMP_E_NOMEM;
-    median_job j = {.px = px, .d = d, .n = n, .scratch = d + n};
-    smp_team_split(team, medians_part, &j);
-    memcpy(out, j.out, sizeof j.out);
+    float *scratch = d + n;
+    for (int c = 0; c < 3; c++)
+        out[c] = channel_median(px, n, c, scratch);
     /* Kernel radius from the data: the median distance from the median,
      * which for the pure material's noise cloud is about 1.5 sigma; kept
      * between 2 and 6 ΔE76 so that a noisy dark photo still converges and a
      * mixed one cannot swallow its mixtures. */
-    smp_team_split(team, distances_part, &j);
-    double r = smp_kth_float(d, n, 1, n / 2, d + n);
+    for (size_t i = 0; i < n; i++)
+        d[i] = (float)sqrt(dist2(px + 3 * i, out));
+    double r = smp_kth_float(d, n, 1, n / 2, scratch);
     smp_work_free(ws, d);
     r = r < 2.0 ? 2.0 : r > 6.0 ? 6.0 : r;
-    mean_shift(px, n, r * r, out, team);
+    mean_shift(px, n, r * r, out);
     return SMP_OK;
-}
-
-smp_status smp_centre_mode(const float *px, size_t n, double out[3], smp_workspace *ws)
-{
-    return smp_centre_mode_team(px, n, out, ws, NULL);
 }
 
 /* The region's usable pixels, sampled on a fixed stride. */

@@ -97,10 +97,4 @@ void smp_centre_mean(const float *px, size_t n, double out[3]);
 smp_status smp_centre_median(const float *px, size_t n, double out[3]);
 smp_status smp_centre_mode(const float *px, size_t n, double out[3], smp_workspace *ws);
 
-/* The same mode with its passes shared with t's helper (team.h; NULL: all
- * here, the same value): for a caller whose helper has nothing else to
- * do. Its mean-shift sums are taken in SMP_PARTS parts either way. */
-smp_status smp_centre_mode_team(const float *px, size_t n, double out[3], smp_workspace *ws,
-                                struct smp_team *t);
-
 #endif /* SMP_MEASURE_H */
