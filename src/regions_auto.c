@@ -834,10 +834,9 @@ static void straight_part(void *arg, int part)
  * curve, so their edges spread over many bands (at most 0.27 on the 114
  * consult photos of the evaluation set, 0.15 on most); the straight
  * parallel lines of brick mortar and wood grain put 0.37 and 0.34 in one
- * band. The sums (of each part's
- * two, then of the parts in order) are added after: the figure can differ
- * from one sum over the whole image in its last bits, the same whatever
- * thread took which part. */
+ * band. The sums (of each part's two, then of the parts in order) are
+ * added after: the figure can differ from one sum over the whole image in
+ * its last bits, the same whatever thread took which part. */
 static double straightness_of(const straight_job *j)
 {
     double peak = 0, total = 0;

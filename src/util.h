@@ -76,10 +76,10 @@ float smp_select_float(float *v, size_t n, size_t k);
 float smp_kth_float(const float *v, size_t n, size_t stride, size_t k, float *scratch);
 
 /* The same, its two passes over v cut in two on t (team.h; NULL, or
- * fewer than 100,000 values: both here). The same value either way. scratch may be NULL: then room for
- * the values of the one bin that holds the k-th is taken from ws
- * (smp_work_alloc; usually a small share of n), and NAN returned when
- * memory runs out. */
+ * fewer than 100,000 values: both here). The same value either way.
+ * scratch may be NULL: then room for the values of the one bin that holds
+ * the k-th is taken from ws (smp_work_alloc; usually a small share of n),
+ * and NAN returned when memory runs out. */
 struct smp_team;
 float smp_kth_float_team(struct smp_team *t, const float *v, size_t n, size_t stride, size_t k,
                          float *scratch, smp_workspace *ws);
