@@ -503,15 +503,22 @@ static smp_status open_transform(cmsContext ctx, const smp_image *img, cmsUInt32
 }
 
 /* What one thread needs to convert rows: its colour cache and, for a
- * stored image still to turn, a row to convert into before it is spread. */
+ * stored image still to turn, up to TURN_ROWS converted rows before they
+ * are spread to their places. A quarter turn sends a stored row down a
+ * column of the displayed image, one cache line a pixel; TURN_ROWS rows
+ * at a time put TURN_ROWS neighbours side by side instead (the 12 MP photo
+ * turned by its EXIF orientation: 4.2 ms of the helper's time during the
+ * decode, one row at a time). */
+#define TURN_ROWS 32
+
 typedef struct row_converter {
     cmsHTRANSFORM xf;
     smp_seed_pass *seed; /* NULL, or each stored row goes to it too */
     const smp_image *img;
     smp_lab_image *out;
     colour_cache cache;
-    float *row_lab;
-    unsigned char *row_flags;
+    float *rows_lab; /* TURN_ROWS rows, a stored image to turn */
+    unsigned char *rows_flags;
     size_t non_finite; /* values that came out NaN or infinite */
 } row_converter;
 
@@ -526,27 +533,61 @@ static smp_status row_converter_init(row_converter *rc, cmsHTRANSFORM xf, cmsUIn
         cache_init(&rc->cache, npx, (size_t)img->width, out->ws);
     if (!img->turn)
         return SMP_OK;
-    rc->row_lab = malloc((size_t)img->width * 3 * sizeof(float));
-    rc->row_flags = malloc((size_t)img->width);
-    return rc->row_lab && rc->row_flags ? SMP_OK : SMP_E_NOMEM;
+    rc->rows_lab = malloc((size_t)TURN_ROWS * (size_t)img->width * 3 * sizeof(float));
+    rc->rows_flags = malloc((size_t)TURN_ROWS * (size_t)img->width);
+    return rc->rows_lab && rc->rows_flags ? SMP_OK : SMP_E_NOMEM;
 }
 
 static void row_converter_release(row_converter *rc)
 {
     cache_release(&rc->cache, rc->out->ws);
-    free(rc->row_lab);
-    free(rc->row_flags);
+    free(rc->rows_lab);
+    free(rc->rows_flags);
+}
+
+/* Stored rows [y0, y0 + n) (n <= TURN_ROWS), converted into rc->rows_*, to
+ * their places as displayed (image.h, smp_orient_walk). A quarter turn
+ * (orientations 5-8) lands stored pixel (x, y + 1) next to (x, y), so each
+ * column's n pixels go side by side. */
+static void spread_rows(row_converter *rc, size_t y0, size_t n)
+{
+    const smp_image *img = rc->img;
+    size_t w = (size_t)img->width;
+    ptrdiff_t at0, step;
+    smp_orient_walk(img->turn, img->width, img->height, (ptrdiff_t)y0, &at0, &step);
+    if (img->turn < 5 || n == 1) { /* a row stays a row: one at a time */
+        for (size_t j = 0; j < n; j++) {
+            ptrdiff_t at;
+            smp_orient_walk(img->turn, img->width, img->height, (ptrdiff_t)(y0 + j), &at, &step);
+            for (size_t x = 0; x < w; x++, at += step) {
+                memcpy(rc->out->lab + 3 * at, rc->rows_lab + 3 * (j * w + x), 3 * sizeof(float));
+                rc->out->flags[at] = rc->rows_flags[j * w + x];
+            }
+        }
+        return;
+    }
+    ptrdiff_t at1, step1;
+    smp_orient_walk(img->turn, img->width, img->height, (ptrdiff_t)y0 + 1, &at1, &step1);
+    ptrdiff_t down = at1 - at0; /* from stored row y to y + 1: one place across */
+    for (size_t x = 0; x < w; x++) {
+        ptrdiff_t at = at0 + (ptrdiff_t)x * step;
+        for (size_t j = 0; j < n; j++, at += down) {
+            memcpy(rc->out->lab + 3 * at, rc->rows_lab + 3 * (j * w + x), 3 * sizeof(float));
+            rc->out->flags[at] = rc->rows_flags[j * w + x];
+        }
+    }
 }
 
 /* Rows [y0, y1) of rc->img into rc->out: in place, or (img->turn) each
- * pixel to its place as displayed (image.h, smp_orient_walk). */
+ * pixel to its place as displayed, TURN_ROWS rows at a time. */
 static void convert_range(row_converter *rc, size_t y0, size_t y1)
 {
     const smp_image *img = rc->img;
+    size_t w = (size_t)img->width, held = 0;
     for (size_t y = y0; y < y1; y++) {
         const unsigned char *row = img->pixels + y * img->stride;
-        float *dst = img->turn ? rc->row_lab : rc->out->lab + y * (size_t)img->width * 3;
-        unsigned char *flags = img->turn ? rc->row_flags : rc->out->flags + y * (size_t)img->width;
+        float *dst = img->turn ? rc->rows_lab + held * w * 3 : rc->out->lab + y * w * 3;
+        unsigned char *flags = img->turn ? rc->rows_flags + held * w : rc->out->flags + y * w;
         if (rc->cache.slots)
             cached_row(&rc->cache, rc->xf, row, dst, img->width);
         else
@@ -554,18 +595,16 @@ static void convert_range(row_converter *rc, size_t y0, size_t y1)
         flag_row(img, row, (int)y, flags);
         smp_seed_pass_row(rc->seed, (int)y, dst, flags);
         size_t bad = 0;
-        for (size_t i = 0; i < 3 * (size_t)img->width; i++)
+        for (size_t i = 0; i < 3 * w; i++)
             bad += !isfinite(dst[i]);
         rc->non_finite += bad;
-        if (!img->turn)
-            continue;
-        ptrdiff_t at, step;
-        smp_orient_walk(img->turn, img->width, img->height, (ptrdiff_t)y, &at, &step);
-        for (int x = 0; x < img->width; x++, at += step) {
-            memcpy(rc->out->lab + 3 * at, dst + 3 * (size_t)x, 3 * sizeof(float));
-            rc->out->flags[at] = flags[x];
+        if (img->turn && ++held == TURN_ROWS) {
+            spread_rows(rc, y + 1 - held, held);
+            held = 0;
         }
     }
+    if (held)
+        spread_rows(rc, y1 - held, held);
 }
 
 static void convert_part(void *arg, int part)
