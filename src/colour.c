@@ -792,25 +792,47 @@ static int stream_begin(void *arg, const smp_image *stored)
     return 1;
 }
 
+/* The decoder's side: a store, and a signal only when the helper sleeps
+ * (the two sequentially consistent pairs, decoded/ended then waiting here
+ * and waiting then decoded/ended in stream_job, cannot both miss). */
+static void wake_helper(smp_colour_stream *cs)
+{
+    if (atomic_load(&cs->waiting)) {
+        pthread_mutex_lock(&cs->lock);
+        pthread_cond_signal(&cs->more);
+        pthread_mutex_unlock(&cs->lock);
+    }
+}
+
 static void stream_rows(void *arg, int done)
 {
     smp_colour_stream *cs = arg;
-    pthread_mutex_lock(&cs->lock);
-    cs->decoded = done;
-    if (cs->waiting)
-        pthread_cond_signal(&cs->more);
-    pthread_mutex_unlock(&cs->lock);
+    atomic_store(&cs->decoded, done);
+    wake_helper(cs);
 }
 
 static void stream_end(void *arg)
 {
     smp_colour_stream *cs = arg;
-    pthread_mutex_lock(&cs->lock);
-    cs->ended = 1;
-    if (cs->waiting)
-        pthread_cond_signal(&cs->more);
-    pthread_mutex_unlock(&cs->lock);
+    atomic_store(&cs->ended, 1);
+    wake_helper(cs);
     smp_team_wait(cs->team); /* the job reads the stored pixels no more */
+}
+
+/* How long the helper watches for the decoder's next rows before it
+ * sleeps: about half a millisecond, half a batch of 32 rows of the 12 MP
+ * photo. A sleep costs the decoder a wake-up call for each batch, and on
+ * our VM each wake-up crosses to the other virtual CPU. */
+#define STREAM_SPINS 20000
+
+static int rows_came(smp_colour_stream *cs, int converted)
+{
+    for (int i = 0; i < STREAM_SPINS; i++) {
+        if (atomic_load(&cs->ended) || atomic_load(&cs->decoded) != converted)
+            return 1;
+        smp_cpu_pause();
+    }
+    return 0;
 }
 
 /* On the photo's helper: cs->before, the conversion, then each batch of
@@ -843,13 +865,16 @@ static void stream_job(void *arg, int part)
         rc.seed = cs->seed;
     int converted = 0;
     for (;;) {
-        pthread_mutex_lock(&cs->lock);
-        cs->waiting = 1;
-        while (cs->decoded == converted && !cs->ended)
-            pthread_cond_wait(&cs->more, &cs->lock);
-        cs->waiting = 0;
-        int upto = cs->decoded, over = cs->ended;
-        pthread_mutex_unlock(&cs->lock);
+        if (!rows_came(cs, converted)) {
+            pthread_mutex_lock(&cs->lock);
+            atomic_store(&cs->waiting, 1);
+            while (atomic_load(&cs->decoded) == converted && !atomic_load(&cs->ended))
+                pthread_cond_wait(&cs->more, &cs->lock);
+            atomic_store(&cs->waiting, 0);
+            pthread_mutex_unlock(&cs->lock);
+        }
+        int over = atomic_load(&cs->ended); /* first: the last rows were stored before it */
+        int upto = atomic_load(&cs->decoded);
         convert_range(&rc, (size_t)converted, (size_t)upto);
         smp_seed_pass_follow(rc.seed, cs->out.lab, upto);
         converted = upto;
@@ -865,6 +890,9 @@ void smp_colour_stream_init(smp_colour_stream *cs, const char *name, smp_workspa
                             smp_part_fn before, void *before_arg)
 {
     memset(cs, 0, sizeof *cs);
+    atomic_init(&cs->decoded, 0);
+    atomic_init(&cs->ended, 0);
+    atomic_init(&cs->waiting, 0);
     cs->name = name;
     cs->team = team;
     cs->before = before;

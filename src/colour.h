@@ -17,6 +17,7 @@
 #define SMP_COLOUR_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "image.h"
 #include "smpmatch.h"
@@ -71,9 +72,9 @@ typedef struct smp_colour_stream {
     smp_part_fn before;
     void *before_arg;
     smp_row_sink sink;
-    pthread_mutex_t lock; /* over the four below */
+    pthread_mutex_t lock; /* for `more` */
     pthread_cond_t more;
-    int decoded, ended, waiting;
+    atomic_int decoded, ended, waiting; /* rows decoded; the decoder is done; the helper sleeps */
     /* the helper's, read once the decoder's end has returned */
     int begun, converted;
     size_t non_finite;

@@ -30,20 +30,13 @@ struct smp_team {
     int helper_asleep, caller_asleep; /* under lock: who needs a signal */
 };
 
-static void pause_briefly(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
-
 /* Watches *counter until it is no longer `was`; 1 when it moved. */
 static int watch(atomic_ulong *counter, unsigned long was)
 {
     for (int i = 0; i < SPINS; i++) {
         if (atomic_load_explicit(counter, memory_order_acquire) != was)
             return 1;
-        pause_briefly();
+        smp_cpu_pause();
     }
     return 0;
 }

@@ -47,6 +47,15 @@ void smp_team_wait(smp_team *t);
  * as without a team. smp_team_free is still needed. */
 void smp_team_retire(smp_team *t);
 
+/* A short wait for the other thread inside a watching loop (the x86
+ * pause hint; nothing elsewhere). */
+static inline void smp_cpu_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 /* Part `part`'s share of n items: [*lo, *hi), the first half to part 0. */
 static inline void smp_part_range(size_t n, int part, size_t *lo, size_t *hi)
 {
