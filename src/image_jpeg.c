@@ -268,12 +268,13 @@ static smp_status jpeg_run(jpeg_ctx *c, struct jpeg_decompress_struct *d, const 
         if (limits->sink->begin(limits->sink->ctx, &stored))
             c->sink = limits->sink;
     }
-    /* The follower hears every 32 rows: often enough to keep up, rarely
-     * enough to cost nothing. */
+    /* The follower hears every 8 rows: a note costs an atomic store (a
+     * call only when the follower sleeps, colour.c), and the rows it has
+     * still to take when the decoder ends are what the decode waits for. */
     while (d->output_scanline < d->output_height) {
         JSAMPROW row = c->pixels + (size_t)d->output_scanline * stride;
         jpeg_read_scanlines(d, &row, 1);
-        if (c->sink && (d->output_scanline % 32 == 0 || d->output_scanline == d->output_height))
+        if (c->sink && (d->output_scanline % 8 == 0 || d->output_scanline == d->output_height))
             c->sink->rows(c->sink->ctx, (int)d->output_scanline);
     }
     /* No jpeg_finish_decompress: after the last scanline it would only read
