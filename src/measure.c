@@ -198,8 +198,14 @@ static smp_status gather(const smp_lab_image *img, const unsigned char *mask, sa
 }
 
 /* 2-means (Lloyd) in Lab, started from the darkest and lightest quarters.
- * Fills the two centres and, when `label` is given, each pixel's group. */
-static void two_means(const float *px, size_t n, float *scratch, double c[2][3], unsigned char *label)
+ * Fills the two centres and, when `label` is given, each pixel's group.
+ * scratch: n floats; soa: 4n floats. Each step first finds every pixel's
+ * group in a loop of its own over the channels as three arrays (the form
+ * in which it vectorises: two pixels to an instruction), then adds the
+ * groups' sums in pixel order: the same figures as one loop over the Lab
+ * triples, which took about 12 cycles a pixel. */
+static void two_means(const float *px, size_t n, float *scratch, float *soa, double c[2][3],
+                      unsigned char *label)
 {
     float q1 = smp_kth_float(px, n, 3, n / 4, scratch);
     float q3 = smp_kth_float(px, n, 3, (3 * n) / 4, scratch);
@@ -218,29 +224,36 @@ static void two_means(const float *px, size_t n, float *scratch, double c[2][3],
         for (int k = 0; k < 3; k++)
             c[g][k] = m[g] ? s[g][k] / m[g] : 0.0;
 
+    float *L = soa, *A = soa + n, *B = soa + 2 * n, *in1 = soa + 3 * n; /* in1: 1 in group 1, else 0 */
+    for (size_t i = 0; i < n; i++) {
+        L[i] = px[3 * i];
+        A[i] = px[3 * i + 1];
+        B[i] = px[3 * i + 2];
+    }
     for (int iter = 0; iter < 30; iter++) {
-        double s00 = 0, s01 = 0, s02 = 0, s10 = 0, s11 = 0, s12 = 0;
-        size_t m1 = 0;
         const double a0 = c[0][0], a1 = c[0][1], a2 = c[0][2];
         const double b0 = c[1][0], b1 = c[1][1], b2 = c[1][2];
         for (size_t i = 0; i < n; i++) {
-            const float *p = px + 3 * i;
-            double da = (p[0] - a0) * (p[0] - a0) + (p[1] - a1) * (p[1] - a1) + (p[2] - a2) * (p[2] - a2);
-            double db = (p[0] - b0) * (p[0] - b0) + (p[1] - b1) * (p[1] - b1) + (p[2] - b2) * (p[2] - b2);
-            int g = db < da;
+            double l = L[i], a = A[i], b = B[i];
+            double da = (l - a0) * (l - a0) + (a - a1) * (a - a1) + (b - a2) * (b - a2);
+            double db = (l - b0) * (l - b0) + (a - b1) * (a - b1) + (b - b2) * (b - b2);
+            in1[i] = db < da ? 1.0f : 0.0f;
+        }
+        double s00 = 0, s01 = 0, s02 = 0, s10 = 0, s11 = 0, s12 = 0, m1 = 0;
+        for (size_t i = 0; i < n; i++) {
             /* both sums take the pixel, one of them times 0 (which leaves it
              * exactly as it was): six sums in registers, no stalls on s[g] */
-            double w1 = g, w0 = 1 - g;
-            s00 += w0 * p[0];
-            s01 += w0 * p[1];
-            s02 += w0 * p[2];
-            s10 += w1 * p[0];
-            s11 += w1 * p[1];
-            s12 += w1 * p[2];
-            m1 += (size_t)g; /* in a register: m[g]++ waited on the store before it */
+            double w1 = in1[i], w0 = 1 - w1;
+            s00 += w0 * L[i];
+            s01 += w0 * A[i];
+            s02 += w0 * B[i];
+            s10 += w1 * L[i];
+            s11 += w1 * A[i];
+            s12 += w1 * B[i];
+            m1 += w1; /* a count in a register (exact: n is far below 2^53) */
         }
-        m[0] = n - m1;
-        m[1] = m1;
+        m[1] = (size_t)m1;
+        m[0] = n - m[1];
         s[0][0] = s00, s[0][1] = s01, s[0][2] = s02;
         s[1][0] = s10, s[1][1] = s11, s[1][2] = s12;
         double moved = 0;
@@ -373,11 +386,14 @@ static smp_status split_sample(const sample *s, split *g)
         return SMP_OK;
     g->scratch = smp_work_alloc(s->ws, 2 * s->n * sizeof *g->scratch);
     g->label = smp_work_alloc(s->ws, s->n);
-    if (!g->scratch || !g->label) {
+    float *soa = smp_work_alloc(s->ws, 4 * s->n * sizeof *soa);
+    if (!g->scratch || !g->label || !soa) {
+        smp_work_free(s->ws, soa);
         split_release(g, s->ws);
         return SMP_E_NOMEM;
     }
-    two_means(s->px, s->n, g->scratch, g->c, g->label);
+    two_means(s->px, s->n, g->scratch, soa, g->c, g->label);
+    smp_work_free(s->ws, soa);
     for (size_t i = 0; i < s->n; i++)
         g->count[g->label[i]]++;
     return SMP_OK;
