@@ -520,7 +520,7 @@ static size_t clusters_from(sample *sp, const double *skin, struct smp_hair_clus
     for (size_t i = 0; i < s.n; i += stride)
         if (!skin || sqrt(dist2(s.px + 3 * i, skin)) >= GROUP_SKIN_DE76)
             move_px(s.px, m++, i);
-    float *scratch = m ? smp_work_alloc(s.ws, m * sizeof *scratch) : NULL;
+    float *scratch = m ? smp_work_alloc(s.ws, 5 * m * sizeof *scratch) : NULL; /* and the channels' arrays */
     unsigned char *label = m ? smp_work_alloc(s.ws, m) : NULL;
     if (m < SMP_MEASURE_MIN_PIXELS || !scratch || !label) {
         *status = (m >= SMP_MEASURE_MIN_PIXELS) ? SMP_E_NOMEM : SMP_OK;
@@ -545,15 +545,33 @@ static size_t clusters_from(sample *sp, const double *skin, struct smp_hair_clus
         }
     }
     /* Lloyd's iterations, at most 30; once no pixel changes group the
-     * centres cannot move any more, so the rest would repeat this one. */
+     * centres cannot move any more, so the rest would repeat this one.
+     * As in two_means: every pixel's group first, in a loop over the
+     * channels as arrays that vectorises, then the sums in pixel order. */
+    float *L = scratch + m, *A = scratch + 2 * m, *B = scratch + 3 * m, *near = scratch + 4 * m;
+    for (size_t i = 0; i < m; i++) {
+        L[i] = s.px[3 * i];
+        A[i] = s.px[3 * i + 1];
+        B[i] = s.px[3 * i + 2];
+    }
     for (int iter = 0; iter < 30; iter++) {
         double sum[3][3] = {{0}};
         size_t cnt[3] = {0, 0, 0}, changed = 0;
+        const double c00 = g[0].c[0], c01 = g[0].c[1], c02 = g[0].c[2];
+        const double c10 = g[1].c[0], c11 = g[1].c[1], c12 = g[1].c[2];
+        const double c20 = g[2].c[0], c21 = g[2].c[1], c22 = g[2].c[2];
+        for (size_t i = 0; i < m; i++) { /* dist2's sums, written out */
+            double l = L[i], a = A[i], b = B[i];
+            double d0 = (l - c00) * (l - c00) + (a - c01) * (a - c01) + (b - c02) * (b - c02);
+            double d1 = (l - c10) * (l - c10) + (a - c11) * (a - c11) + (b - c12) * (b - c12);
+            double d2 = (l - c20) * (l - c20) + (a - c21) * (a - c21) + (b - c22) * (b - c22);
+            double d01 = d1 < d0 ? d1 : d0;
+            float k01 = d1 < d0 ? 1.0f : 0.0f;
+            near[i] = d2 < d01 ? 2.0f : k01;
+        }
         for (size_t i = 0; i < m; i++) {
             const float *p = s.px + 3 * i;
-            double d0 = dist2(p, g[0].c), d1 = dist2(p, g[1].c), d2 = dist2(p, g[2].c);
-            int b = d1 < d0 ? 1 : 0;
-            b = d2 < (b ? d1 : d0) ? 2 : b;
+            int b = (int)near[i];
             changed += iter == 0 || label[i] != b;
             label[i] = (unsigned char)b;
             cnt[b]++;
