@@ -332,6 +332,35 @@ static double dist2_lab(const float *p, const double c[3])
     return a * a + b * b + d * d;
 }
 
+/* d2[q] = dist2_lab(lab + 3 q, c) for n <= NEAR_RUN pixels, the same
+ * values: the triples are copied apart first, so that the sums (written
+ * out as dist2_lab's) vectorise. */
+#define NEAR_RUN 256
+
+static void dist2_run(const float *lab, size_t n, const double c[3], double *d2)
+{
+    float L[NEAR_RUN], A[NEAR_RUN], B[NEAR_RUN];
+    for (size_t q = 0; q < n; q++) {
+        L[q] = lab[3 * q];
+        A[q] = lab[3 * q + 1];
+        B[q] = lab[3 * q + 2];
+    }
+    const double c0 = c[0], c1 = c[1], c2 = c[2];
+    for (size_t q = 0; q < n; q++) {
+        double a = L[q] - c0, b = A[q] - c1, d = B[q] - c2;
+        d2[q] = a * a + b * b + d * d;
+    }
+}
+
+/* The distances of the next run of pixels from i0 (before `to`) of the
+ * small image s to c, into d2; returns how many. */
+static size_t dist2_next(const small *s, size_t i0, size_t to, const double c[3], double *d2)
+{
+    size_t n = to - i0 < NEAR_RUN ? to - i0 : NEAR_RUN;
+    dist2_run(s->lab + 3 * i0, n, c, d2);
+    return n;
+}
+
 /* ---- step 1, row by row of the photo as stored ---------------------- */
 
 /* The deviation's window: (2 * SEED_RADIUS + 1)^2 pixels. */
@@ -1047,12 +1076,17 @@ static void skin_part(void *arg, int part)
     size_t from, to;
     part_pixels(s, part, &from, &to);
     size_t nskin = 0;
-    for (size_t i = from; i < to; i++) {
-        unsigned char c = s->cls[i] & (C_OK | C_SEED);
-        if (c & C_OK)
-            c |= dist2_lab(s->lab + 3 * i, j->skin) < j->ts2 ? C_SKIN : C_NONSKIN;
-        nskin += (c & C_SKIN) != 0;
-        s->cls[i] = c;
+    double d2[NEAR_RUN];
+    for (size_t i0 = from, n; i0 < to; i0 += n) {
+        n = dist2_next(s, i0, to, j->skin, d2);
+        for (size_t q = 0; q < n; q++) {
+            size_t i = i0 + q;
+            unsigned char c = s->cls[i] & (C_OK | C_SEED);
+            if (c & C_OK)
+                c |= d2[q] < j->ts2 ? C_SKIN : C_NONSKIN;
+            nskin += (c & C_SKIN) != 0;
+            s->cls[i] = c;
+        }
     }
     j->nskin[part] = nskin;
 }
@@ -1109,10 +1143,15 @@ static void hair_part(void *arg, int part)
     size_t from, to;
     part_pixels(s, part, &from, &to);
     size_t nhair = 0;
-    for (size_t i = from; i < to; i++) {
-        unsigned hair_px = ((s->cls[i] & C_THIN) != 0) & (dist2_lab(s->lab + 3 * i, j->skin) >= j->lim2);
-        s->cls[i] |= (unsigned char)(hair_px * C_HAIR);
-        nhair += hair_px;
+    double d2[NEAR_RUN];
+    for (size_t i0 = from, n; i0 < to; i0 += n) {
+        n = dist2_next(s, i0, to, j->skin, d2);
+        for (size_t q = 0; q < n; q++) {
+            size_t i = i0 + q;
+            unsigned hair_px = ((s->cls[i] & C_THIN) != 0) & (d2[q] >= j->lim2);
+            s->cls[i] |= (unsigned char)(hair_px * C_HAIR);
+            nhair += hair_px;
+        }
     }
     j->nhair[part] = nhair;
 }
