@@ -40,8 +40,7 @@
 
 static double dist2(const float *p, const double c[3])
 {
-    double d0 = p[0] - c[0], d1 = p[1] - c[1], d2 = p[2] - c[2];
-    return d0 * d0 + d1 * d1 + d2 * d2;
+    return smp_dist2(p[0], p[1], p[2], c);
 }
 
 /* Median of channel c of n Lab triples; scratch holds n floats. */
@@ -85,14 +84,11 @@ typedef struct channels {
  * since about one pixel in ten lies near the kernel's edge. */
 static size_t shift_step(const channels *ch, const double c[3], double r2, double next[3])
 {
-    const double c0 = c[0], c1 = c[1], c2 = c[2];
     const float *L = ch->l, *A = ch->a, *B = ch->b;
     float *w = ch->w;
     size_t n = ch->n;
-    for (size_t i = 0; i < n; i++) {
-        double d0 = L[i] - c0, d1 = A[i] - c1, d2 = B[i] - c2;
-        w[i] = d0 * d0 + d1 * d1 + d2 * d2 <= r2 ? 1.0f : 0.0f;
-    }
+    for (size_t i = 0; i < n; i++)
+        w[i] = smp_dist2(L[i], A[i], B[i], c) <= r2 ? 1.0f : 0.0f;
     double s0 = 0, s1 = 0, s2 = 0, in = 0;
     for (size_t i = 0; i < n; i++) {
         double wi = w[i];
@@ -139,21 +135,14 @@ smp_status smp_centre_mode(const float *px, size_t n, double out[3], smp_workspa
     float *scratch = room + 4 * n;
     for (int c = 0; c < 3; c++)
         out[c] = channel_median(px, n, c, scratch);
-    for (size_t i = 0; i < n; i++) {
-        ch.l[i] = px[3 * i];
-        ch.a[i] = px[3 * i + 1];
-        ch.b[i] = px[3 * i + 2];
-    }
+    smp_lab_apart(px, n, ch.l, ch.a, ch.b);
     /* Kernel radius from the data: the median distance from the median,
      * which for the pure material's noise cloud is about 1.5 sigma; kept
      * between 2 and 6 ΔE76 so that a noisy dark photo still converges and a
-     * mixed one cannot swallow its mixtures. (dist2's sums, written out.) */
+     * mixed one cannot swallow its mixtures. */
     float *d = ch.w;
-    const double o0 = out[0], o1 = out[1], o2 = out[2];
-    for (size_t i = 0; i < n; i++) {
-        double d0 = ch.l[i] - o0, d1 = ch.a[i] - o1, d2 = ch.b[i] - o2;
-        d[i] = (float)sqrt(d0 * d0 + d1 * d1 + d2 * d2);
-    }
+    for (size_t i = 0; i < n; i++)
+        d[i] = (float)sqrt(smp_dist2(ch.l[i], ch.a[i], ch.b[i], out));
     double r = smp_kth_float(d, n, 1, n / 2, scratch);
     r = r < 2.0 ? 2.0 : r > 6.0 ? 6.0 : r;
     mean_shift(&ch, r * r, out);
@@ -247,20 +236,10 @@ static void two_means(const float *px, size_t n, float *scratch, float *soa, dou
             c[g][k] = m[g] ? s[g][k] / m[g] : 0.0;
 
     float *L = soa, *A = soa + n, *B = soa + 2 * n, *in1 = soa + 3 * n; /* in1: 1 in group 1, else 0 */
-    for (size_t i = 0; i < n; i++) {
-        L[i] = px[3 * i];
-        A[i] = px[3 * i + 1];
-        B[i] = px[3 * i + 2];
-    }
+    smp_lab_apart(px, n, L, A, B);
     for (int iter = 0; iter < 30; iter++) {
-        const double a0 = c[0][0], a1 = c[0][1], a2 = c[0][2];
-        const double b0 = c[1][0], b1 = c[1][1], b2 = c[1][2];
-        for (size_t i = 0; i < n; i++) {
-            double l = L[i], a = A[i], b = B[i];
-            double da = (l - a0) * (l - a0) + (a - a1) * (a - a1) + (b - a2) * (b - a2);
-            double db = (l - b0) * (l - b0) + (a - b1) * (a - b1) + (b - b2) * (b - b2);
-            in1[i] = db < da ? 1.0f : 0.0f;
-        }
+        for (size_t i = 0; i < n; i++)
+            in1[i] = smp_dist2(L[i], A[i], B[i], c[1]) < smp_dist2(L[i], A[i], B[i], c[0]) ? 1.0f : 0.0f;
         double s00 = 0, s01 = 0, s02 = 0, s10 = 0, s11 = 0, s12 = 0, m1 = 0;
         for (size_t i = 0; i < n; i++) {
             /* both sums take the pixel, one of them times 0 (which leaves it
@@ -571,22 +550,13 @@ static size_t clusters_from(sample *sp, const double *skin, struct smp_hair_clus
      * As in two_means: every pixel's group first, in a loop over the
      * channels as arrays that vectorises, then the sums in pixel order. */
     float *L = scratch + m, *A = scratch + 2 * m, *B = scratch + 3 * m, *near = scratch + 4 * m;
-    for (size_t i = 0; i < m; i++) {
-        L[i] = s.px[3 * i];
-        A[i] = s.px[3 * i + 1];
-        B[i] = s.px[3 * i + 2];
-    }
+    smp_lab_apart(s.px, m, L, A, B);
     for (int iter = 0; iter < 30; iter++) {
         double sum[3][3] = {{0}};
         size_t cnt[3] = {0, 0, 0}, changed = 0;
-        const double c00 = g[0].c[0], c01 = g[0].c[1], c02 = g[0].c[2];
-        const double c10 = g[1].c[0], c11 = g[1].c[1], c12 = g[1].c[2];
-        const double c20 = g[2].c[0], c21 = g[2].c[1], c22 = g[2].c[2];
-        for (size_t i = 0; i < m; i++) { /* dist2's sums, written out */
-            double l = L[i], a = A[i], b = B[i];
-            double d0 = (l - c00) * (l - c00) + (a - c01) * (a - c01) + (b - c02) * (b - c02);
-            double d1 = (l - c10) * (l - c10) + (a - c11) * (a - c11) + (b - c12) * (b - c12);
-            double d2 = (l - c20) * (l - c20) + (a - c21) * (a - c21) + (b - c22) * (b - c22);
+        for (size_t i = 0; i < m; i++) {
+            double d0 = smp_dist2(L[i], A[i], B[i], g[0].c), d1 = smp_dist2(L[i], A[i], B[i], g[1].c),
+                   d2 = smp_dist2(L[i], A[i], B[i], g[2].c);
             double d01 = d1 < d0 ? d1 : d0;
             float k01 = d1 < d0 ? 1.0f : 0.0f;
             near[i] = d2 < d01 ? 2.0f : k01;

@@ -328,28 +328,20 @@ static int pick_skin_b(const double a[3], const double b[3])
 
 static double dist2_lab(const float *p, const double c[3])
 {
-    double a = p[0] - c[0], b = p[1] - c[1], d = p[2] - c[2];
-    return a * a + b * b + d * d;
+    return smp_dist2(p[0], p[1], p[2], c);
 }
 
 /* d2[q] = dist2_lab(lab + 3 q, c) for n <= NEAR_RUN pixels, the same
- * values: the triples are copied apart first, so that the sums (written
- * out as dist2_lab's) vectorise. */
+ * values: the triples are copied apart first, so that the sums
+ * vectorise. */
 #define NEAR_RUN 256
 
 static void dist2_run(const float *lab, size_t n, const double c[3], double *d2)
 {
     float L[NEAR_RUN], A[NEAR_RUN], B[NEAR_RUN];
-    for (size_t q = 0; q < n; q++) {
-        L[q] = lab[3 * q];
-        A[q] = lab[3 * q + 1];
-        B[q] = lab[3 * q + 2];
-    }
-    const double c0 = c[0], c1 = c[1], c2 = c[2];
-    for (size_t q = 0; q < n; q++) {
-        double a = L[q] - c0, b = A[q] - c1, d = B[q] - c2;
-        d2[q] = a * a + b * b + d * d;
-    }
+    smp_lab_apart(lab, n, L, A, B);
+    for (size_t q = 0; q < n; q++)
+        d2[q] = smp_dist2(L[q], A[q], B[q], c);
 }
 
 /* The distances of the next run of pixels from i0 (before `to`) of the

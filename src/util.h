@@ -100,6 +100,25 @@ float smp_kth_float_counted(struct smp_team *t, const float *v, size_t n, size_t
  * to a vector register, where a size_t count kept it one pixel at a time. */
 #define SMP_BYTE_RUN 255
 
+/* The squared ΔE76 of the pixel (l, a, b) from c, summed in the one order
+ * the library uses everywhere, so that a loop over Lab triples and one
+ * over the channels as arrays (smp_lab_apart) get the same values. */
+static inline double smp_dist2(float l, float a, float b, const double c[3])
+{
+    double d0 = l - c[0], d1 = a - c[1], d2 = b - c[2];
+    return d0 * d0 + d1 * d1 + d2 * d2;
+}
+
+/* n Lab triples as three arrays of channels: loops over pixels that way
+ * vectorise (GCC does not over the triples, whose floats it would widen). */
+static inline void smp_lab_apart(const float *lab, size_t n, float *l, float *a, float *b)
+{
+    for (size_t i = 0; i < n; i++) {
+        l[i] = lab[3 * i];
+        a[i] = lab[3 * i + 1];
+        b[i] = lab[3 * i + 2];
+    }
+}
 
 /* malloc for buffers that are written whole soon after (the photo's bytes,
  * its pixels, the Lab image, masks, distance maps, pixel lists): from 1 MB
