@@ -798,7 +798,7 @@ int smp_orientation_band(double gx, double gy)
  * straightest hair 0.279 -> 0.274, brick 0.361 -> 0.369, wood 0.335 ->
  * 0.336), for half the work. Those rows in four parts, each every eighth
  * row (hair is seldom spread evenly between the top and the bottom of a
- * photo), so that the work can be shared two and two, or three and one
+ * photo), so that the threads can share them as they have time
  * (regions.h). */
 #define STRAIGHT_PARTS SMP_AUTO_END_PARTS
 #define STRAIGHT_ROW_STEP 2

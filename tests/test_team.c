@@ -6,7 +6,8 @@
  *   there is a team, both on the caller when there is none; the parts'
  *   ranges cover every item once, for any count.
  * - A job started beside the caller is done when smp_team_wait returns,
- *   and a split after it sees what it wrote.
+ *   and a split after it sees what it wrote; after smp_team_retire all
+ *   runs on the caller.
  * - smp_kth_float_team (and smp_kth_float_counted, given the counts)
  *   gives the sorted array's k-th with a team and
  *   without, with room given and with room it takes itself.
@@ -14,8 +15,9 @@
  *   with a team as without, on synthetic photos of many sizes (odd
  *   heights, bands thinner than a chamfer's reach, strands across the cut);
  *   and where the rows are cut in two changes no mask (test_cut).
- * - The work the pipeline fits beside the measurement runs once each, on
- *   the thread it is meant for, and changes no measured colour; the
+ * - The work the pipeline fits beside the measurement runs once each,
+ *   after_scalp on the helper and the shared pieces on whichever thread
+ *   is free, and changes no measured colour; the
  *   exposure counted while a JPEG decodes warns as the check's own pass.
  * - JPEGs of every orientation, grey, progressive, with a profile, cut
  *   short or CMYK (whose rows the colour stream follows or declines) give
@@ -289,10 +291,6 @@ static void test_cut(void **state)
 }
 
 
-/* The k-th smallest with its passes cut in two is the sorted array's k-th,
- * with a team and without: random values, many equal ones (all in one
- * histogram bin, where each part's values must land in its own places),
- * every k at the ends and the middle, odd and tiny counts. */
 /* The pipeline's work beside the measurement (smp_measure_extra):
  * `after_scalp` runs once, on the helper when there is a team (and with no
  * scalp to measure too); every shared piece is taken exactly once, the
@@ -393,6 +391,10 @@ static void test_measure_extra(void **state)
     free(lab.flags);
 }
 
+/* The k-th smallest with its passes cut in two is the sorted array's k-th,
+ * with a team and without: random values, many equal ones (all in one
+ * histogram bin, where each part's values must land in its own places),
+ * every k at the ends and the middle, odd and tiny counts. */
 static void test_kth(void **state)
 {
     (void)state;
