@@ -835,15 +835,38 @@ static int rows_came(smp_colour_stream *cs, int converted)
     return 0;
 }
 
-/* On the photo's helper: cs->before, the conversion, then each batch of
- * rows as the decoder reports it. */
+/* The helper's spare work, one piece at a time, for the moments when it
+ * has converted every row decoded so far: cs->before (once), then the
+ * reserve's next huge page (util.h, smp_work_touch; 2 MB, about 0.2 ms
+ * when the host has the memory at hand). Returns 0 when none is left. */
+#define TOUCH_STEP ((size_t)2 * 1024 * 1024)
+
+static int spare_work(smp_colour_stream *cs)
+{
+    if (cs->before) {
+        cs->before(cs->before_arg, 1);
+        cs->before = NULL;
+        return 1;
+    }
+    if (cs->touching)
+        cs->touching = smp_work_touch(cs->out.ws, TOUCH_STEP);
+    return cs->touching;
+}
+
+static int rows_waiting(smp_colour_stream *cs, int converted)
+{
+    return atomic_load(&cs->ended) || atomic_load(&cs->decoded) != converted;
+}
+
+/* On the photo's helper: the conversion, then each batch of rows as the
+ * decoder reports it; while it waits for rows, its spare work (so that
+ * the rows come first when the helper starts late or the host holds it
+ * up); then whatever of cs->before is left. */
 static void stream_job(void *arg, int part)
 {
     (void)part;
     smp_colour_stream *cs = arg;
     const smp_image *img = &cs->stored;
-    if (cs->before)
-        cs->before(cs->before_arg, 1);
     size_t npx;
     cs->conv = malloc(sizeof *cs->conv);
     cs->st = cs->conv ? conversion_open(cs->conv, cs->name, img, &cs->info, &npx, &cs->err)
@@ -855,17 +878,23 @@ static void stream_job(void *arg, int part)
         row_converter_release(&rc);
         cs->st = smp_fail(&cs->err, SMP_E_NOMEM, "%s: out of memory converting colours", cs->name);
     }
-    if (cs->st != SMP_OK)
+    if (cs->st != SMP_OK) {
+        spare_work(cs); /* cs->before */
         return;
+    }
     /* What the region finder and the measurement take after the decoding
-     * (about the Lab image's size again), touched now, while this thread
-     * has time: util.h. */
+     * (about the Lab image's size again), mapped now and touched in the
+     * waits. */
     smp_work_reserve(cs->out.ws, npx * 3 * sizeof(float));
+    cs->touching = 1;
     if (cs->seed && smp_seed_pass_begin(cs->seed, &cs->out, img->turn, img->width, img->height))
         rc.seed = cs->seed;
     int converted = 0;
     for (;;) {
-        if (!rows_came(cs, converted)) {
+        int came = rows_waiting(cs, converted);
+        while (!came && spare_work(cs))
+            came = rows_waiting(cs, converted);
+        if (!came && !rows_came(cs, converted)) {
             pthread_mutex_lock(&cs->lock);
             atomic_store(&cs->waiting, 1);
             while (atomic_load(&cs->decoded) == converted && !atomic_load(&cs->ended))
@@ -884,6 +913,8 @@ static void stream_job(void *arg, int part)
     cs->converted = converted;
     cs->non_finite = rc.non_finite;
     row_converter_release(&rc);
+    cs->touching = 0; /* what is left untouched is touched when used */
+    spare_work(cs); /* cs->before, if the rows never left time for it */
 }
 
 void smp_colour_stream_init(smp_colour_stream *cs, const char *name, smp_workspace *ws, smp_team *team,

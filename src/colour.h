@@ -55,7 +55,8 @@ smp_status smp_colour_to_lab(const char *name, const smp_image *img, smp_lab_ima
 /* The same conversion while a JPEG decodes, on the photo's second thread
  * (team.h). Hand &cs->sink to the decoder (smp_load_limits.sink): its rows
  * are converted as they come, each pixel straight to its place as
- * displayed, after `before` (when set) has run on that thread. Then
+ * displayed; `before` (when set) runs on that thread too, the first time
+ * it has caught up with the decoder (or after the last row). Then
  * smp_colour_stream_finish gives what smp_colour_to_lab gives for the
  * decoded image (and converts it itself when the decoder offered no rows
  * or there is no team), and smp_colour_stream_release frees what is left.
@@ -77,6 +78,7 @@ typedef struct smp_colour_stream {
     atomic_int decoded, ended, waiting; /* rows decoded; the decoder is done; the helper sleeps */
     /* the helper's, read once the decoder's end has returned */
     int begun, converted;
+    int touching; /* the reserve may have pages to touch (stream_job) */
     size_t non_finite;
     smp_image stored;
     struct conversion *conv;

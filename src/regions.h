@@ -91,6 +91,7 @@ smp_status smp_regions_auto(const smp_lab_image *lab, smp_regions *out, smp_auto
  *   the region finder takes the step again itself, in the same order. */
 typedef struct smp_seed_rows {
     double *c1, *c2; /* a part's column sums of L and L^2 over rows [lo, hi) */
+    double *var;     /* one row of window variances (seed_rows_follow) */
     float *sd;       /* one row of deviations */
     int lo, hi, next, end;
 } smp_seed_rows;
@@ -101,9 +102,8 @@ typedef struct smp_seed_pass {
     int turn, sw, sh;  /* the stored rows: how they turn, and their size */
     unsigned char *cls; /* w * h: usable, and skin-coloured (regions_auto.c) */
     float *sd;          /* w * h: a candidate's deviation, +infinity elsewhere */
-    float *list;        /* the candidates' deviations, in the order taken */
-    size_t cand, listed; /* candidates; deviations in list */
-    uint32_t *counts;   /* the list's histogram for its k-th (util.h) */
+    size_t cand, counted; /* candidates; deviations counted in counts */
+    uint32_t *counts;   /* the candidates' deviations' histogram, for their k-th (util.h) */
     smp_seed_rows rows[SMP_PARTS]; /* the stored rows in two parts (team.h) */
     smp_workspace *ws;
     smp_exposure exposure; /* and, while it has the rows, the exposure check's counts */

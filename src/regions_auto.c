@@ -77,8 +77,7 @@ typedef struct small {
     float *own;        /* the block means when f > 1 */
     unsigned char *cls; /* C_* bits per pixel */
     float *sd;         /* step 1: a candidate's deviation, +infinity elsewhere */
-    float *list;       /* NULL, or the candidates' deviations in any order */
-    uint32_t *counts;  /* with list: its histogram (smp_kth_float_counted) */
+    uint32_t *counts;  /* NULL, or the candidates' deviations' histogram (smp_kth_float_counted) */
     size_t cand;       /* step 1's candidates, once sd is there */
     int turn, sw, sh;  /* step 1 goes row by row of these (smp_seed_pass) */
     smp_workspace *ws; /* the Lab image's: every buffer here comes from it */
@@ -108,7 +107,6 @@ static void small_release(small *s)
     smp_work_free(s->ws, s->own);
     smp_work_free(s->ws, s->cls);
     smp_work_free(s->ws, s->sd);
-    smp_work_free(s->ws, s->list);
     free(s->counts);
 }
 
@@ -139,14 +137,12 @@ static smp_status shrink(const smp_lab_image *img, smp_seed_pass *seed, small *s
         s->cls = seed->cls;
         s->sd = seed->sd;
         s->cand = seed->cand;
-        s->list = seed->listed == seed->cand ? seed->list : NULL;
-        s->counts = s->list ? seed->counts : NULL;
-        seed->cls = NULL; /* ours now */
-        seed->sd = NULL;
-        if (s->list) {
-            seed->list = NULL;
+        if (seed->counted == seed->cand) {
+            s->counts = seed->counts;
             seed->counts = NULL;
         }
+        seed->cls = NULL; /* ours now */
+        seed->sd = NULL;
         return SMP_OK;
     }
     size_t n = (size_t)s->w * s->h;
@@ -377,8 +373,9 @@ static int seed_rows_init(smp_seed_pass *p, int part)
     smp_seed_rows *d = &p->rows[part];
     size_t lo, hi;
     smp_part_range((size_t)p->sh, part, &lo, &hi);
-    d->c1 = calloc(2 * (size_t)p->sw, sizeof *d->c1);
+    d->c1 = calloc(3 * (size_t)p->sw, sizeof *d->c1);
     d->c2 = d->c1 ? d->c1 + p->sw : NULL;
+    d->var = d->c1 ? d->c1 + 2 * (size_t)p->sw : NULL;
     d->sd = malloc((size_t)p->sw * sizeof *d->sd);
     d->next = (int)lo;
     d->end = (int)hi;
@@ -412,9 +409,8 @@ int smp_seed_pass_begin(smp_seed_pass *p, const smp_lab_image *lab, int turn, in
         seed_pass_init(p, lab->width, lab->height, turn, sw, sh, lab->ws) == 0) {
         p->cls = smp_work_alloc(p->ws, n);
         p->sd = smp_work_alloc(p->ws, n * sizeof *p->sd);
-        p->list = smp_work_alloc(p->ws, (n + 1) * sizeof *p->list); /* + 1: see seed_rows_follow */
         p->counts = calloc(SMP_KTH_BINS, sizeof *p->counts);
-        p->on = p->cls && p->sd && p->list && p->counts;
+        p->on = p->cls && p->sd && p->counts;
     }
     if (!p->on) { /* the order is still the region finder's to follow */
         smp_seed_pass_release(p);
@@ -493,27 +489,39 @@ static void seed_rows_follow(smp_seed_pass *p, const float *lab, smp_seed_rows *
             sd[x] = clipped_sd(c1, c2, w, x, r, y1 - y0);
         for (int x = right; x < w; x++)
             sd[x] = clipped_sd(c1, c2, w, x, r, y1 - y0);
+        /* window_sd in two loops, the variances then their roots: GCC
+         * vectorises each (the clamp to 0 and the root in one loop it
+         * would not), with the same values. */
         const double inv = 1.0 / ((double)(y1 - y0) * (2 * r + 1));
+        double *var = d->var;
         for (int x = r; x < w - r; x++) {
             double a = 0, b = 0;
             for (int i = -r; i <= r; i++) {
                 a += c1[x + i];
                 b += c2[x + i];
             }
-            sd[x] = window_sd(a, b, inv);
+            double v = b * inv - (a * inv) * (a * inv);
+            var[x] = v > 0 ? v : 0;
         }
-        if (!p->list) {
+        for (int x = r; x < w - r; x++)
+            sd[x] = (float)sqrt(var[x]);
+        if (!p->counts) {
             for (int x = 0; x < w; x++, at += step)
                 p->sd[at] = (cls[at] & C_SEED) ? sd[x] : INFINITY;
             continue;
         }
-        for (int x = 0; x < w; x++, at += step) { /* every value written, a candidate's kept */
+        /* A candidate's deviation counted too; the pass's pointers in
+         * locals, which its stores could otherwise change for all GCC knows. */
+        float *out = p->sd;
+        uint32_t *counts = p->counts;
+        size_t counted = 0;
+        for (int x = 0; x < w; x++, at += step) {
             unsigned cand = (cls[at] & C_SEED) != 0;
-            p->sd[at] = cand ? sd[x] : INFINITY;
-            p->list[p->listed] = sd[x];
-            p->listed += cand;
-            p->counts[smp_kth_bin(sd[x])] += cand;
+            out[at] = cand ? sd[x] : INFINITY;
+            counts[smp_kth_bin(sd[x])] += cand;
+            counted += cand;
         }
+        p->counted += counted;
     }
 }
 
@@ -536,7 +544,6 @@ void smp_seed_pass_release(smp_seed_pass *p)
         seed_rows_release(&p->rows[part]);
     smp_work_free(p->ws, p->cls);
     smp_work_free(p->ws, p->sd);
-    smp_work_free(p->ws, p->list);
     free(p->counts);
     memset(p, 0, sizeof *p);
 }
@@ -1007,21 +1014,19 @@ static int find_skin(work *k, double skin[3], double *ts)
         return 0;
     /* The smoothest 30 %: local L* deviation (radius 2) up to its 30th
      * percentile (the pixels that are no candidates, at +infinity, lie
-     * beyond it; the conversion's pass lists the candidates' alone, which
-     * has the same percentile in fewer values, and has counted them). */
+     * beyond it and in no bin of the candidates' counts, which the
+     * conversion's pass has taken already). */
     if (!s->sd && deviations(&job) != 0)
         return -1;
-    job.tau = s->list ? smp_kth_float_counted(s->team, s->list, cand, (cand * 3) / 10, s->counts, s->ws)
-                      : smp_kth_float_team(s->team, s->sd, n, 1, (cand * 3) / 10, NULL, s->ws);
+    job.tau = s->counts ? smp_kth_float_counted(s->team, s->sd, n, (cand * 3) / 10, s->counts, s->ws)
+                        : smp_kth_float_team(s->team, s->sd, n, 1, (cand * 3) / 10, NULL, s->ws);
     if (isnan(job.tau))
         return -1;
     smp_team_split(s->team, cut_part, &job);
     size_t seeds = job.seeds[0] + job.seeds[1];
     smp_work_free(s->ws, s->sd);
-    smp_work_free(s->ws, s->list);
     free(s->counts);
     s->sd = NULL;
-    s->list = NULL;
     s->counts = NULL;
     size_t np;
     float *px = collect(s, C_SEED, job.seeds[0], seeds, MODE_SAMPLE, &np);

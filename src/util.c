@@ -322,8 +322,8 @@ struct smp_workspace {
     int one_photo;  /* smp_workspace_for_photo */
     unsigned char *slab[WS_SLABS];
     size_t n_slabs, slab_used; /* bytes of the last slab carved */
-    unsigned char *reserve;    /* smp_work_reserve: touched ahead, carved first */
-    size_t reserve_size, reserve_used;
+    unsigned char *reserve;    /* smp_work_reserve: carved first, touched ahead (smp_work_touch) */
+    size_t reserve_size, reserve_used, reserve_touched;
     /* Held while the tables change: a photo's helper thread (team.h) takes
      * buffers from its photo's workspace too. Uncontended, a few dozen
      * times a photo. */
@@ -434,8 +434,6 @@ void smp_work_reserve(smp_workspace *ws, size_t bytes)
     unsigned char *p = ws_map(bytes, &size);
     if (!p)
         return; /* a hint: without it the same blocks are mapped when asked for */
-    for (size_t i = 0; i < size; i += 4096)
-        p[i] = 0; /* the first touch, here */
     ws_keep_marks(p, size); /* nothing in it is lent yet */
     pthread_mutex_lock(&ws->lock);
     if (!ws->reserve) {
@@ -446,6 +444,28 @@ void smp_work_reserve(smp_workspace *ws, size_t bytes)
     pthread_mutex_unlock(&ws->lock);
     if (p)
         ws_unmap(p, size); /* one reserve a workspace */
+}
+
+int smp_work_touch(smp_workspace *ws, size_t bytes)
+{
+    if (!ws)
+        return 0;
+    pthread_mutex_lock(&ws->lock);
+    /* Only what nobody holds: past what was carved already (under this
+     * lock, so nothing is carved from it meanwhile) and past the last touch. */
+    size_t from = ws->reserve_touched > ws->reserve_used ? ws->reserve_touched : ws->reserve_used;
+    size_t to = from + (bytes < ws->reserve_size - from ? bytes : ws->reserve_size - from);
+    if (ws->reserve && from < to) {
+        unsigned char *p = ws->reserve + from;
+        ws_lend_marks(p, to - from, to - from); /* writable for the touch alone */
+        for (size_t i = 0; i < to - from; i += 4096)
+            p[i] = 0; /* the first touch, here: the page stays zero */
+        ws_keep_marks(p, to - from);
+        ws->reserve_touched = to;
+    }
+    int more = ws->reserve && to < ws->reserve_size;
+    pthread_mutex_unlock(&ws->lock);
+    return more;
 }
 
 static void *ws_lend(smp_workspace *ws, size_t n)
@@ -588,13 +608,7 @@ float smp_select_float(float *v, size_t n, size_t k)
     return v[kk];
 }
 
-#define KTH_BINS SMP_KTH_BINS /* 1/8 unit each over -256..256: Lab and ΔE values */
-
-static int kth_bin(float x)
-{
-    float t = (x + 256.0f) * 8.0f; /* monotone in x, so bins keep the order */
-    return t >= 0.0f ? (t < (float)(KTH_BINS - 1) ? (int)t : KTH_BINS - 1) : 0;
-}
+#define KTH_BINS SMP_KTH_BINS
 
 /* smp_kth_float in two parts (team.h): each part's histogram of its half
  * of v, then each part's values in the bin that holds the k-th, placed
@@ -625,9 +639,9 @@ static void kth_count(void *arg, int part)
     size_t i = lo, stride = j->stride;
     for (; i + 4 <= hi; i += 4)
         for (int q = 0; q < 4; q++)
-            four[q][kth_bin(v[(i + (size_t)q) * stride])]++;
+            four[q][smp_kth_bin(v[(i + (size_t)q) * stride])]++;
     for (; i < hi; i++)
-        four[0][kth_bin(v[i * stride])]++;
+        four[0][smp_kth_bin(v[i * stride])]++;
     uint32_t *hist = j->hist[part];
     for (int c = 0; c < KTH_BINS; c++)
         hist[c] = four[0][c] + four[1][c] + four[2][c] + four[3][c];
@@ -646,7 +660,7 @@ static void kth_gather(void *arg, int part)
     for (size_t i = lo; i < hi; i++) {
         float x = j->v[i * j->stride];
         *(m < mine ? out + m : &spare) = x;
-        m += kth_bin(x) == j->bin;
+        m += smp_kth_bin(x) == j->bin;
     }
     j->got[part] = m < mine ? m : mine;
 }
@@ -756,11 +770,6 @@ float smp_kth_float_team(smp_team *team, const float *v, size_t n, size_t stride
     float x = kth_from_counts(team, j, k, scratch, ws, 1);
     free(j);
     return x;
-}
-
-int smp_kth_bin(float x)
-{
-    return kth_bin(x);
 }
 
 float smp_kth_float_counted(smp_team *team, const float *v, size_t n, size_t k, const uint32_t *counts,

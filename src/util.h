@@ -84,14 +84,23 @@ struct smp_team;
 float smp_kth_float_team(struct smp_team *t, const float *v, size_t n, size_t stride, size_t k,
                          float *scratch, smp_workspace *ws);
 
-/* The histogram those searches count in: SMP_KTH_BINS bins, and the bin
- * of x (which grows with x). */
+/* The histogram those searches count in: SMP_KTH_BINS bins of 1/8 unit
+ * over -256..256 (Lab and ΔE values; beyond, the end bins), and the bin of
+ * x (which grows with x, so bins keep the order). Inline: the seed pass
+ * (regions_auto.c) bins every pixel of the photo. */
 #define SMP_KTH_BINS 4096
-int smp_kth_bin(float x);
+static inline int smp_kth_bin(float x)
+{
+    float t = (x + 256.0f) * 8.0f;
+    return t >= 0.0f ? (t < (float)(SMP_KTH_BINS - 1) ? (int)t : SMP_KTH_BINS - 1) : 0;
+}
 
-/* smp_kth_float_team (stride 1, room from ws) when the counts of all n
+/* smp_kth_float_team (stride 1, room from ws) when the counts of the n
  * values by smp_kth_bin are known already (counts[SMP_KTH_BINS]): the
- * pass that counts them is saved. NAN when memory runs out. */
+ * pass that counts them is saved. The counts may leave out values that
+ * lie in a later bin than the k-th counted one (the k-th is then taken
+ * among the counted values: the region finder's +infinity for pixels that
+ * are no candidates). NAN when memory runs out. */
 float smp_kth_float_counted(struct smp_team *t, const float *v, size_t n, size_t k, const uint32_t *counts,
                             smp_workspace *ws);
 
@@ -146,13 +155,18 @@ void *smp_work_alloc(smp_workspace *ws, size_t n);
  * may come here too). NULL is accepted. */
 void smp_work_free(smp_workspace *ws, void *p);
 
-/* One photo's workspace only (smp_workspace_for_photo): maps `bytes` now
- * and touches every page of it, to be carved for the blocks asked for
- * from then on (before anything else is mapped). For a thread with
- * nothing else to do: the photo's helper while the photo decodes (on our
- * VM fresh memory costs over a millisecond a megabyte on first touch).
- * Does nothing when memory is short or there is a reserve already. */
+/* One photo's workspace only (smp_workspace_for_photo): maps `bytes` now,
+ * to be carved for the blocks asked for from then on (before anything else
+ * is mapped). Does nothing when memory is short or there is a reserve
+ * already. smp_work_touch then touches the next `bytes` of it that no
+ * block holds yet, so that the page faults (and the kernel's zeroing of
+ * fresh pages: on our VM over a millisecond a megabyte when the host has
+ * taken the memory back) are taken ahead, by a thread with nothing else to
+ * do: the photo's helper while it waits for the decoder's rows. Returns 1
+ * while some of the reserve is still untouched (0 without a reserve).
+ * Either may run while another thread takes blocks from ws. */
 void smp_work_reserve(smp_workspace *ws, size_t bytes);
+int smp_work_touch(smp_workspace *ws, size_t bytes);
 
 /* The end of a photo: unmaps the blocks ws kept that this photo did not
  * use. ws NULL: nothing. */

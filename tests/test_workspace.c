@@ -168,6 +168,12 @@ static void test_reserve(void **state)
     assert_true(b >= a + big && b <= a + big + GAP); /* mapped blocks would not lie so */
     memset(a, 1, big);
     memset(b, 2, 2 * MB);
+    /* Touching ahead skips what is carved: a and b keep their bytes. */
+    assert_int_equal(smp_work_touch(ws, 2 * MB), 0); /* a and b hold the whole reserve */
+    for (size_t i = 0; i < big; i += 4096)
+        assert_int_equal(a[i], 1);
+    for (size_t i = 0; i < 2 * MB; i += 4096)
+        assert_int_equal(b[i], 2);
     unsigned char *c = smp_work_alloc(ws, MB); /* no room left: elsewhere */
     assert_non_null(c);
     assert_true(c + MB <= a || c >= b + 2 * MB);
@@ -183,6 +189,7 @@ static void test_reserve(void **state)
     smp_workspace *kept;
     assert_int_equal(smp_workspace_new(&kept), SMP_OK);
     smp_work_reserve(kept, 4 * MB); /* not a one-photo workspace: nothing */
+    assert_int_equal(smp_work_touch(kept, MB), 0);
     a = smp_work_alloc(kept, big);
     b = smp_work_alloc(kept, big);
     assert_non_null(a);
@@ -191,6 +198,44 @@ static void test_reserve(void **state)
     smp_work_free(kept, a);
     smp_work_free(kept, b);
     smp_workspace_free(kept);
+}
+
+/* smp_work_touch: step by step through the part of the reserve no block
+ * holds, 1 while some is left; a block carved meanwhile comes from the
+ * touched pages first, and the touch never goes back over it. */
+static void test_touch(void **state)
+{
+    (void)state;
+    smp_workspace *ws = smp_workspace_for_photo();
+    assert_non_null(ws);
+    assert_int_equal(smp_work_touch(ws, MB), 0); /* no reserve yet */
+    smp_work_reserve(ws, 6 * MB);
+    unsigned char *a = smp_work_alloc(ws, MB);
+    assert_non_null(a);
+    memset(a, 7, MB);
+    assert_int_equal(smp_work_touch(ws, 2 * MB), 1);
+    unsigned char *b = smp_work_alloc(ws, MB); /* from the touched pages */
+    assert_non_null(b);
+    assert_true(b >= a + MB && b <= a + MB + GAP);
+    memset(b, 8, MB);
+    int steps = 1;
+    while (smp_work_touch(ws, 2 * MB))
+        steps++;
+    assert_int_equal(steps, 2); /* 1-3 MB, then 3-5; the call that touches 5-6 says no more */
+    assert_int_equal(smp_work_touch(ws, 2 * MB), 0);
+    for (size_t i = 0; i < MB; i += 4096) {
+        assert_int_equal(a[i], 7);
+        assert_int_equal(b[i], 8);
+    }
+    unsigned char *c = smp_work_alloc(ws, 3 * MB); /* the rest of the reserve */
+    assert_non_null(c);
+    assert_true(c >= b + MB && c <= b + MB + GAP);
+    for (size_t i = 0; i < 3 * MB; i += 4096)
+        assert_int_equal(c[i], 0); /* touched pages are zero, as fresh ones */
+    smp_work_free(ws, a);
+    smp_work_free(ws, b);
+    smp_work_free(ws, c);
+    smp_workspace_free(ws);
 }
 
 static char *analyse_json(smp_palette *pal, const char *file, smp_workspace *ws)
@@ -258,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_reuse_rules),
         cmocka_unit_test(test_one_photo),
         cmocka_unit_test(test_reserve),
+        cmocka_unit_test(test_touch),
         cmocka_unit_test(test_same_results),
         cmocka_unit_test(test_command_threads),
     };
