@@ -6,13 +6,18 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "calibrate.h"
 #include "colour.h"
 #include "encode.h"
+#include "team.h"
+#include "util.h"
 
 /* An smp_image of one row holding the reference file's RGB triples. */
 static size_t reference_image(const char *csv, int ncols, smp_image *img, double **rows)
@@ -135,6 +140,18 @@ static smp_image flat_image(int w, int h, int channels, int bits, const unsigned
                 img.pixels[(size_t)i * channels + c] = (unsigned char)v[c];
             }
         }
+    return img;
+}
+
+/* An 8-bit RGB image in which no two pixels are alike and some samples
+ * are clipped (255). */
+static smp_image patterned_image(int w, int h)
+{
+    const unsigned black[3] = {0, 0, 0};
+    smp_image img = flat_image(w, h, 3, 8, black);
+    assert_non_null(img.pixels);
+    for (size_t i = 0; i < (size_t)w * h * 3; i++)
+        img.pixels[i] = (unsigned char)(i % 97 == 0 ? 255 : (i * 37 + i / 7) % 251);
     return img;
 }
 
@@ -406,11 +423,7 @@ static void test_turned_conversion(void **state)
 {
     (void)state;
     enum { W = 37, H = 70 };
-    const unsigned black[3] = {0, 0, 0};
-    smp_image stored = flat_image(W, H, 3, 8, black);
-    assert_non_null(stored.pixels);
-    for (size_t i = 0; i < (size_t)W * H * 3; i++) /* no two pixels alike; some clipped */
-        stored.pixels[i] = (unsigned char)(i % 97 == 0 ? 255 : (i * 37 + i / 7) % 251);
+    smp_image stored = patterned_image(W, H);
     for (int o = 1; o <= 8; o++) {
         smp_image s = stored;
         s.turn = o == 1 ? 0 : o;
@@ -438,6 +451,72 @@ static void test_turned_conversion(void **state)
     free(stored.pixels);
 }
 
+/* What the stream's `before` saw: how often it ran, and on which thread. */
+typedef struct before_seen {
+    atomic_int runs;
+    pthread_t caller;
+    int on_caller;
+} before_seen;
+
+static void before_count(void *arg, int part)
+{
+    (void)part;
+    before_seen *b = arg;
+    atomic_fetch_add(&b->runs, 1);
+    b->on_caller = pthread_equal(pthread_self(), b->caller) != 0;
+}
+
+/* The conversion while rows come (smp_colour_stream, as a JPEG's decoder
+ * feeds it): the Lab image of a turned photo is smp_colour_to_lab's byte
+ * for byte, and `before` runs exactly once, on the helper, whether the
+ * rows trickle in (the helper catches up and takes its spare work in the
+ * waits) or all come at once (it takes it after the last row). */
+static void test_stream(void **state)
+{
+    (void)state;
+    enum { W = 37, H = 70 };
+    smp_image stored = patterned_image(W, H);
+    stored.turn = 6;
+    smp_lab_image want;
+    smp_colour_info info;
+    smp_error err;
+    assert_int_equal(smp_colour_to_lab("stored", &stored, &want, &info, &err), SMP_OK);
+    for (int trickle = 0; trickle < 2; trickle++) {
+        smp_team *team = smp_team_new(2);
+        assert_non_null(team);
+        smp_workspace *ws = smp_workspace_for_photo();
+        assert_non_null(ws);
+        before_seen seen = {.caller = pthread_self()};
+        atomic_init(&seen.runs, 0);
+        smp_colour_stream cs;
+        smp_colour_stream_init(&cs, "stream", ws, team, before_count, &seen);
+        assert_int_equal(cs.sink.begin(cs.sink.ctx, &stored), 1);
+        for (int done = 8; trickle && done < H; done += 8) {
+            cs.sink.rows(cs.sink.ctx, done);
+            struct timespec pause = {0, 200000}; /* 0.2 ms: the helper catches up */
+            nanosleep(&pause, NULL);
+        }
+        cs.sink.rows(cs.sink.ctx, H);
+        cs.sink.end(cs.sink.ctx);
+        smp_image img = stored;
+        img.team = team;
+        smp_lab_image got;
+        assert_int_equal(smp_colour_stream_finish(&cs, &img, &got, &info, &err), SMP_OK);
+        smp_colour_stream_release(&cs);
+        assert_int_equal(atomic_load(&seen.runs), 1);
+        assert_false(seen.on_caller);
+        assert_int_equal(got.width, want.width);
+        assert_int_equal(got.height, want.height);
+        assert_memory_equal(got.lab, want.lab, (size_t)W * H * 3 * sizeof(float));
+        assert_memory_equal(got.flags, want.flags, (size_t)W * H);
+        smp_lab_image_release(&got);
+        smp_team_free(team);
+        smp_workspace_free(ws);
+    }
+    smp_lab_image_release(&want);
+    free(stored.pixels);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -454,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_ita_and_hex),
         cmocka_unit_test(test_bradford),
         cmocka_unit_test(test_turned_conversion),
+        cmocka_unit_test(test_stream),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
