@@ -422,6 +422,17 @@ static void test_kth(void **state)
             for (size_t i = 0; i < n; i++)
                 bins[smp_kth_bin(v[i])]++;
             const size_t ks[] = {0, n / 4, n / 2, (3 * n) / 10, n - 1};
+            /* The same values with +infinity after every fourth, left out
+             * of the counts (the region finder's pixels that are no
+             * candidates): the k-th of the counted values. */
+            size_t ni = n + n / 4;
+            float *vi = malloc(ni * sizeof *vi);
+            assert_non_null(vi);
+            for (size_t i = 0, o = 0; i < n; i++) {
+                vi[o++] = v[i];
+                if (i % 4 == 3)
+                    vi[o++] = INFINITY;
+            }
             for (size_t q = 0; q < sizeof ks / sizeof ks[0]; q++) {
                 assert_true(smp_kth_float_team(NULL, v, n, 1, ks[q], scratch, NULL) == sorted[ks[q]]);
                 assert_true(smp_kth_float_team(t, v, n, 1, ks[q], scratch, NULL) == sorted[ks[q]]);
@@ -429,7 +440,9 @@ static void test_kth(void **state)
                 assert_true(smp_kth_float_team(t, v, n, 1, ks[q], NULL, ws) == sorted[ks[q]]);
                 assert_true(smp_kth_float_counted(NULL, v, n, ks[q], bins, ws) == sorted[ks[q]]);
                 assert_true(smp_kth_float_counted(t, v, n, ks[q], bins, NULL) == sorted[ks[q]]);
+                assert_true(smp_kth_float_counted(t, vi, ni, ks[q], bins, ws) == sorted[ks[q]]);
             }
+            free(vi);
             free(v);
             free(sorted);
             free(scratch);
