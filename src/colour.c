@@ -825,10 +825,16 @@ static void stream_end(void *arg)
  * our VM each wake-up crosses to the other virtual CPU. */
 #define STREAM_SPINS 20000
 
+/* Whether the decoder has rows past `converted` for the helper, or ended. */
+static int rows_waiting(smp_colour_stream *cs, int converted)
+{
+    return atomic_load(&cs->ended) || atomic_load(&cs->decoded) != converted;
+}
+
 static int rows_came(smp_colour_stream *cs, int converted)
 {
     for (int i = 0; i < STREAM_SPINS; i++) {
-        if (atomic_load(&cs->ended) || atomic_load(&cs->decoded) != converted)
+        if (rows_waiting(cs, converted))
             return 1;
         smp_cpu_pause();
     }
@@ -851,11 +857,6 @@ static int spare_work(smp_colour_stream *cs)
     if (cs->touching)
         cs->touching = smp_work_touch(cs->out.ws, TOUCH_STEP);
     return cs->touching;
-}
-
-static int rows_waiting(smp_colour_stream *cs, int converted)
-{
-    return atomic_load(&cs->ended) || atomic_load(&cs->decoded) != converted;
 }
 
 /* On the photo's helper: the conversion, then each batch of rows as the
@@ -897,7 +898,7 @@ static void stream_job(void *arg, int part)
         if (!came && !rows_came(cs, converted)) {
             pthread_mutex_lock(&cs->lock);
             atomic_store(&cs->waiting, 1);
-            while (atomic_load(&cs->decoded) == converted && !atomic_load(&cs->ended))
+            while (!rows_waiting(cs, converted))
                 pthread_cond_wait(&cs->more, &cs->lock);
             atomic_store(&cs->waiting, 0);
             pthread_mutex_unlock(&cs->lock);

@@ -38,11 +38,6 @@
 #define OUTLIER_Z 3.0
 #define MAD_TO_SIGMA 1.4826 /* MAD of a normal distribution is 0.6745 sigma */
 
-static double dist2(const float *p, const double c[3])
-{
-    return smp_dist2(p[0], p[1], p[2], c);
-}
-
 /* Median of channel c of n Lab triples; scratch holds n floats. */
 static double channel_median(const float *px, size_t n, int c, float *scratch)
 {
@@ -272,7 +267,7 @@ static void two_means(const float *px, size_t n, float *scratch, float *soa, dou
     }
     if (label)
         for (size_t i = 0; i < n; i++)
-            label[i] = dist2(px + 3 * i, c[1]) < dist2(px + 3 * i, c[0]);
+            label[i] = smp_dist2_px(px + 3 * i, c[1]) < smp_dist2_px(px + 3 * i, c[0]);
 }
 
 static double dist(const double a[3], const double b[3])
@@ -519,7 +514,7 @@ static size_t clusters_from(sample *sp, const double *skin, struct smp_hair_clus
      * to a percent and 0.05 ΔE00 with 60,000 pixels. */
     size_t m = 0, stride = s.n > GROUP_SAMPLE ? s.n / GROUP_SAMPLE : 1;
     for (size_t i = 0; i < s.n; i += stride)
-        if (!skin || sqrt(dist2(s.px + 3 * i, skin)) >= GROUP_SKIN_DE76)
+        if (!skin || sqrt(smp_dist2_px(s.px + 3 * i, skin)) >= GROUP_SKIN_DE76)
             move_px(s.px, m++, i);
     float *scratch = m ? smp_work_alloc(s.ws, 5 * m * sizeof *scratch) : NULL; /* and the channels' arrays */
     unsigned char *label = m ? smp_work_alloc(s.ws, m) : NULL;

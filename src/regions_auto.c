@@ -178,11 +178,17 @@ static smp_status shrink(const smp_lab_image *img, smp_seed_pass *seed, small *s
     return SMP_OK;
 }
 
-/* The standard deviation from a window's sums of L and L^2 and 1 / count. */
-static float window_sd(double a, double b, double inv)
+/* The variance (at least 0) and the standard deviation from a window's
+ * sums of L and L^2 and 1 / count. */
+static double window_var(double a, double b, double inv)
 {
     double v = b * inv - (a * inv) * (a * inv);
-    return (float)sqrt(v > 0 ? v : 0);
+    return v > 0 ? v : 0;
+}
+
+static float window_sd(double a, double b, double inv)
+{
+    return (float)sqrt(window_var(a, b, inv));
 }
 
 /* window_sd at column x of a w-wide row of column sums, for a window of
@@ -322,12 +328,7 @@ static int pick_skin_b(const double a[3], const double b[3])
     return red_hair ? !b_redder : b_redder;
 }
 
-static double dist2_lab(const float *p, const double c[3])
-{
-    return smp_dist2(p[0], p[1], p[2], c);
-}
-
-/* d2[q] = dist2_lab(lab + 3 q, c) for n <= NEAR_RUN pixels, the same
+/* d2[q] = smp_dist2_px(lab + 3 q, c) for n <= NEAR_RUN pixels, the same
  * values: the triples are copied apart first, so that the sums
  * vectorise. */
 #define NEAR_RUN 256
@@ -500,8 +501,7 @@ static void seed_rows_follow(smp_seed_pass *p, const float *lab, smp_seed_rows *
                 a += c1[x + i];
                 b += c2[x + i];
             }
-            double v = b * inv - (a * inv) * (a * inv);
-            var[x] = v > 0 ? v : 0;
+            var[x] = window_var(a, b, inv);
         }
         for (int x = r; x < w - r; x++)
             sd[x] = (float)sqrt(var[x]);
@@ -675,7 +675,7 @@ static void refine_hair(const smp_lab_image *img, unsigned char *m, const double
 {
     for (size_t i = 0; i < (size_t)img->width * img->height; i++)
         if (m[i])
-            m[i] = dist2_lab(img->lab + 3 * i, skin) >= lim2 && !(img->flags[i] & px_bad);
+            m[i] = smp_dist2_px(img->lab + 3 * i, skin) >= lim2 && !(img->flags[i] & px_bad);
 }
 
 /* One row of the 3x3 erosion of a 0/1 mask: e[x] = 1 when a, b, c (the
@@ -1044,7 +1044,7 @@ static int find_skin(work *k, double skin[3], double *ts)
     /* Noise spread of the skin: median distance of the seeds from S. */
     float *d = px; /* the distances overwrite the pixels they come from */
     for (size_t i = 0; i < np; i++)
-        d[i] = (float)sqrt(dist2_lab(px + 3 * i, skin));
+        d[i] = (float)sqrt(smp_dist2_px(px + 3 * i, skin));
     double spread = np ? smp_kth_float_team(s->team, d, np, 1, np / 2, px + np, s->ws) : 0.0; /* room: px's rest */
     smp_work_free(s->ws, px);
     /* 3 spreads (plus 2 for texture the seeds missed), kept within 5-12

@@ -608,7 +608,6 @@ float smp_select_float(float *v, size_t n, size_t k)
     return v[kk];
 }
 
-#define KTH_BINS SMP_KTH_BINS
 
 /* smp_kth_float in two parts (team.h): each part's histogram of its half
  * of v, then each part's values in the bin that holds the k-th, placed
@@ -617,7 +616,7 @@ float smp_select_float(float *v, size_t n, size_t k)
 typedef struct kth_job {
     const float *v;
     size_t n, stride;
-    uint32_t hist[SMP_PARTS][KTH_BINS];
+    uint32_t hist[SMP_PARTS][SMP_KTH_BINS];
     int bin;        /* the k-th's, once found */
     float *scratch;
     size_t at[SMP_PARTS], room[SMP_PARTS], got[SMP_PARTS]; /* kth_gather's */
@@ -633,7 +632,7 @@ static void kth_count(void *arg, int part)
      * store before it. 4 x 16 kB on the stack (a thread calling the library
      * needs that much room); a 12 MP photo's region finding went from 33.4
      * to 32.7 ms (min of 5 alternating runs). */
-    uint32_t four[4][KTH_BINS];
+    uint32_t four[4][SMP_KTH_BINS];
     memset(four, 0, sizeof four);
     const float *v = j->v;
     size_t i = lo, stride = j->stride;
@@ -643,7 +642,7 @@ static void kth_count(void *arg, int part)
     for (; i < hi; i++)
         four[0][smp_kth_bin(v[i * stride])]++;
     uint32_t *hist = j->hist[part];
-    for (int c = 0; c < KTH_BINS; c++)
+    for (int c = 0; c < SMP_KTH_BINS; c++)
         hist[c] = four[0][c] + four[1][c] + four[2][c] + four[3][c];
 }
 

@@ -118,6 +118,12 @@ static inline double smp_dist2(float l, float a, float b, const double c[3])
     return d0 * d0 + d1 * d1 + d2 * d2;
 }
 
+/* The same for a Lab triple p. */
+static inline double smp_dist2_px(const float *p, const double c[3])
+{
+    return smp_dist2(p[0], p[1], p[2], c);
+}
+
 /* n Lab triples as three arrays of channels: loops over pixels that way
  * vectorise (GCC does not over the triples, whose floats it would widen). */
 static inline void smp_lab_apart(const float *lab, size_t n, float *l, float *a, float *b)
