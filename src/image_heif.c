@@ -56,32 +56,158 @@ static int host_is_little_endian(void)
     return *(const unsigned char *)&one == 1;
 }
 
-/* Does a top-level box (ISO/IEC 14496-12 4.2: a 32-bit size, the type,
- * a 64-bit size after it when the first is 1, 0 for "to the end") run past
- * the end of the data? libheif reports a cut inside the "meta" box as "No
- * 'meta' box", not as the end of the data. */
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A big-endian number of `bytes` (2 or 4) bytes. */
+static uint32_t be_id(const unsigned char *p, size_t bytes)
+{
+    return bytes == 2 ? (uint32_t)p[0] << 8 | p[1] : be32(p);
+}
+
+/* The box at p[at] (ISO/IEC 14496-12 4.2: a 32-bit size, the type, a
+ * 64-bit size after them when the first is 1, 0 for "to the end"): its
+ * type, where its contents start and where it ends. 0; 1 when its header
+ * or its size runs past the end of the data; -1 when it is no box (a size
+ * under 8; a 64-bit size under 16 leaves body past end). */
+typedef struct box {
+    uint32_t type;
+    size_t body, end;
+} box;
+
+static int read_box(const unsigned char *p, size_t size, size_t at, box *b)
+{
+    if (size - at < 8)
+        return 1;
+    uint64_t len = be32(p + at);
+    size_t head = 8;
+    if (len == 1) {
+        if (size - at < 16)
+            return 1;
+        len = (uint64_t)be32(p + at + 8) << 32 | be32(p + at + 12);
+        head = 16;
+    } else if (len == 0) {
+        len = size - at;
+    }
+    if (len < 8)
+        return -1;
+    if (len > size - at)
+        return 1;
+    b->type = be32(p + at + 4);
+    b->body = at + head;
+    b->end = at + (size_t)len;
+    return 0;
+}
+
+#define FOURCC(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+
+/* Does a top-level box run past the end of the data? libheif reports a
+ * cut inside the "meta" box as "No 'meta' box", not as the end of the
+ * data. */
 static int boxes_cut_short(const unsigned char *p, size_t size)
 {
-    size_t at = 0;
-    while (size - at >= 8) {
-        uint64_t box = (uint64_t)p[at] << 24 | (uint64_t)p[at + 1] << 16 |
-                       (uint64_t)p[at + 2] << 8 | p[at + 3];
-        if (box == 1) {
-            if (size - at < 16)
-                return 1;
-            box = 0;
-            for (int i = 0; i < 8; i++)
-                box = box << 8 | p[at + 8 + i];
-        } else if (box == 0) {
+    for (size_t at = 0; at < size;) {
+        box b;
+        int r = read_box(p, size, at, &b);
+        if (r)
+            return r > 0; /* no box: damage, not a cut */
+        at = b.end;
+    }
+    return 0;
+}
+
+/* The first box of `type` among the boxes in p[from, to), or -1. */
+static int find_box(const unsigned char *p, size_t from, size_t to, uint32_t type, box *out)
+{
+    for (size_t at = from; at < to;) {
+        box b;
+        if (read_box(p, to, at, &b) != 0 || b.body > b.end)
+            return -1;
+        if (b.type == type) {
+            *out = b;
             return 0;
         }
-        if (box < 8)
-            return 0; /* not a box: damage, not a cut */
-        if (box > size - at)
-            return 1;
-        at += (size_t)box;
+        at = b.end;
     }
-    return at < size; /* a box header cut in two */
+    return -1;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The index of id in the n sorted ids (which hold it). */
+static size_t id_index(const uint32_t *ids, size_t n, uint32_t id)
+{
+    const uint32_t *at = bsearch(&id, ids, n, sizeof *ids, cmp_u32);
+    return at ? (size_t)(at - ids) : 0;
+}
+
+/* Derived images (ISO/IEC 23008-12 6.6: a grid, an overlay or an identity,
+ * made from the images its "dimg" references in the "iref" box name) made
+ * from themselves, directly or through others, or nested deeper than
+ * DERIVED_MAX_DEPTH. libheif 1.15 (Debian 12) follows such a loop until
+ * threads or memory run out and the process is aborted: a crafted file,
+ * a grid whose one tile is itself, found by our fuzzer. Phones write a
+ * grid of coded tiles, one level; 8 is our bound. Each image's level (0
+ * for one made from nothing, else one more than its deepest part's) is
+ * raised along every reference, DERIVED_MAX_DEPTH + 1 times over: a level
+ * above the bound is then a chain that deep or a loop. References past
+ * damage, or more than memory allows, are left to libheif. */
+#define DERIVED_MAX_DEPTH 8
+
+static int derived_loop(const unsigned char *p, size_t size)
+{
+    box meta, iref;
+    if (find_box(p, 0, size, FOURCC('m', 'e', 't', 'a'), &meta) != 0 || meta.end - meta.body < 4 ||
+        find_box(p, meta.body + 4, meta.end, FOURCC('i', 'r', 'e', 'f'), &iref) != 0 ||
+        iref.end - iref.body < 4)
+        return 0; /* nothing refers to anything (or libheif will say what is wrong) */
+    size_t idw = p[iref.body] == 0 ? 2 : 4; /* item IDs of 16 bits in version 0, else 32 */
+    size_t cap = (iref.end - iref.body) / idw; /* more references than that cannot fit */
+    uint32_t *ref = malloc(2 * cap * sizeof *ref), *ids = malloc(2 * cap * sizeof *ids); /* image, part */
+    size_t ne = 0, nv = 0;
+    if (!ref || !ids) {
+        free(ref);
+        free(ids);
+        return 0;
+    }
+    for (size_t at = iref.body + 4; at < iref.end;) {
+        box r;
+        if (read_box(p, iref.end, at, &r) != 0 || r.body > r.end || r.end - r.body < idw + 2)
+            break;
+        uint32_t image = be_id(p + r.body, idw);
+        size_t count = be_id(p + r.body + idw, 2), q = r.body + idw + 2;
+        for (size_t i = 0; r.type == FOURCC('d', 'i', 'm', 'g') && i < count && q + idw <= r.end && ne < cap;
+             i++, q += idw, ne++) {
+            ref[2 * ne] = image;
+            ref[2 * ne + 1] = be_id(p + q, idw);
+        }
+        at = r.end;
+    }
+    memcpy(ids, ref, 2 * ne * sizeof *ids);
+    qsort(ids, 2 * ne, sizeof *ids, cmp_u32);
+    for (size_t i = 0; i < 2 * ne; i++)
+        if (nv == 0 || ids[nv - 1] != ids[i])
+            ids[nv++] = ids[i];
+    unsigned *level = calloc(nv ? nv : 1, sizeof *level);
+    int loop = 0;
+    for (int round = 0; level && round <= DERIVED_MAX_DEPTH; round++)
+        for (size_t e = 0; e < ne; e++) {
+            size_t image = id_index(ids, nv, ref[2 * e]), part = id_index(ids, nv, ref[2 * e + 1]);
+            if (level[image] < level[part] + 1)
+                level[image] = level[part] + 1;
+        }
+    for (size_t v = 0; level && v < nv; v++)
+        loop |= level[v] > DERIVED_MAX_DEPTH;
+    free(level);
+    free(ref);
+    free(ids);
+    return loop;
 }
 
 /* `kind` is the file's kind as the technician knows it ("HEIC"). */
@@ -150,6 +276,10 @@ static smp_status heif_run(const char *name, const unsigned char *data, size_t s
     struct heif_image *him = NULL;
     struct heif_decoding_options *opts = NULL;
     smp_status st = SMP_OK;
+    if (derived_loop(data, size))
+        return smp_fail(err, SMP_E_FORMAT,
+                        "%s: damaged %s file (its image is made from itself, or from images nested over %d deep)",
+                        name, kind, DERIVED_MAX_DEPTH);
     struct heif_error e = heif_context_read_from_memory_without_copy(ctx, data, size, NULL);
     if (e.code == heif_error_Ok)
         e = heif_context_get_primary_image_handle(ctx, &h);

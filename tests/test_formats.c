@@ -1017,6 +1017,87 @@ static void avif_refused(void **state)
     free(avif);
     free(s.px);
 }
+
+/* A box of `type` around n bytes of body at out + at; returns its end. */
+static size_t put_box(unsigned char *out, size_t at, const char *type, const unsigned char *body, size_t n)
+{
+    size_t len = 8 + n;
+    out[at] = (unsigned char)(len >> 24);
+    out[at + 1] = (unsigned char)(len >> 16);
+    out[at + 2] = (unsigned char)(len >> 8);
+    out[at + 3] = (unsigned char)len;
+    memcpy(out + at + 4, type, 4);
+    memcpy(out + at + 8, body, n);
+    return at + len;
+}
+
+/* A HEIC file's skeleton whose "iref" box holds the "dimg" references
+ * image[i] -> part[i] (16-bit item IDs; an image's parts in one reference,
+ * as a grid names its tiles, when its entries follow each other), nothing
+ * else decodable: libheif would fail on it, unless it followed a loop
+ * first. Returns the size. */
+static size_t heic_with_refs(unsigned char *out, const unsigned *image, const unsigned *part, int n)
+{
+    static const unsigned char ftyp[] = {'h', 'e', 'i', 'c', 0, 0, 0, 0, 'm', 'i', 'f', '1', 'h', 'e', 'i', 'c'};
+    static const unsigned char hdlr[] = {0, 0, 0, 0, 0, 0, 0, 0, 'p', 'i', 'c', 't', 0, 0, 0, 0,
+                                         0, 0, 0, 0, 0, 0, 0, 0, 0};
+    unsigned char refs[512], iref[600], meta[800];
+    size_t r = 0;
+    for (int i = 0, j; i < n; i = j) {
+        unsigned char one[4 + 2 * 16] = {(unsigned char)(image[i] >> 8), (unsigned char)image[i], 0, 0};
+        for (j = i; j < n && j - i < 16 && image[j] == image[i]; j++) {
+            one[4 + 2 * (j - i)] = (unsigned char)(part[j] >> 8);
+            one[5 + 2 * (j - i)] = (unsigned char)part[j];
+        }
+        one[3] = (unsigned char)(j - i); /* the reference count */
+        r = put_box(refs, r, "dimg", one, 4 + 2 * (size_t)(j - i));
+    }
+    memset(iref, 0, 4); /* version 0: 16-bit IDs */
+    memcpy(iref + 4, refs, r);
+    size_t m = 4; /* meta's version and flags */
+    memset(meta, 0, 4);
+    m = put_box(meta, m, "hdlr", hdlr, sizeof hdlr);
+    m = put_box(meta, m, "iref", iref, 4 + r);
+    size_t at = put_box(out, 0, "ftyp", ftyp, sizeof ftyp);
+    return put_box(out, at, "meta", meta, m);
+}
+
+/* A derived image made from itself, directly (the fuzzer's grid whose one
+ * tile is itself: libheif 1.15 recursed until the process was aborted),
+ * through others or as one of its tiles, or nested deeper than 8: refused
+ * before libheif decodes, with one line; a chain of 8 and a grid of tiles
+ * are left to libheif (here it fails on the skeleton for its own reason). */
+static void heic_derived_loops(void **state)
+{
+    (void)state;
+    unsigned char f[1024];
+    const char *cause = "made from itself, or from images nested over 8 deep";
+    const unsigned self[1] = {2}, ring_image[3] = {1, 2, 3}, ring_part[3] = {2, 3, 1};
+    expect_error("self.heic", f, heic_with_refs(f, self, self, 1), SMP_E_FORMAT, cause);
+    expect_error("ring.heic", f, heic_with_refs(f, ring_image, ring_part, 3), SMP_E_FORMAT, cause);
+    /* a grid of three tiles whose second is the grid again */
+    const unsigned grid_image[3] = {1, 1, 1}, grid_part[3] = {2, 1, 3};
+    expect_error("grid.heic", f, heic_with_refs(f, grid_image, grid_part, 3), SMP_E_FORMAT, cause);
+    unsigned image[9], part[9];
+    for (int i = 0; i < 9; i++) {
+        image[i] = 10 + (unsigned)i;
+        part[i] = 11 + (unsigned)i; /* 10 <- 11 <- ... <- 19: nine deep */
+    }
+    expect_error("deep.heic", f, heic_with_refs(f, image, part, 9), SMP_E_FORMAT, cause);
+    smp_image img;
+    smp_error err;
+    size_t printed = 1;
+    size_t n = heic_with_refs(f, image, part, 8); /* eight deep */
+    assert_int_not_equal(quiet_load("eight.heic", f, n, NULL, &img, &err, &printed), SMP_OK);
+    printf("# eight.heic -> %s\n", err.message);
+    assert_null(strstr(err.message, cause));
+    assert_int_equal(printed, 0);
+    const unsigned tiles_image[4] = {1, 1, 1, 1}, tiles_part[4] = {2, 3, 4, 5}; /* a grid as phones write it */
+    n = heic_with_refs(f, tiles_image, tiles_part, 4);
+    assert_int_not_equal(quiet_load("tiles.heic", f, n, NULL, &img, &err, &printed), SMP_OK);
+    printf("# tiles.heic -> %s\n", err.message);
+    assert_null(strstr(err.message, cause));
+}
 #endif /* SMP_WITH_HEIF */
 
 #ifndef SMP_WITH_TIFF
@@ -1066,6 +1147,7 @@ int main(void)
         cmocka_unit_test(heic_lossy),
         cmocka_unit_test(heic_icc_and_exif),
         cmocka_unit_test(avif_refused),
+        cmocka_unit_test(heic_derived_loops),
 #else
         cmocka_unit_test(heif_skipped),
 #endif
