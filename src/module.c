@@ -27,6 +27,22 @@
 #ifdef SMP_USE_MODULES
 #include <dlfcn.h>
 
+/* The length of the folder that holds glibc-hwcaps/LEVEL when the first
+ * len bytes of path name such a folder (libsmpmatch.so built for a newer
+ * CPU, which glibc loads from there: CMakeLists.txt, SMP_HWCAPS), else
+ * len: the modules are built once, beside the plain library. */
+static size_t above_hwcaps(const char *path, size_t len)
+{
+    static const char sub[] = "/glibc-hwcaps/";
+    size_t level = len;
+    while (level > 0 && path[level - 1] != '/')
+        level--; /* the start of LEVEL */
+    size_t n = sizeof sub - 1;
+    if (level < n || level == len || memcmp(path + level - n, sub, n) != 0)
+        return len;
+    return level - n;
+}
+
 int smp_module_dir(char *buf, size_t size)
 {
     /* Any function of libsmpmatch.so names the file it came from; this one
@@ -39,6 +55,8 @@ int smp_module_dir(char *buf, size_t size)
      * working folder (LD_LIBRARY_PATH=. or similar). */
     size_t len = slash ? (size_t)(slash - info.dli_fname) : 1;
     const char *dir = slash ? info.dli_fname : ".";
+    if (slash)
+        len = above_hwcaps(info.dli_fname, len);
     if (slash && len == 0)
         len = 1; /* "/libsmpmatch.so": the root folder */
     if (len >= size)
