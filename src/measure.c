@@ -20,6 +20,48 @@
 #include "team.h"
 #include "util.h"
 
+/* ---- sums over four lanes -------------------------------------------- */
+
+/* The Lloyd steps and the mean shift below add, for every pixel of a
+ * sample, its channels times 0 or 1 into a handful of sums. Added one
+ * pixel after another they cost about ten scalar operations a pixel, and
+ * GCC may not vectorise a sum of doubles by itself (it would change the
+ * order of the additions). So each sum is kept in four lanes, lane l
+ * taking pixels l, l + 4, l + 8 ..., and the lanes are added at the end as
+ * (0 + 1) + (2 + 3): an order of our own, the same on every CPU and in both
+ * builds of the library (CMakeLists.txt, SMP_HWCAPS: four doubles to an
+ * instruction with AVX2, two pairs of two without). Against one sum in
+ * pixel order a result moves by rounding only (about 1e-16 of it); the JSON
+ * of the 135 bench photos stayed byte-identical (issue 5). GCC's vector
+ * extension (clang has it too): no intrinsics, and no vector crosses a
+ * function call (which would make the ABI depend on the build). */
+typedef double lanes __attribute__((vector_size(4 * sizeof(double))));
+typedef float lanes_f __attribute__((vector_size(4 * sizeof(float))));
+typedef long long lanes_mask __attribute__((vector_size(4 * sizeof(long long))));
+
+/* dst = the four floats at p, as doubles. */
+#define LANES_LOAD(dst, p)                                                                          \
+    do {                                                                                            \
+        lanes_f f_;                                                                                 \
+        memcpy(&f_, (p), sizeof f_);                                                                \
+        (dst) = __builtin_convertvector(f_, lanes);                                                 \
+    } while (0)
+/* The channels of pixels i to i + 3 from the arrays L, A and B. */
+#define LANES_PIXELS(l, a, b, L, A, B, i)                                                           \
+    do {                                                                                            \
+        LANES_LOAD(l, (L) + (i));                                                                   \
+        LANES_LOAD(a, (A) + (i));                                                                   \
+        LANES_LOAD(b, (B) + (i));                                                                   \
+    } while (0)
+/* The lanes' total, in the fixed order. */
+#define LANES_SUM(v) (((v)[0] + (v)[1]) + ((v)[2] + (v)[3]))
+/* 1.0 where a comparison held, 0.0 elsewhere. */
+#define LANES_ONE_WHERE(mask) ((lanes)((lanes_mask)((lanes){1, 1, 1, 1}) & (mask)))
+
+/* The squared distance of lanes (l, a, b) from c, as smp_dist2. */
+#define LANES_DIST2(l, a, b, c)                                                                     \
+    (((l) - (c)[0]) * ((l) - (c)[0]) + ((a) - (c)[1]) * ((a) - (c)[1]) + ((b) - (c)[2]) * ((b) - (c)[2]))
+
 /* 50,000 pixels (issue 5; 250,000 before): on the 9 sample photos the hair
  * and scalp colours moved by 0.06 ΔE76 or less against 250,000, and the
  * bench/accuracy medians did not get worse (hair 0.43 -> 0.42 ΔE00, skin
@@ -73,30 +115,36 @@ typedef struct channels {
 } channels;
 
 /* One step of the flat-kernel mean shift: the mean of the pixels within
- * sqrt(r2) of c (into next); returns how many. Which pixels first (a loop
- * that vectorises), then the sums in pixel order, each pixel's value
- * times 1 or 0 (adding a 0 leaves a sum exactly as it was): branch-free,
- * since about one pixel in ten lies near the kernel's edge. */
+ * sqrt(r2) of c (into next); returns how many. Each pixel's value is added
+ * times 1 or 0 (adding a 0 leaves a sum as it was), over four lanes:
+ * branch-free, since about one pixel in ten lies near the kernel's edge. */
 static size_t shift_step(const channels *ch, const double c[3], double r2, double next[3])
 {
     const float *L = ch->l, *A = ch->a, *B = ch->b;
-    float *w = ch->w;
-    size_t n = ch->n;
-    for (size_t i = 0; i < n; i++)
-        w[i] = smp_dist2(L[i], A[i], B[i], c) <= r2 ? 1.0f : 0.0f;
-    double s0 = 0, s1 = 0, s2 = 0, in = 0;
-    for (size_t i = 0; i < n; i++) {
-        double wi = w[i];
-        s0 += wi * L[i];
-        s1 += wi * A[i];
-        s2 += wi * B[i];
-        in += wi; /* a count (exact: n is far below 2^53) */
+    size_t n = ch->n, i = 0;
+    lanes s0 = {0}, s1 = {0}, s2 = {0}, in = {0};
+    for (; i + 4 <= n; i += 4) {
+        lanes l, a, b;
+        LANES_PIXELS(l, a, b, L, A, B, i);
+        lanes w = LANES_ONE_WHERE(LANES_DIST2(l, a, b, c) <= r2);
+        s0 += w * l;
+        s1 += w * a;
+        s2 += w * b;
+        in += w; /* a count (exact: n is far below 2^53) */
     }
-    size_t m = (size_t)in;
+    double t0 = LANES_SUM(s0), t1 = LANES_SUM(s1), t2 = LANES_SUM(s2), count = LANES_SUM(in);
+    for (; i < n; i++) /* the last n % 4 */
+        if (smp_dist2(L[i], A[i], B[i], c) <= r2) {
+            t0 += L[i];
+            t1 += A[i];
+            t2 += B[i];
+            count += 1;
+        }
+    size_t m = (size_t)count;
     if (m) {
-        next[0] = s0 / m;
-        next[1] = s1 / m;
-        next[2] = s2 / m;
+        next[0] = t0 / m;
+        next[1] = t1 / m;
+        next[2] = t2 / m;
     }
     return m;
 }
@@ -203,13 +251,45 @@ static smp_status gather(const smp_lab_image *img, const unsigned char *mask, sa
     return SMP_OK;
 }
 
+/* One Lloyd step of two_means over the channels as three arrays: each
+ * pixel goes to the nearer centre of c (group 1 only when strictly
+ * nearer), and both groups' sums go to s. Both sums take every pixel, one
+ * of them times 0, over four lanes (above). Returns group 1's count. */
+static size_t lloyd2_step(const float *L, const float *A, const float *B, size_t n, const double c[2][3],
+                          double s[2][3])
+{
+    lanes s00 = {0}, s01 = {0}, s02 = {0}, s10 = {0}, s11 = {0}, s12 = {0}, in1 = {0};
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        lanes l, a, b;
+        LANES_PIXELS(l, a, b, L, A, B, i);
+        lanes w1 = LANES_ONE_WHERE(LANES_DIST2(l, a, b, c[1]) < LANES_DIST2(l, a, b, c[0])), w0 = 1.0 - w1;
+        s00 += w0 * l;
+        s01 += w0 * a;
+        s02 += w0 * b;
+        s10 += w1 * l;
+        s11 += w1 * a;
+        s12 += w1 * b;
+        in1 += w1; /* a count (exact: n is far below 2^53) */
+    }
+    double t[2][3] = {{LANES_SUM(s00), LANES_SUM(s01), LANES_SUM(s02)},
+                      {LANES_SUM(s10), LANES_SUM(s11), LANES_SUM(s12)}};
+    double m1 = LANES_SUM(in1);
+    for (; i < n; i++) { /* the last n % 4 */
+        int g = smp_dist2(L[i], A[i], B[i], c[1]) < smp_dist2(L[i], A[i], B[i], c[0]);
+        t[g][0] += L[i];
+        t[g][1] += A[i];
+        t[g][2] += B[i];
+        m1 += g;
+    }
+    memcpy(s, t, sizeof t);
+    return (size_t)m1;
+}
+
 /* 2-means (Lloyd) in Lab, started from the darkest and lightest quarters.
  * Fills the two centres and, when `label` is given, each pixel's group.
- * scratch: n floats; soa: 4n floats. Each step first finds every pixel's
- * group in a loop of its own over the channels as three arrays (the form
- * in which it vectorises: two pixels to an instruction), then adds the
- * groups' sums in pixel order: the same figures as one loop over the Lab
- * triples, which took about 12 cycles a pixel. */
+ * scratch: n floats; soa: 3n floats (the channels as arrays, the form in
+ * which the steps vectorise). */
 static void two_means(const float *px, size_t n, float *scratch, float *soa, double c[2][3],
                       unsigned char *label)
 {
@@ -230,28 +310,11 @@ static void two_means(const float *px, size_t n, float *scratch, float *soa, dou
         for (int k = 0; k < 3; k++)
             c[g][k] = m[g] ? s[g][k] / m[g] : 0.0;
 
-    float *L = soa, *A = soa + n, *B = soa + 2 * n, *in1 = soa + 3 * n; /* in1: 1 in group 1, else 0 */
+    float *L = soa, *A = soa + n, *B = soa + 2 * n;
     smp_lab_apart(px, n, L, A, B);
     for (int iter = 0; iter < 30; iter++) {
-        for (size_t i = 0; i < n; i++)
-            in1[i] = smp_dist2(L[i], A[i], B[i], c[1]) < smp_dist2(L[i], A[i], B[i], c[0]) ? 1.0f : 0.0f;
-        double s00 = 0, s01 = 0, s02 = 0, s10 = 0, s11 = 0, s12 = 0, m1 = 0;
-        for (size_t i = 0; i < n; i++) {
-            /* both sums take the pixel, one of them times 0 (which leaves it
-             * exactly as it was): six sums in registers, no stalls on s[g] */
-            double w1 = in1[i], w0 = 1 - w1;
-            s00 += w0 * L[i];
-            s01 += w0 * A[i];
-            s02 += w0 * B[i];
-            s10 += w1 * L[i];
-            s11 += w1 * A[i];
-            s12 += w1 * B[i];
-            m1 += w1; /* a count in a register (exact: n is far below 2^53) */
-        }
-        m[1] = (size_t)m1;
+        m[1] = lloyd2_step(L, A, B, n, c, s);
         m[0] = n - m[1];
-        s[0][0] = s00, s[0][1] = s01, s[0][2] = s02;
-        s[1][0] = s10, s[1][1] = s11, s[1][2] = s12;
         double moved = 0;
         for (int g = 0; g < 2; g++) {
             if (!m[g])
@@ -382,7 +445,7 @@ static smp_status split_sample(const sample *s, split *g)
         return SMP_OK;
     g->scratch = smp_work_alloc(s->ws, 2 * s->n * sizeof *g->scratch);
     g->label = smp_work_alloc(s->ws, s->n);
-    float *soa = smp_work_alloc(s->ws, 4 * s->n * sizeof *soa);
+    float *soa = smp_work_alloc(s->ws, 3 * s->n * sizeof *soa);
     if (!g->scratch || !g->label || !soa) {
         smp_work_free(s->ws, soa);
         split_release(g, s->ws);
@@ -484,6 +547,55 @@ static int by_size(const void *pa, const void *pb)
     return (a->n < b->n) - (a->n > b->n);
 }
 
+/* One Lloyd step of the hair's 3-means over the channels as arrays: each
+ * pixel's group (the nearest centre of g, the lower number on a tie) into
+ * near (as 0.0, 1.0 or 2.0), the groups' sums into sum and their counts
+ * into cnt. Every sum takes every pixel, times 0 or 1, over four lanes. */
+static void lloyd3_step(const float *L, const float *A, const float *B, size_t n, const group g[3],
+                        float *near, double sum[3][3], size_t cnt[3])
+{
+    lanes s[3][3] = {{{0}}}, in1 = {0}, in2 = {0};
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        lanes l, a, b;
+        LANES_PIXELS(l, a, b, L, A, B, i);
+        lanes d0 = LANES_DIST2(l, a, b, g[0].c), d1 = LANES_DIST2(l, a, b, g[1].c),
+              d2 = LANES_DIST2(l, a, b, g[2].c);
+        lanes_mask to1 = d1 < d0;
+        lanes d01 = (lanes)(((lanes_mask)d1 & to1) | ((lanes_mask)d0 & ~to1));
+        lanes_mask to2 = d2 < d01;
+        lanes w2 = LANES_ONE_WHERE(to2), w1 = LANES_ONE_WHERE(to1 & ~to2), w0 = 1.0 - w1 - w2;
+        lanes_f k = __builtin_convertvector(w1 + 2.0 * w2, lanes_f);
+        memcpy(near + i, &k, sizeof k);
+        const lanes w[3] = {w0, w1, w2};
+        for (int j = 0; j < 3; j++) {
+            s[j][0] += w[j] * l;
+            s[j][1] += w[j] * a;
+            s[j][2] += w[j] * b;
+        }
+        in1 += w1; /* counts (exact: n is far below 2^53) */
+        in2 += w2;
+    }
+    for (int j = 0; j < 3; j++)
+        for (int k = 0; k < 3; k++)
+            sum[j][k] = LANES_SUM(s[j][k]);
+    double c1 = LANES_SUM(in1), c2 = LANES_SUM(in2);
+    for (; i < n; i++) { /* the last n % 4 */
+        double d0 = smp_dist2(L[i], A[i], B[i], g[0].c), d1 = smp_dist2(L[i], A[i], B[i], g[1].c),
+               d2 = smp_dist2(L[i], A[i], B[i], g[2].c);
+        int j = d2 < (d1 < d0 ? d1 : d0) ? 2 : d1 < d0;
+        near[i] = (float)j;
+        sum[j][0] += L[i];
+        sum[j][1] += A[i];
+        sum[j][2] += B[i];
+        c1 += j == 1;
+        c2 += j == 2;
+    }
+    cnt[1] = (size_t)c1;
+    cnt[2] = (size_t)c2;
+    cnt[0] = n - cnt[1] - cnt[2];
+}
+
 /* One colour group's mode (smp_centre_mode), on either thread. */
 typedef struct mode_job {
     float *px;
@@ -542,28 +654,18 @@ static size_t clusters_from(sample *sp, const double *skin, struct smp_hair_clus
     }
     /* Lloyd's iterations, at most 30; once no pixel changes group the
      * centres cannot move any more, so the rest would repeat this one.
-     * As in two_means: every pixel's group first, in a loop over the
-     * channels as arrays that vectorises, then the sums in pixel order. */
+     * As in two_means, a step is one pass over the channels as arrays
+     * (lloyd3_step); then whether any pixel changed group. */
     float *L = scratch + m, *A = scratch + 2 * m, *B = scratch + 3 * m, *near = scratch + 4 * m;
     smp_lab_apart(s.px, m, L, A, B);
     for (int iter = 0; iter < 30; iter++) {
-        double sum[3][3] = {{0}};
-        size_t cnt[3] = {0, 0, 0}, changed = 0;
+        double sum[3][3];
+        size_t cnt[3], changed = 0;
+        lloyd3_step(L, A, B, m, g, near, sum, cnt);
         for (size_t i = 0; i < m; i++) {
-            double d0 = smp_dist2(L[i], A[i], B[i], g[0].c), d1 = smp_dist2(L[i], A[i], B[i], g[1].c),
-                   d2 = smp_dist2(L[i], A[i], B[i], g[2].c);
-            double d01 = d1 < d0 ? d1 : d0;
-            float k01 = d1 < d0 ? 1.0f : 0.0f;
-            near[i] = d2 < d01 ? 2.0f : k01;
-        }
-        for (size_t i = 0; i < m; i++) {
-            const float *p = s.px + 3 * i;
-            int b = (int)near[i];
+            unsigned char b = (unsigned char)near[i];
             changed += iter == 0 || label[i] != b;
-            label[i] = (unsigned char)b;
-            cnt[b]++;
-            for (int k = 0; k < 3; k++)
-                sum[b][k] += p[k];
+            label[i] = b;
         }
         for (int j = 0; j < 3; j++) {
             g[j].n = cnt[j];
