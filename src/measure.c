@@ -458,10 +458,32 @@ static smp_status split_sample(const sample *s, split *g)
     return SMP_OK;
 }
 
+/* A region's spread, left for later (the scalp's, which nothing in the
+ * measurement waits for: smp_measure_both_with). Empty (px NULL) when
+ * there is none to take. */
+typedef struct later_spread {
+    float *px, *scratch; /* the kept pixels, and 2 n floats: the sample's and its split's */
+    size_t n;
+    smp_colour_stat *out;
+    smp_workspace *ws;
+} later_spread;
+
+/* The spread into its stat, and the buffers back. Accepts an empty one. */
+static void later_spread_take(later_spread *l)
+{
+    if (l->px)
+        l->out->spread_de = spread_de00(l->px, l->n, l->out->lab, l->scratch);
+    smp_work_free(l->ws, l->scratch);
+    smp_work_free(l->ws, l->px);
+    memset(l, 0, sizeof *l);
+}
+
 /* smp_measure_region on a gathered sample, whose pixels it reorders, and
- * its split (released here). */
+ * its split (released here). With `later`, the spread is left in it, and
+ * with it the sample's pixels and the split's scratch (the sample's
+ * pixels are then the caller's no more: sp->px is NULL). */
 static smp_status region_from(sample *sp, split *g, smp_target target, const double *other,
-                              smp_colour_stat *out)
+                              smp_colour_stat *out, later_spread *later)
 {
     sample s = *sp;
     out->measured = 0;
@@ -476,17 +498,24 @@ static smp_status region_from(sample *sp, split *g, smp_target target, const dou
     if (kept >= SMP_MEASURE_MIN_PIXELS) {
         st = smp_centre_mode(s.px, kept, out->lab, s.ws);
         if (st == SMP_OK) {
-            out->spread_de = spread_de00(s.px, kept, out->lab, g->scratch);
             out->pixels = (size_t)((double)kept * (double)s.usable / (double)s.n + 0.5);
             out->measured = 1;
+            if (later) {
+                *later = (later_spread){s.px, g->scratch, kept, out, s.ws};
+                sp->px = NULL;
+                g->scratch = NULL;
+            } else {
+                out->spread_de = spread_de00(s.px, kept, out->lab, g->scratch);
+            }
         }
     }
     split_release(g, s.ws);
     return st;
 }
 
-smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mask,
-                              smp_target target, const double *other, smp_colour_stat *out)
+/* smp_measure_region, its spread left in `later` when given. */
+static smp_status measure_region(const smp_lab_image *img, const unsigned char *mask, smp_target target,
+                                 const double *other, smp_colour_stat *out, later_spread *later)
 {
     sample s;
     split g;
@@ -494,9 +523,15 @@ smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mas
         return SMP_E_NOMEM;
     smp_status st = split_sample(&s, &g);
     if (st == SMP_OK)
-        st = region_from(&s, &g, target, other, out);
+        st = region_from(&s, &g, target, other, out, later);
     smp_work_free(s.ws, s.px);
     return st;
+}
+
+smp_status smp_measure_region(const smp_lab_image *img, const unsigned char *mask,
+                              smp_target target, const double *other, smp_colour_stat *out)
+{
+    return measure_region(img, mask, target, other, out, NULL);
 }
 
 
@@ -794,23 +829,27 @@ typedef struct colour_job {
     const double *skin;
     smp_colour_stat *stat;
     smp_status st;
+    later_spread *scalp; /* NULL, or the scalp's spread to take after */
 } colour_job;
 
 static void hair_colour_run(void *arg, int part)
 {
     (void)part;
     colour_job *j = arg;
-    j->st = region_from(&j->h->copy, &j->h->g, SMP_TARGET_HAIR, j->skin, j->stat);
+    j->st = region_from(&j->h->copy, &j->h->g, SMP_TARGET_HAIR, j->skin, j->stat, NULL);
+    if (j->scalp)
+        later_spread_take(j->scalp);
 }
 
-/* The hair's colour (on the team's helper) and its groups (here) at once:
- * they read different copies of the sample. The groups are only kept when
- * the colour was measured. */
+/* The hair's colour (on the team's helper, then the scalp's spread when
+ * given: the groups here take longer) and its groups (here) at once: they
+ * read different copies of the sample. The groups are only kept when the
+ * colour was measured. */
 static smp_status hair_end(hair_work *h, smp_team *team, const double *skin, smp_colour_stat *stat,
                            struct smp_hair_cluster clusters[4], size_t *n_clusters, double *grey_share,
-                           int with_hex)
+                           int with_hex, later_spread *scalp)
 {
-    colour_job j = {h, skin, stat, SMP_OK};
+    colour_job j = {h, skin, stat, SMP_OK, scalp};
     smp_team_start(team, hair_colour_run, &j);
     smp_status st = SMP_OK;
     size_t n = clusters_from(&h->s, skin, clusters, grey_share, &st, with_hex, team);
@@ -835,7 +874,7 @@ smp_status smp_measure_hair(const smp_lab_image *img, const unsigned char *mask,
     *grey_share = 0;
     smp_status st = hair_begin(img, mask, &h);
     if (st == SMP_OK)
-        st = hair_end(&h, img->team, skin, stat, clusters, n_clusters, grey_share, 1);
+        st = hair_end(&h, img->team, skin, stat, clusters, n_clusters, grey_share, 1, NULL);
     hair_release(&h);
     return st;
 }
@@ -854,6 +893,8 @@ typedef struct scalp_job {
     smp_colour_stat *out;
     smp_status st;
     const smp_measure_extra *x;
+    later_spread spread; /* the scalp's, when there is hair to measure after */
+    int later;
 } scalp_job;
 
 static void scalp_run(void *arg, int part)
@@ -861,7 +902,7 @@ static void scalp_run(void *arg, int part)
     (void)part;
     scalp_job *j = arg;
     if (j->mask)
-        j->st = smp_measure_region(j->img, j->mask, SMP_TARGET_SKIN, NULL, j->out);
+        j->st = measure_region(j->img, j->mask, SMP_TARGET_SKIN, NULL, j->out, j->later ? &j->spread : NULL);
     if (j->x && j->x->after_scalp)
         j->x->after_scalp(j->x->after_scalp_arg, 1);
     take_shares(j->x);
@@ -881,7 +922,9 @@ smp_status smp_measure_both_with(const smp_lab_image *img, const unsigned char *
                                  smp_colour_stat *hair, struct smp_hair_cluster clusters[4],
                                  size_t *n_clusters, double *grey_share, const smp_measure_extra *x)
 {
-    scalp_job j = {img, scalp_mask, scalp, SMP_OK, x};
+    /* The scalp's spread waits for the hair's groups, which take longer
+     * than the hair's colour on the helper beside them. */
+    scalp_job j = {img, scalp_mask, scalp, SMP_OK, x, {0}, hair_mask != NULL};
     int helper = scalp_mask || (x && (x->after_scalp || x->share));
     if (helper)
         smp_team_start(img->team, scalp_run, &j);
@@ -898,8 +941,9 @@ smp_status smp_measure_both_with(const smp_lab_image *img, const unsigned char *
     if (hair_mask) {
         if (st == SMP_OK && j.st == SMP_OK)
             st = hair_end(&h, img->team, scalp->measured ? scalp->lab : NULL, hair, clusters,
-                          n_clusters, grey_share, 0);
+                          n_clusters, grey_share, 0, &j.spread);
         hair_release(&h);
     }
+    later_spread_take(&j.spread); /* when hair_end did not run */
     return j.st != SMP_OK ? j.st : st;
 }
