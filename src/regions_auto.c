@@ -912,6 +912,7 @@ typedef struct work {
     unsigned char *dist; /* a chamfer distance map */
     unsigned char *dist2; /* the lower part's, beside it (chamfer_part) */
     unsigned char *row;  /* one row of scratch for each part */
+    float *skin_d2;      /* each pixel's squared distance from the skin, as a float (skin_part) */
 } work;
 
 static void work_release(work *k)
@@ -919,6 +920,7 @@ static void work_release(work *k)
     small_release(&k->s);
     smp_work_free(k->s.ws, k->dist);
     smp_work_free(k->s.ws, k->dist2);
+    smp_work_free(k->s.ws, k->skin_d2);
     free(k->row);
 }
 
@@ -1074,6 +1076,7 @@ static void skin_part(void *arg, int part)
     part_pixels(s, part, &from, &to);
     size_t nskin = 0;
     double d2[NEAR_RUN];
+    float *kept = j->k->skin_d2;
     for (size_t i0 = from, n; i0 < to; i0 += n) {
         n = dist2_next(s, i0, to, j->skin, d2);
         for (size_t q = 0; q < n; q++) {
@@ -1083,6 +1086,7 @@ static void skin_part(void *arg, int part)
                 c |= d2[q] < j->ts2 ? C_SKIN : C_NONSKIN;
             nskin += (c & C_SKIN) != 0;
             s->cls[i] = c;
+            kept[i] = (float)d2[q];
         }
     }
     j->nskin[part] = nskin;
@@ -1133,23 +1137,42 @@ static void beyond_part(void *arg, int part)
     j->far[part] = far;
 }
 
+/* Step 4 from the distances skin_part kept as floats, which are within a
+ * relative 2^-24 of the doubles (round to nearest): a float more than
+ * 2^-22 of lim2 above it, or below it, decides as the double would. The
+ * pixels closer to lim2 than that (hardly ever one) are counted in the
+ * pass, which then vectorises, and decided after from their Lab values.
+ * Below 2^-100 (a hair mode at the skin colour) every pixel is decided
+ * that way: tiny floats lose relative precision. */
+#define KEPT_D2_SLACK 0x1p-22
+
 static void hair_part(void *arg, int part)
 {
     segment_job *j = arg;
     small *s = &j->k->s;
     size_t from, to;
     part_pixels(s, part, &from, &to);
-    size_t nhair = 0;
-    double d2[NEAR_RUN];
-    for (size_t i0 = from, n; i0 < to; i0 += n) {
-        n = dist2_next(s, i0, to, j->skin, d2);
-        for (size_t q = 0; q < n; q++) {
-            size_t i = i0 + q;
-            unsigned hair_px = ((s->cls[i] & C_THIN) != 0) & (d2[q] >= j->lim2);
-            s->cls[i] |= (unsigned char)(hair_px * C_HAIR);
-            nhair += hair_px;
-        }
+    const float *restrict d2 = j->k->skin_d2;
+    unsigned char *restrict cls = s->cls;
+    int exact = j->lim2 < 0x1p-100;
+    float above = (float)(j->lim2 * (1 + KEPT_D2_SLACK)), below = (float)(j->lim2 * (1 - KEPT_D2_SLACK));
+    if (exact)
+        above = INFINITY, below = 0;
+    size_t nhair = 0, unsure = 0;
+    for (size_t i = from; i < to; i++) {
+        unsigned thin = (cls[i] & C_THIN) != 0;
+        unsigned hair_px = thin & (d2[i] > above);
+        unsure += thin & (d2[i] >= below) & (d2[i] <= above);
+        cls[i] |= (unsigned char)(hair_px * C_HAIR);
+        nhair += hair_px;
     }
+    for (size_t i = from; unsure && i < to; i++)
+        if ((cls[i] & C_THIN) && (exact || (d2[i] >= below && d2[i] <= above))) {
+            unsigned hair_px = smp_dist2_px(s->lab + 3 * i, j->skin) >= j->lim2;
+            cls[i] |= (unsigned char)(hair_px * C_HAIR);
+            nhair += hair_px;
+            unsure--;
+        }
     j->nhair[part] = nhair;
 }
 
@@ -1209,6 +1232,8 @@ static smp_status segment(work *k, const double skin[3], double ts, double hair[
 {
     small *s = &k->s;
     segment_job j = {.k = k, .skin = skin, .ts2 = ts * ts};
+    if (!k->skin_d2 && !(k->skin_d2 = smp_work_alloc(s->ws, (size_t)s->w * s->h * sizeof *k->skin_d2)))
+        return SMP_E_NOMEM;
     smp_team_split(s->team, skin_part, &j);
 
     /* Step 3: thick non-skin (opening of radius R) is background. R: twice
