@@ -145,4 +145,15 @@ void smp_regions_auto_end_finish(smp_auto_rest *rest, smp_auto_info *info);
  * histogram (regions_auto.c). For tests. */
 int smp_orientation_band(double gx, double gy);
 
+/* Step 4 of the finder (hair: thin non-skin at least sqrt(lim2) from the
+ * skin colour) over n pixels: sets `hair` in cls[i] where cls[i] has
+ * `thin` and smp_dist2_px(lab + 3 i, skin) >= lim2, deciding from d2[i]
+ * (that squared distance rounded to the nearest float) against lim2
+ * rounded the same way: rounding never reverses an order, so a float
+ * above or below says what the double would, and only a float equal to
+ * lim2's is decided from lab. Returns how many it set. The finder's own
+ * (regions_auto.c), for tests. */
+size_t smp_hair_step(unsigned char *cls, const float *d2, const float *lab, size_t n, const double skin[3],
+                     double lim2, unsigned char thin, unsigned char hair);
+
 #endif /* SMP_REGIONS_H */

@@ -1137,14 +1137,30 @@ static void beyond_part(void *arg, int part)
     j->far[part] = far;
 }
 
-/* Step 4 from the distances skin_part kept as floats, which are within a
- * relative 2^-24 of the doubles (round to nearest): a float more than
- * 2^-22 of lim2 above it, or below it, decides as the double would. The
- * pixels closer to lim2 than that (hardly ever one) are counted in the
- * pass, which then vectorises, and decided after from their Lab values.
- * Below 2^-100 (a hair mode at the skin colour) every pixel is decided
- * that way: tiny floats lose relative precision. */
-#define KEPT_D2_SLACK 0x1p-22
+/* Step 4 from the distances skin_part kept as floats (regions.h): a pass
+ * that vectorises, counting the pixels whose float equals lim2's (none on
+ * the 135 bench photos), then those decided from their Lab values. */
+size_t smp_hair_step(unsigned char *restrict cls, const float *restrict d2, const float *lab, size_t n,
+                     const double skin[3], double lim2, unsigned char thin, unsigned char hair)
+{
+    const float at = (float)lim2;
+    size_t nhair = 0, unsure = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned is_thin = (cls[i] & thin) != 0;
+        unsigned hair_px = is_thin & (d2[i] > at);
+        unsure += is_thin & (d2[i] == at);
+        cls[i] |= (unsigned char)(hair_px * hair);
+        nhair += hair_px;
+    }
+    for (size_t i = 0; unsure && i < n; i++)
+        if ((cls[i] & thin) && d2[i] == at) {
+            unsigned hair_px = smp_dist2_px(lab + 3 * i, skin) >= lim2;
+            cls[i] |= (unsigned char)(hair_px * hair);
+            nhair += hair_px;
+            unsure--;
+        }
+    return nhair;
+}
 
 static void hair_part(void *arg, int part)
 {
@@ -1152,28 +1168,8 @@ static void hair_part(void *arg, int part)
     small *s = &j->k->s;
     size_t from, to;
     part_pixels(s, part, &from, &to);
-    const float *restrict d2 = j->k->skin_d2;
-    unsigned char *restrict cls = s->cls;
-    int exact = j->lim2 < 0x1p-100;
-    float above = (float)(j->lim2 * (1 + KEPT_D2_SLACK)), below = (float)(j->lim2 * (1 - KEPT_D2_SLACK));
-    if (exact)
-        above = INFINITY, below = 0;
-    size_t nhair = 0, unsure = 0;
-    for (size_t i = from; i < to; i++) {
-        unsigned thin = (cls[i] & C_THIN) != 0;
-        unsigned hair_px = thin & (d2[i] > above);
-        unsure += thin & (d2[i] >= below) & (d2[i] <= above);
-        cls[i] |= (unsigned char)(hair_px * C_HAIR);
-        nhair += hair_px;
-    }
-    for (size_t i = from; unsure && i < to; i++)
-        if ((cls[i] & C_THIN) && (exact || (d2[i] >= below && d2[i] <= above))) {
-            unsigned hair_px = smp_dist2_px(s->lab + 3 * i, j->skin) >= j->lim2;
-            cls[i] |= (unsigned char)(hair_px * C_HAIR);
-            nhair += hair_px;
-            unsure--;
-        }
-    j->nhair[part] = nhair;
+    j->nhair[part] = smp_hair_step(s->cls + from, j->k->skin_d2 + from, s->lab + 3 * from, to - from, j->skin,
+                                   j->lim2, C_THIN, C_HAIR);
 }
 
 /* Step 5: skin with no non-skin pixel among its 8 neighbours, which is a

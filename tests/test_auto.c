@@ -28,6 +28,7 @@
 #include "regions.h"
 #include "render.h"
 #include "smpmatch.h"
+#include "util.h"
 
 #define HAIR_MAX_DE00 2.0
 #define SKIN_MAX_DE00 1.0
@@ -357,6 +358,66 @@ static int band_by_definition(double gx, double gy)
     return 35 - n;
 }
 
+/* Step 4 from distances kept as floats (smp_hair_step): the same pixels
+ * as the test on the doubles, for copies of one pixel with L* moved by a
+ * few of its ulps (their floats at and beside lim2's), pixels far from the
+ * boundary, a lim2 between one pixel's distance and its float (above
+ * the distance: only the double says the pixel is not hair), and lim2 = 0.
+ * Fails when the pixels whose float equals lim2's are not decided again,
+ * or are taken as hair without it. */
+#define HAIR_STEP_N 4000
+static void test_hair_step(void **state)
+{
+    (void)state;
+    enum { THIN = 0x20, HAIR = 0x40 };
+    static float lab[3 * HAIR_STEP_N], d2[HAIR_STEP_N];
+    static unsigned char cls[HAIR_STEP_N], got[HAIR_STEP_N], want[HAIR_STEP_N];
+    const double skin[3] = {58.0, 12.5, 16.0};
+    unsigned seed = 12345;
+    for (int i = 0; i < HAIR_STEP_N; i++) {
+        seed = seed * 1103515245u + 12345u; /* a fixed LCG: the same pixels every run */
+        double u = (double)(seed >> 8) / (double)(1u << 24);
+        float *p = lab + 3 * i;
+        if (i % 4 == 0) { /* near the boundary: L* 40 moved by -8 .. +8 of its ulps */
+            p[0] = 40.0f;
+            for (int k = 0; k < (int)(u * 17) - 8; k++)
+                p[0] = nextafterf(p[0], 100.0f);
+            for (int k = 0; k > (int)(u * 17) - 8; k--)
+                p[0] = nextafterf(p[0], 0.0f);
+            p[1] = 6.0f;
+            p[2] = 9.0f;
+        } else {
+            p[0] = (float)(20 + 60 * u);
+            p[1] = (float)(-5 + 30 * u * u);
+            p[2] = (float)(40 * (1 - u));
+        }
+        d2[i] = (float)smp_dist2(p[0], p[1], p[2], skin);
+        cls[i] = (unsigned char)(((seed >> 3) & 0x9F) | ((seed >> 5) % 10 < 7 ? THIN : 0));
+    }
+    const float at[3] = {40.0f, 6.0f, 9.0f};
+    int q = 1; /* a thin pixel whose float is above its distance */
+    while ((double)d2[q] <= smp_dist2(lab[3 * q], lab[3 * q + 1], lab[3 * q + 2], skin))
+        q++;
+    cls[q] |= THIN;
+    const double between = (d2[q] + smp_dist2(lab[3 * q], lab[3 * q + 1], lab[3 * q + 2], skin)) / 2;
+    const double lim2s[] = {smp_dist2(at[0], at[1], at[2], skin), between, 150.0, 0.0};
+    for (size_t l = 0; l < sizeof lim2s / sizeof *lim2s; l++) {
+        size_t nwant = 0, unsure = 0;
+        for (int i = 0; i < HAIR_STEP_N; i++) {
+            int hair = (cls[i] & THIN) && smp_dist2(lab[3 * i], lab[3 * i + 1], lab[3 * i + 2], skin) >= lim2s[l];
+            want[i] = (unsigned char)(cls[i] | (hair ? HAIR : 0));
+            nwant += (size_t)hair;
+            unsure += (cls[i] & THIN) && d2[i] == (float)lim2s[l];
+        }
+        if (l < 2)
+            assert_true(unsure > 0); /* the second pass has work */
+        memcpy(got, cls, sizeof got);
+        size_t n = smp_hair_step(got, d2, lab, HAIR_STEP_N, skin, lim2s[l], THIN, HAIR);
+        assert_memory_equal(got, want, sizeof got);
+        assert_int_equal(n, nwant);
+    }
+}
+
 static void test_orientation_band(void **state)
 {
     (void)state;
@@ -513,6 +574,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_orientation_band),
+        cmocka_unit_test(test_hair_step),
         cmocka_unit_test(test_seed_pass),
         cmocka_unit_test(test_render_deterministic),
         cmocka_unit_test(test_flat_two_tone_skin),
