@@ -297,8 +297,10 @@ typedef struct smp_options {
                             results are the same either way */
     int threads;         /* threads one photo's analysis may use: 1 (default)
                             or 2 (the calling thread and a helper started for
-                            the photo; larger values count as 2). Results
-                            are byte-identical either way. A program that
+                            the photo, kept off the CPU the caller is on
+                            when it starts, on Linux; larger values count
+                            as 2). Results are byte-identical either way.
+                            A program that
                             analyses photos in parallel itself keeps 1;
                             smpmatch uses 2 for a lone photo (README) */
 } smp_options;

@@ -26,7 +26,9 @@ typedef struct smp_team smp_team;
 typedef void (*smp_part_fn)(void *arg, int part);
 
 /* A helper thread for one photo; NULL when threads < 2 or it could not be
- * started (then every split runs on the caller: same results, slower). */
+ * started (then every split runs on the caller: same results, slower).
+ * The helper may run on the caller's CPUs less the one the caller is on
+ * (team.c, keep_apart). */
 smp_team *smp_team_new(int threads);
 void smp_team_free(smp_team *t);
 

@@ -5,6 +5,8 @@
  * - A split runs each part exactly once, part 1 on the helper thread when
  *   there is a team, both on the caller when there is none; the parts'
  *   ranges cover every item once, for any count.
+ * - The helper may run on the caller's CPUs less the one the caller was
+ *   on (team.c: the scheduler once put both on one CPU).
  * - A job started beside the caller is done when smp_team_wait returns,
  *   and a split after it sees what it wrote; after smp_team_retire all
  *   runs on the caller.
@@ -26,6 +28,7 @@
  *   to threads = 1, and so does the command on each photo alone (which
  *   uses two threads) against the same photos in a batch (one each).
  */
+#define _GNU_SOURCE /* cpu_set_t, pthread_getaffinity_np */
 #include "testutil.h"
 
 #include <math.h>
@@ -140,6 +143,42 @@ static void test_start_wait(void **state)
     smp_team_start(NULL, slow_job, &s3); /* no team: at once */
     assert_int_equal(s3.done, 1);
     smp_team_wait(NULL);
+}
+
+/* The helper keeps off the CPU its caller was on when the team began
+ * (team.c, keep_apart), when the caller may use two CPUs or more: a job on
+ * the helper reads its own affinity, which must be the caller's CPUs less
+ * one of them. */
+typedef struct where {
+    cpu_set_t mask;
+    int ok;
+} where;
+
+static void affinity_job(void *arg, int part)
+{
+    (void)part;
+    where *w = arg;
+    w->ok = pthread_getaffinity_np(pthread_self(), sizeof w->mask, &w->mask) == 0;
+}
+
+static void test_apart(void **state)
+{
+    (void)state;
+    cpu_set_t mine;
+    assert_int_equal(sched_getaffinity(0, sizeof mine, &mine), 0);
+    if (CPU_COUNT(&mine) < 2)
+        skip(); /* nothing to keep apart on */
+    smp_team *t = smp_team_new(2);
+    assert_non_null(t);
+    where w = {.ok = 0};
+    smp_team_start(t, affinity_job, &w);
+    smp_team_wait(t);
+    smp_team_free(t);
+    assert_true(w.ok);
+    cpu_set_t both;
+    CPU_AND(&both, &w.mask, &mine);
+    assert_true(CPU_EQUAL(&both, &w.mask)); /* only CPUs the caller may use */
+    assert_int_equal(CPU_COUNT(&w.mask), CPU_COUNT(&mine) - 1);
 }
 
 /* A helper told to leave (smp_team_retire): splits and jobs after it run
@@ -609,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_start_wait),
         cmocka_unit_test(test_retire),
+        cmocka_unit_test(test_apart),
         cmocka_unit_test(test_regions_same),
         cmocka_unit_test(test_cut),
         cmocka_unit_test(test_measure_extra),
