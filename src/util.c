@@ -618,6 +618,7 @@ typedef struct kth_job {
     size_t n, stride;
     uint32_t hist[SMP_PARTS][SMP_KTH_BINS];
     int bin;        /* the k-th's, once found */
+    int sparse;     /* it holds under 1/16 of the values (kth_gather) */
     float *scratch;
     size_t at[SMP_PARTS], room[SMP_PARTS], got[SMP_PARTS]; /* kth_gather's */
 } kth_job;
@@ -649,17 +650,36 @@ static void kth_count(void *arg, int part)
 /* The values in the bin, without a branch (which bin a value falls in is
  * as good as random): each is written, and kept when it belongs. A part
  * writes only its own places (room[part] of them from scratch + at[part]):
- * past its last one it writes to `spare`. */
+ * past its last one it writes to `spare`. When the bin holds few of the
+ * values (j->sparse), blocks of eight with none of them in it are first
+ * told apart in a test that vectorises, and skipped: a median of 50,000
+ * L* values has 1-4 % of them in its bin, and the gathering took 49 us
+ * against 31-39 us so (same values, same order). */
+#define KTH_BLOCK 8
+
 static void kth_gather(void *arg, int part)
 {
     kth_job *j = arg;
-    size_t lo, hi, m = 0, mine = j->room[part];
+    size_t lo, hi, m = 0, mine = j->room[part], stride = j->stride;
     float *out = j->scratch + j->at[part], spare;
+    const float *v = j->v;
+    const int bin = j->bin;
     smp_part_range(j->n, part, &lo, &hi);
-    for (size_t i = lo; i < hi; i++) {
-        float x = j->v[i * j->stride];
+    size_t i = lo;
+    for (; j->sparse && i + KTH_BLOCK <= hi; i += KTH_BLOCK) {
+        int any = 0;
+        for (int q = 0; q < KTH_BLOCK; q++)
+            any |= smp_kth_bin(v[(i + (size_t)q) * stride]) == bin;
+        for (int q = 0; any && q < KTH_BLOCK; q++) {
+            float x = v[(i + (size_t)q) * stride];
+            *(m < mine ? out + m : &spare) = x;
+            m += smp_kth_bin(x) == bin;
+        }
+    }
+    for (; i < hi; i++) {
+        float x = v[i * stride];
         *(m < mine ? out + m : &spare) = x;
-        m += smp_kth_bin(x) == j->bin;
+        m += smp_kth_bin(x) == bin;
     }
     j->got[part] = m < mine ? m : mine;
 }
@@ -722,6 +742,7 @@ static float kth_from_counts(smp_team *team, kth_job *j, size_t k, float *scratc
         b++;
     }
     j->bin = b;
+    j->sparse = in_bin < j->n / 16;
     /* Counts per part: each part's values after the upper part's, in the
      * order one pass leaves them. Otherwise each part has room for all,
      * and the lower part's are moved up after (a k-th has no order). */
