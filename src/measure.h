@@ -96,5 +96,10 @@ smp_status smp_measure_both_with(const smp_lab_image *img, const unsigned char *
 void smp_centre_mean(const float *px, size_t n, double out[3]);
 smp_status smp_centre_median(const float *px, size_t n, double out[3]);
 smp_status smp_centre_mode(const float *px, size_t n, double out[3], smp_workspace *ws);
+/* The same with its start (the channels' medians) in two parts on the
+ * team (team.h; NULL: both here): the same figures either way. */
+struct smp_team;
+smp_status smp_centre_mode_team(struct smp_team *team, const float *px, size_t n, double out[3],
+                                smp_workspace *ws);
 
 #endif /* SMP_MEASURE_H */

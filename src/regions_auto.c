@@ -1032,7 +1032,7 @@ static int find_skin(work *k, double skin[3], double *ts)
     s->counts = NULL;
     size_t np;
     float *px = collect(s, C_SEED, job.seeds[0], seeds, MODE_SAMPLE, &np);
-    if (!px || smp_centre_mode(px, np, skin, s->ws) != SMP_OK) {
+    if (!px || smp_centre_mode_team(s->team, px, np, skin, s->ws) != SMP_OK) {
         smp_work_free(s->ws, px);
         return -1;
     }
@@ -1255,7 +1255,7 @@ static smp_status segment(work *k, const double skin[3], double ts, double hair[
     if (ncand >= 50) {
         size_t np;
         float *px = collect(s, C_THIN, j.far[0], ncand, MODE_SAMPLE, &np);
-        if (!px || smp_centre_mode(px, np, hair, s->ws) != SMP_OK) {
+        if (!px || smp_centre_mode_team(s->team, px, np, hair, s->ws) != SMP_OK) {
             smp_work_free(s->ws, px);
             return SMP_E_NOMEM;
         }
