@@ -1076,18 +1076,29 @@ static void skin_part(void *arg, int part)
     part_pixels(s, part, &from, &to);
     size_t nskin = 0;
     double d2[NEAR_RUN];
-    float *kept = j->k->skin_d2;
+    int near[NEAR_RUN];
+    /* restrict: a byte store could be to anything, s included, and GCC
+     * then read s->cls again for every pixel. Two loops, each of a width
+     * GCC vectorises: the doubles (kept as floats, and their test), then
+     * the bytes. */
+    unsigned char *restrict cls = s->cls;
+    float *restrict kept = j->k->skin_d2;
+    const double ts2 = j->ts2;
     for (size_t i0 = from, n; i0 < to; i0 += n) {
         n = dist2_next(s, i0, to, j->skin, d2);
+        float *restrict k = kept + i0;
         for (size_t q = 0; q < n; q++) {
-            size_t i = i0 + q;
-            unsigned char c = s->cls[i] & (C_OK | C_SEED);
-            if (c & C_OK)
-                c |= d2[q] < j->ts2 ? C_SKIN : C_NONSKIN;
-            nskin += (c & C_SKIN) != 0;
-            s->cls[i] = c;
-            kept[i] = (float)d2[q];
+            k[q] = (float)d2[q];
+            near[q] = d2[q] < ts2;
         }
+        unsigned char *restrict c = cls + i0;
+        unsigned run = 0;
+        for (size_t q = 0; q < n; q++) {
+            unsigned char ok = c[q] & C_OK ? 1 : 0, in = (unsigned char)near[q]; /* usable pixels only */
+            c[q] = (unsigned char)((c[q] & (C_OK | C_SEED)) | (ok & in) * C_SKIN | (ok & (in ^ 1)) * C_NONSKIN);
+            run += ok & in;
+        }
+        nskin += run;
     }
     j->nskin[part] = nskin;
 }
@@ -1192,10 +1203,12 @@ static void scalp_part(void *arg, int part)
         unsigned char *out = j->k->dist + (size_t)y * w;
         for (int x = 0; x < w; x++)
             r[x] = (c[x] | up[x] | down[x]) & C_NONSKIN;
-        for (int x = 0; x < w; x++) {
-            unsigned near = r[x] | (x > 0 ? r[x - 1] : 0) | (x + 1 < w ? r[x + 1] : 0);
-            out[x] = (unsigned char)(((c[x] & C_SKIN) != 0) & (near == 0));
-        }
+        /* the ends apart, so that the middle has no test on x (and vectorises) */
+        out[0] = (unsigned char)(((c[0] & C_SKIN) != 0) & ((r[0] | (w > 1 ? r[1] : 0)) == 0));
+        for (int x = 1; x < w - 1; x++)
+            out[x] = (unsigned char)(((c[x] & C_SKIN) != 0) & ((r[x - 1] | r[x] | r[x + 1]) == 0));
+        if (w > 1)
+            out[w - 1] = (unsigned char)(((c[w - 1] & C_SKIN) != 0) & ((r[w - 2] | r[w - 1]) == 0));
     }
 }
 
