@@ -166,7 +166,7 @@ double smp_highlight_chroma(const smp_lab_image *img, double above_l, size_t *n)
     *n = 0;
     smp_team_split(img->team, count_part, &h);
     size_t k = h.count[0] + h.count[1];
-    if (k < 30 || k * 2000 < npx)
+    if (k < SMP_HIGHLIGHT_MIN || k * SMP_HIGHLIGHT_SHARE < npx)
         return -1;
     h.a = malloc(k * sizeof *h.a);
     h.b = malloc(k * sizeof *h.b);

@@ -32,7 +32,10 @@ void smp_bradford_to_d50(const double white[3], double m[9]);
  * `above_l` (the skin's L* plus a margin, so that light skin is not taken
  * for a highlight) and returns the chroma C* of their median a*, b*, with
  * *n the pixels it used; -1 when there are too few (under 0.05 % of the
- * photo or 30 pixels) to judge. */
+ * photo, 1 in SMP_HIGHLIGHT_SHARE, or SMP_HIGHLIGHT_MIN pixels) to judge:
+ * a caller that knows there are fewer need not call it. */
+#define SMP_HIGHLIGHT_MIN 30
+#define SMP_HIGHLIGHT_SHARE 2000
 double smp_highlight_chroma(const smp_lab_image *img, double above_l, size_t *n);
 
 #endif /* SMP_CALIBRATE_H */

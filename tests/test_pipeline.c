@@ -417,6 +417,47 @@ static void test_transparency_and_marked_regions(void **state)
     free(png);
 }
 
+/* A colour cast seen in the highlights (no grey card): dark "hair" with
+ * 240 pixels lighter than the skin by more than 15 L*, strongly yellow
+ * (the light's colour, as a highlight shows it) or white, and the same
+ * hair with none. Only the yellow ones warn; with none, the exposure's
+ * counts say there are too few to judge and the photo is not read again
+ * for them (pipeline.c, could_be_lighter): no warning either way. */
+static void test_cast_from_highlights(void **state)
+{
+    (void)state;
+    enum { W = 120, H = 80 };
+    static const unsigned char light[3][3] = {{250, 225, 110}, {246, 246, 246}, {40, 30, 25}};
+    const int warns[3] = {1, 0, 0};
+    for (int kind = 0; kind < 3; kind++) {
+        unsigned char px[W * H * 3];
+        int n_light = 0;
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                unsigned char *p = px + 3 * (y * W + x);
+                int hair = x < W / 3;
+                int spot = hair && x % 4 == 1 && y % 4 == 1 && n_light < 240; /* strand highlights */
+                const unsigned char skin[3] = {200, 150, 120}, dark[3] = {40, 30, 25};
+                memcpy(p, spot ? light[kind] : hair ? dark : skin, 3);
+                n_light += spot;
+            }
+        unsigned char *png;
+        size_t size;
+        assert_int_equal(enc_png(NULL, &png, &size, px, W, H, ENC_PNG_RGB, &(enc_png_opts){.bits = 8}), 0);
+        smp_options opt;
+        smp_options_init(&opt);
+        opt.hair_roi[opt.n_hair_roi++] = (smp_rect){0, 0, W / 3, H};
+        opt.scalp_roi[opt.n_scalp_roi++] = (smp_rect){W / 2, 0, W / 2, H};
+        smp_result *r = NULL;
+        smp_analyse_memory("cast.png", png, size, NULL, &opt, &r);
+        assert_int_equal(r->status, SMP_OK);
+        assert_true(r->scalp.measured);
+        assert_int_equal(has_warning(r, "strong colour cast"), warns[kind]);
+        smp_result_free(r);
+        free(png);
+    }
+}
+
 /* Broken photos: one line naming the file and the cause; never a crash. */
 static void test_broken_photos(void **state)
 {
@@ -479,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_samples_accuracy),  cmocka_unit_test(test_p3_and_srgb_agree),
         cmocka_unit_test(test_white_roi_helps),   cmocka_unit_test(test_automatic_on_samples),
         cmocka_unit_test(test_transparency_and_marked_regions),
+        cmocka_unit_test(test_cast_from_highlights),
         cmocka_unit_test(test_broken_photos),
         cmocka_unit_test(test_healed_model_on_samples), cmocka_unit_test(test_skin_tone_and_guidance),     cmocka_unit_test(test_rectangles_outside),
     };
