@@ -468,6 +468,18 @@ int smp_work_touch(smp_workspace *ws, size_t bytes)
     return more;
 }
 
+void smp_prefault(void *p, size_t n)
+{
+#ifdef MADV_POPULATE_WRITE
+    const uintptr_t page = 4096; /* the smallest x86 and ARM page: a range of whole pages of any size */
+    uintptr_t from = ((uintptr_t)p + page - 1) & ~(page - 1), to = ((uintptr_t)p + n) & ~(page - 1);
+    if (to > from)
+        madvise((void *)from, to - from, MADV_POPULATE_WRITE);
+#else
+    (void)p, (void)n;
+#endif
+}
+
 static void *ws_lend(smp_workspace *ws, size_t n)
 {
     if (ws->n_lent == WS_BLOCKS)

@@ -174,6 +174,12 @@ void smp_work_free(smp_workspace *ws, void *p);
 void smp_work_reserve(smp_workspace *ws, size_t bytes);
 int smp_work_touch(smp_workspace *ws, size_t bytes);
 
+/* Takes the page faults of the n bytes at p now (Linux 5.14's
+ * MADV_POPULATE_WRITE, on the whole pages among them), without writing to
+ * them: another thread may be writing there meanwhile. A hint: elsewhere,
+ * or when it fails, the faults come when the memory is first written. */
+void smp_prefault(void *p, size_t n);
+
 /* The end of a photo: unmaps the blocks ws kept that this photo did not
  * use. ws NULL: nothing. */
 void smp_work_settle(smp_workspace *ws);
