@@ -631,15 +631,28 @@ typedef struct kth_job {
     uint32_t hist[SMP_PARTS][SMP_KTH_BINS];
     int bin;        /* the k-th's, once found */
     int sparse;     /* it holds under 1/16 of the values (kth_gather) */
+    int single;     /* no team: part 0 takes all n, part 1 none (kth_range) */
     float *scratch;
     size_t at[SMP_PARTS], room[SMP_PARTS], got[SMP_PARTS]; /* kth_gather's */
 } kth_job;
+
+/* Part `part`'s share of the values: half of them, or with no team all of
+ * them in part 0 (one count, one gathering; the same k-th). */
+static void kth_range(const kth_job *j, int part, size_t *lo, size_t *hi)
+{
+    if (j->single) {
+        *lo = part ? j->n : 0;
+        *hi = j->n;
+    } else {
+        smp_part_range(j->n, part, lo, hi);
+    }
+}
 
 static void kth_count(void *arg, int part)
 {
     kth_job *j = arg;
     size_t lo, hi;
-    smp_part_range(j->n, part, &lo, &hi);
+    kth_range(j, part, &lo, &hi);
     /* Four histograms, summed after: neighbouring values of a smooth region
      * fall in the same bin, and one histogram's count then waits on the
      * store before it. 4 x 16 kB on the stack (a thread calling the library
@@ -676,7 +689,7 @@ static void kth_gather(void *arg, int part)
     float *out = j->scratch + j->at[part], spare;
     const float *v = j->v;
     const int bin = j->bin;
-    smp_part_range(j->n, part, &lo, &hi);
+    kth_range(j, part, &lo, &hi);
     size_t i = lo;
     for (; j->sparse && i + KTH_BLOCK <= hi; i += KTH_BLOCK) {
         int any = 0;
@@ -798,7 +811,13 @@ float smp_kth_float_team(smp_team *team, const float *v, size_t n, size_t stride
     j->v = v;
     j->n = n;
     j->stride = stride;
-    smp_team_split(team, kth_count, j);
+    j->single = !team;
+    if (team) {
+        smp_team_split(team, kth_count, j);
+    } else {
+        kth_count(j, 0);
+        memset(j->hist[1], 0, sizeof j->hist[1]);
+    }
     float x = kth_from_counts(team, j, k, scratch, ws, 1);
     free(j);
     return x;
@@ -813,6 +832,7 @@ float smp_kth_float_counted(smp_team *team, const float *v, size_t n, size_t k, 
     j->v = v;
     j->n = n;
     j->stride = 1;
+    j->single = 0;
     memcpy(j->hist[0], counts, sizeof j->hist[0]);
     memset(j->hist[1], 0, sizeof j->hist[1]);
     float x = kth_from_counts(team, j, k, NULL, ws, 0);
