@@ -269,8 +269,10 @@ static void test_mask_and_flags(void **state)
 
 /* The order statistics that the medians and percentiles rest on must give
  * exactly what a full sort gives, for any k: values spread over many
- * histogram bins, piled into one bin, repeated, and outside the binned
- * range (-256..256), read with a stride as from Lab triples. */
+ * histogram bins, piled into one bin, repeated, outside the binned range
+ * (-256..256), and each at a bin's lower edge (where the gathering's test
+ * of four at a time must not lose them), read with a stride as from Lab
+ * triples. */
 static void test_kth_matches_sort(void **state)
 {
     (void)state;
@@ -282,14 +284,15 @@ static void test_kth_matches_sort(void **state)
     assert_non_null(scratch);
     assert_non_null(copy);
     unsigned seed = 12345;
-    for (int kind = 0; kind < 4; kind++) {
+    for (int kind = 0; kind < 5; kind++) {
         for (size_t i = 0; i < N; i++) {
             seed = seed * 1103515245u + 12345u;
             float u = (float)((seed >> 8) & 0xffff) / 65536.0f;
             float x = kind == 0 ? 100.0f * u - 50.0f           /* many bins */
                       : kind == 1 ? 66.0f + 0.1f * u           /* one bin */
                       : kind == 2 ? (float)((seed >> 8) % 5)   /* repeats */
-                                  : 2000.0f * u - 1000.0f;     /* beyond the bins */
+                      : kind == 3 ? 2000.0f * u - 1000.0f      /* beyond the bins */
+                                  : -50.0f + (float)((seed >> 8) % 800) / 8.0f; /* each on a bin's edge */
             v[3 * i + 1] = x;
             v[3 * i] = v[3 * i + 2] = -1e9f; /* the other channels must not count */
             sorted[i] = x;
