@@ -707,10 +707,9 @@ static size_t clusters_from(sample *sp, const double *skin, struct smp_hair_clus
      * at most GROUP_SAMPLE of the rest: group shares and modes are stable
      * to a percent and 0.05 ΔE00 with 60,000 pixels. */
     size_t m = 0, stride = s.n > GROUP_SAMPLE ? s.n / GROUP_SAMPLE : 1;
-    for (size_t i = 0; i < s.n; i += stride) { /* as keep_group: no branch */
-        move_px(s.px, m, i);
-        m += !skin || sqrt(smp_dist2_px(s.px + 3 * i, skin)) >= GROUP_SKIN_DE76;
-    }
+    for (size_t i = 0; i < s.n; i += stride) /* a branch: most pixels are kept, and the next */
+        if (!skin || sqrt(smp_dist2_px(s.px + 3 * i, skin)) >= GROUP_SKIN_DE76) /* need not wait for a root */
+            move_px(s.px, m++, i);
     float *scratch = m ? smp_work_alloc(s.ws, 5 * m * sizeof *scratch) : NULL; /* and the channels' arrays */
     unsigned char *label = m ? smp_work_alloc(s.ws, m) : NULL;
     if (m < SMP_MEASURE_MIN_PIXELS || !scratch || !label) {
