@@ -96,9 +96,12 @@ static void test_default_loads(void **state)
         assert_non_null(s->brand);
         assert_true(s->line > 0);
     }
-    /* The file in palettes/ is the one compiled in. */
+    /* The file in palettes/ is the one compiled in, and passes every check
+     * of a loaded palette (the built-in one is not checked again). */
     smp_palette *f = NULL;
     assert_int_equal(smp_palette_load(SMP_SOURCE_DIR "/palettes/default.csv", &f, &err), SMP_OK);
+    assert_int_equal(smp_palette_warning_count(f), 0);
+    assert_int_equal(smp_palette_warning_count(p), 0);
     assert_int_equal(smp_palette_size(f), smp_palette_size(p));
     for (size_t i = 0; i < smp_palette_size(p); i++) {
         assert_string_equal(smp_palette_get(f, i)->name, smp_palette_get(p, i)->name);
