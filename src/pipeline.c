@@ -388,10 +388,12 @@ static int quality_warnings(smp_result *r, const smp_lab_image *lab, const smp_r
         flags |= SMP_FLAG_EXPOSURE;
     }
 
+    /* highlights: 15 L* above the skin, so that light skin is not taken for one */
+    double above_l = r->scalp.lab[0] + 15.0;
     if (strcmp(r->calibration.method, "none") == 0 && r->scalp.measured &&
-        could_be_lighter(e, r->scalp.lab[0] + 15.0, (size_t)lab->width * lab->height)) {
+        could_be_lighter(e, above_l, (size_t)lab->width * lab->height)) {
         size_t n;
-        double c = smp_highlight_chroma(lab, r->scalp.lab[0] + 15.0, &n);
+        double c = smp_highlight_chroma(lab, above_l, &n);
         if (c > CAST_MIN_CHROMA) {
             WARN(r, "strong colour cast (highlights are tinted, C* %.0f): put a grey card in the photo "
                     "and mark it with --white-roi",

@@ -620,7 +620,6 @@ float smp_select_float(float *v, size_t n, size_t k)
     return v[kk];
 }
 
-
 /* smp_kth_float in two parts (team.h): each part's histogram of its half
  * of v, then each part's values in the bin that holds the k-th, placed
  * after the upper part's, so scratch holds them in the order one pass
